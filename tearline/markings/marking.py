@@ -10,13 +10,13 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tearline import clock
 from tearline.errors import MarkingError, Problem
 from tearline.markings.scheme import (
     CONTROLS,
-    MAX_RESERVATION_DAYS,
+    MAX_RESERVATION_YEARS,
     RESERVED_LABEL,
     TLP1_ONLY,
     TLP2_CONTROLS,
@@ -136,7 +136,7 @@ def marking_from_dict(raw: Mapping[str, object], registry: Registry, where: str 
         originator_agency=agency,
         level=str(raw.get("level", "")),
         rel_to=frozenset(rel_to),
-        controls=frozenset(controls) | _tlp_controls(tlp, bad),
+        controls=frozenset(controls) | TLP2_CONTROLS.get(_tlp_name(tlp), frozenset()),
         compartments=frozenset(compartments),
         source_fields=tuple(sorted(source_fields)),
         source_grade=_opt_str(raw.get("source_grade")),
@@ -175,6 +175,7 @@ def marking_problems(m: Marking, registry: Registry, where: str = "marking") -> 
         bad("compartments", f"unknown compartment {name!r}")
     _check_source(m, registry, bad)
     _check_reservation(m, bad)
+    _check_tlp(m, bad)
     return out
 
 
@@ -202,7 +203,7 @@ def _check_rel_to(m: Marking, registry: Registry, bad: _Bad) -> None:
 
 
 def _check_source(m: Marking, registry: Registry, bad: _Bad) -> None:
-    if m.source_grade is not None and not ADMIRALTY.match(m.source_grade):
+    if m.source_grade is not None and not ADMIRALTY.fullmatch(m.source_grade):
         bad("source_grade", f"{m.source_grade!r} is not an Admiralty code such as 'B2'")
     if m.source_compartment is not None and m.source_compartment not in registry.compartments:
         bad("source_compartment", f"unknown compartment {m.source_compartment!r}")
@@ -215,21 +216,34 @@ def _check_reservation(m: Marking, bad: _Bad) -> None:
     if m.reserved_until is not None:
         if not reserved:
             bad("reserved_until", "only a MEX RESERVADA item carries reserved_until")
-        elif m.reserved_until - clock.now() > timedelta(days=MAX_RESERVATION_DAYS):
+        elif clock.as_utc(m.reserved_until) > _years_after(clock.now(), MAX_RESERVATION_YEARS):
             bad("reserved_until", "more than 5 years out (Mexican transparency law)")
 
 
-def _tlp_controls(tlp: object, bad: _Bad) -> frozenset[str]:
-    if tlp is None or tlp == "":
-        return frozenset()
-    name = str(tlp).upper().removeprefix("TLP:")
+def _years_after(moment: datetime, years: int) -> datetime:
+    """The same instant `years` calendar years later; 29 February falls back to 28 February."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _tlp_name(tlp: object) -> str:
+    return "" if tlp is None else str(tlp).upper().removeprefix("TLP:")
+
+
+def _check_tlp(m: Marking, bad: _Bad) -> None:
+    """TLP 1.0 is refused; a TLP 2.0 label must come with the controls it implies (never added silently)."""
+    if m.tlp is None or m.tlp == "":
+        return
+    name = _tlp_name(m.tlp)
     if name in TLP1_ONLY:
-        bad("tlp", f"TLP 1.0 label {tlp!r} is not accepted; use TLP 2.0 (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)")
-        return frozenset()
-    if name not in TLP2_CONTROLS:
-        bad("tlp", f"unknown TLP 2.0 label {tlp!r}")
-        return frozenset()
-    return TLP2_CONTROLS[name]
+        bad("tlp", f"TLP 1.0 label {m.tlp!r} is not accepted; use TLP 2.0 (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)")
+    elif name not in TLP2_CONTROLS:
+        bad("tlp", f"unknown TLP 2.0 label {m.tlp!r}")
+    elif not TLP2_CONTROLS[name] <= m.controls:
+        missing = ", ".join(sorted(TLP2_CONTROLS[name] - m.controls))
+        bad("controls", f"TLP:{name} requires {missing}")
 
 
 def _string_set(value: object, name: str, bad: _Bad) -> list[str]:

@@ -47,7 +47,8 @@ TLP1_ONLY = frozenset({"WHITE"})
 
 # Mexican transparency law: RESERVADA may be reserved for at most five years.
 RESERVED_LABEL = ("MEX", "RESERVADA")
-MAX_RESERVATION_DAYS = 5 * 365 + 1
+MAX_RESERVATION_YEARS = 5
+MAX_RESERVATION_DAYS = 5 * 365 + 1  # kept for importers; the rule is MAX_RESERVATION_YEARS calendar years
 
 
 def national_rank(nation: str, label: str) -> int | None:
