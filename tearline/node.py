@@ -1,0 +1,117 @@
+"""A node: its identity, its database and its signing key, opened from a data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.config import KEY_FILE, NodeConfig, database_url
+from tearline.db.engine import Database
+from tearline.db.migrate import upgrade
+from tearline.db.models import Principal
+from tearline.errors import ConfigError, InvalidInput, Problem
+from tearline.markings.marking import Registry
+from tearline.markings.scheme import NATIONAL_LABELS, EquivalenceTable
+from tearline.policy.host import allowed_workspaces
+from tearline.store import registry as reg
+from tearline.store.audience import audience_is_fresh, law_enforcement_map, refresh_audience
+from tearline.store.filters import Reader
+from tearline.store.principals import viewer_of
+from tearline.store.registry import NodeIdentity
+
+
+class Node:
+    """An opened node. Every command and request works through one of these."""
+
+    def __init__(self, data_dir: Path, config: NodeConfig, url: str) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.identity = NodeIdentity(config.nation, config.agency)
+        self.db = Database(url)
+
+    @staticmethod
+    def open(data_dir: Path) -> Node:
+        config = NodeConfig.load(data_dir)
+        return Node(data_dir, config, database_url(data_dir, config))
+
+    def registry(self, session: Session) -> Registry:
+        return reg.load_registry(session, self.identity)
+
+    def table(self, session: Session) -> EquivalenceTable:
+        return reg.current_table(session)
+
+    def reader(self, principal: Principal) -> Reader:
+        """The principal's read context now: a fresh audience and the workspaces they may enter."""
+        if not self._fresh(principal.id):
+            with self.db.write() as session:
+                refresh_audience(session, principal.id, self.identity)
+        with self.db.read() as session:
+            agencies = law_enforcement_map(session)
+            workspaces = (
+                allowed_workspaces(session, principal) if principal.nation != self.config.nation else frozenset()
+            )
+        return Reader(
+            principal_id=principal.id,
+            viewer=viewer_of(principal, agencies),
+            node_nation=self.config.nation,
+            now=clock.now(),
+            allowed_workspaces=workspaces,
+            roles=frozenset(principal.roles),
+        )
+
+    def _fresh(self, principal_id: int) -> bool:
+        with self.db.read() as session:
+            return audience_is_fresh(session, principal_id)
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        key = serialization.load_pem_private_key((self.data_dir / KEY_FILE).read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigError(f"{self.data_dir / KEY_FILE} is not an Ed25519 key")
+        return key
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def init_node(
+    data_dir: Path,
+    nation: str,
+    agency: str,
+    database: str | None = None,
+    law_enforcement: bool = True,
+    demo: bool = False,
+) -> Node:
+    """Create a node: its directory, its Ed25519 signing key, its schema and its registry."""
+    if nation not in NATIONAL_LABELS:
+        raise InvalidInput(Problem("nation", f"unknown nation {nation!r}; use one of {', '.join(NATIONAL_LABELS)}"))
+    if not agency.strip():
+        raise InvalidInput(Problem("agency", "must not be empty"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if (data_dir / "node.json").exists():
+        raise ConfigError(f"{data_dir} already holds a node; choose another --data directory")
+    config = NodeConfig(nation=nation, agency=agency, name=f"{agency} ({nation})", database_url=database, demo=demo)
+    url = database_url(data_dir, config)
+    upgrade(url)
+    _write_key(data_dir / KEY_FILE)
+    config.save(data_dir)
+    node = Node(data_dir, config, url)
+    with node.db.write() as session:
+        reg.ensure_default_table(session)
+        for partner in NATIONAL_LABELS:
+            if partner != nation:
+                reg.add_partner(session, partner)
+        reg.add_agency(session, agency, nation, law_enforcement)
+    return node
+
+
+def _write_key(path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)

@@ -1,0 +1,153 @@
+"""Workspace host rules: Cedar policies the host nation writes, which can only deny (DESIGN §3.3 rule 7).
+
+A foreign principal may enter a workspace iff the host's membership record lists them now and
+no host rule forbids it. Rules are evaluated per request, so a change takes effect at once, on
+existing sessions and tokens too. A denial names the `@id` of the rule that fired.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import cedarpy
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.models import Principal, Workspace, WorkspaceMember, WorkspacePolicy
+from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
+
+# Host rules only deny; this permit is ours, not the host's, so that membership decides the rest.
+BASE_PERMIT = '@id("member-may-enter")\npermit(principal, action == Action::"enter", resource);'
+
+
+@dataclass(frozen=True)
+class Entry:
+    allowed: bool
+    rule: str | None
+    policy_version: int
+
+
+def validate_host_rules(text: str) -> dict[str, str]:
+    """Parse host rules; refuse syntax errors, permits (a host rule never widens) and rules without @id."""
+    if not text.strip():
+        return {}
+    try:
+        parsed = json.loads(cedarpy.policies_to_json_str(text))
+    except ValueError as err:
+        raise InvalidInput(Problem("policy", f"Cedar syntax error: {err}")) from None
+    names: dict[str, str] = {}
+    problems = []
+    for key, policy in parsed.get("staticPolicies", {}).items():
+        rule_id = (policy.get("annotations") or {}).get("id")
+        if policy.get("effect") != "forbid":
+            problems.append(Problem("policy", f"{rule_id or key}: host rules may only forbid; permit is not allowed"))
+        if not rule_id:
+            problems.append(Problem("policy", f'{key}: every rule needs an @id("...") annotation to name it'))
+        names[key] = rule_id or key
+    if parsed.get("templates"):
+        problems.append(Problem("policy", "templates are not allowed in host rules"))
+    if problems:
+        raise InvalidInput(problems)
+    return names
+
+
+def current_policy(session: Session, workspace_id: int) -> WorkspacePolicy | None:
+    return session.scalar(
+        select(WorkspacePolicy)
+        .where(WorkspacePolicy.workspace_id == workspace_id)
+        .order_by(WorkspacePolicy.version.desc())
+        .limit(1)
+    )
+
+
+def set_host_rules(session: Session, workspace: Workspace, text: str, actor: Principal) -> WorkspacePolicy:
+    """Store a new version of the host rules; only an admin of the host nation may."""
+    if actor.nation != workspace.host_nation or "admin" not in actor.roles:
+        raise Forbidden("only an admin of the host nation may change its workspace rules", rule="host-admin")
+    validate_host_rules(text)
+    latest = session.scalar(
+        select(func.max(WorkspacePolicy.version)).where(WorkspacePolicy.workspace_id == workspace.id)
+    )
+    row = WorkspacePolicy(
+        workspace_id=workspace.id,
+        version=(latest or 0) + 1,
+        policy_text=text,
+        created_by=actor.username,
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _entities(principal: Principal, workspace: Workspace) -> list[dict[str, object]]:
+    return [
+        {
+            "uid": {"type": "Principal", "id": principal.username},
+            "attrs": {"nation": principal.nation, "agency": principal.agency, "roles": list(principal.roles)},
+            "parents": [],
+        },
+        {"uid": {"type": "Workspace", "id": workspace.slug}, "attrs": {"host": workspace.host_nation}, "parents": []},
+    ]
+
+
+def may_enter(session: Session, principal: Principal, workspace: Workspace, now: datetime | None = None) -> Entry:
+    """Membership (authoritative) first, then the host's Cedar rules at this moment."""
+    policy = current_policy(session, workspace.id)
+    version = policy.version if policy else 0
+    member = session.get(WorkspaceMember, (workspace.id, principal.id))
+    if member is None:
+        return Entry(False, "not-a-member", version)
+    if policy is None or not policy.policy_text.strip():
+        return Entry(True, None, version)
+    names = validate_host_rules(policy.policy_text)
+    moment = clock.as_utc(now or clock.now())
+    request = {
+        "principal": f'Principal::"{principal.username}"',
+        "action": 'Action::"enter"',
+        "resource": f'Workspace::"{workspace.slug}"',
+        "context": {"now": int(moment.timestamp()), "today": moment.strftime("%Y-%m-%d")},
+    }
+    result = cedarpy.is_authorized(request, policy.policy_text + "\n" + BASE_PERMIT, _entities(principal, workspace))
+    if result.allowed:
+        return Entry(True, None, version)
+    fired = [names.get(r, r) for r in result.diagnostics.reasons]
+    return Entry(False, ", ".join(fired) or "host-rule-error", version)
+
+
+def allowed_workspaces(session: Session, principal: Principal, now: datetime | None = None) -> frozenset[int]:
+    """The workspaces a principal may work in right now."""
+    memberships = session.scalars(
+        select(Workspace).join(WorkspaceMember).where(WorkspaceMember.principal_id == principal.id)
+    ).all()
+    return frozenset(w.id for w in memberships if may_enter(session, principal, w, now).allowed)
+
+
+def workspace_by_slug(session: Session, slug: str) -> Workspace:
+    workspace = session.scalar(select(Workspace).where(Workspace.slug == slug))
+    if workspace is None:
+        raise NotFound(f"no workspace {slug!r}")
+    return workspace
+
+
+def add_workspace(session: Session, slug: str, name: str, host_nation: str) -> Workspace:
+    workspace = Workspace(slug=slug, name=name, host_nation=host_nation)
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def add_member(session: Session, workspace: Workspace, principal: Principal) -> None:
+    if session.get(WorkspaceMember, (workspace.id, principal.id)) is None:
+        session.add(WorkspaceMember(workspace_id=workspace.id, principal_id=principal.id, added_at=clock.now()))
+        session.flush()
+
+
+def remove_member(session: Session, workspace: Workspace, principal: Principal) -> None:
+    member = session.get(WorkspaceMember, (workspace.id, principal.id))
+    if member is not None:
+        session.delete(member)
+        session.flush()

@@ -1,0 +1,74 @@
+"""What the write path accepts: reports, portions and objects with validated markings.
+
+Every way in (STIX bundles, CSV with a mapping, the API, the demo fixtures) builds these,
+so that validation and storage happen in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tearline.markings.marking import Marking
+
+# STIX types a report may carry, by the domain name analysts use for them.
+OBJECT_KINDS: dict[str, str] = {
+    "identity": "person or organisation",
+    "x-tearline-phone": "phone",
+    "x-tearline-vehicle": "vehicle",
+    "location": "location",
+    "sighting": "sighting",
+    "x-tearline-event": "event",
+    "relationship": "relationship",
+}
+
+
+@dataclass(frozen=True)
+class PortionDraft:
+    text: str
+    marking: Marking
+
+    def digest(self) -> str:
+        """Hash of the portion's content and marking: what releases and consents name."""
+        return _digest({"text": self.text, "marking": self.marking.as_dict()})
+
+
+@dataclass(frozen=True)
+class ObjectDraft:
+    stix_id: str
+    stix_type: str
+    body: dict[str, Any]
+    marking: Marking
+    name: str = ""
+    observed_at: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    source_ref: str | None = None
+    target_ref: str | None = None
+
+    def digest(self) -> str:
+        return _digest({"id": self.stix_id, "body": self.body, "marking": self.marking.as_dict()})
+
+
+@dataclass(frozen=True)
+class ReportDraft:
+    """A report version to store. The title is itself a marked portion (DESIGN §3.3)."""
+
+    title: PortionDraft
+    portions: tuple[PortionDraft, ...]
+    predicate: str
+    review_due: datetime
+    need_to_know: str = ""
+    objects: tuple[ObjectDraft, ...] = ()
+    stix_id: str | None = None
+    workspace: str | None = None
+    received: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _digest(value: dict[str, Any]) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

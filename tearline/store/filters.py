@@ -1,0 +1,124 @@
+"""The visibility rule as SQL (DESIGN §3.3), for every read path.
+
+`tearline.markings.visibility.decide` is the per-item form of the same rule; a differential test
+holds the two to the same answers. Rules 1-4 and 6 come from the principal's precomputed audience;
+cover by releases and consents, liveness and workspaces are checked here per item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
+
+from tearline.db.models import Audience, Grant, MarkingRow, Portion, StixObject
+from tearline.markings.visibility import Viewer
+
+Item = Any  # Portion, StixObject or an alias of either
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One principal at one moment: everything a read needs to apply the rules."""
+
+    principal_id: int
+    viewer: Viewer
+    node_nation: str
+    now: datetime
+    allowed_workspaces: frozenset[int]
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def foreign(self) -> bool:
+        return self.viewer.nation != self.node_nation
+
+
+def _live_grant(reader: Reader, item: Item) -> list[ColumnElement[bool]]:
+    return [
+        or_(Grant.item_hash == item.hash, Grant.report_version_id == item.version_id),
+        Grant.recalled_at.is_(None),
+        Grant.expires_at > reader.now,
+    ]
+
+
+def orcon_cover(reader: Reader, item: Item) -> ColumnElement[bool]:
+    """Rule 4: a live release or consent naming the reader's agency (a nation alone does not count)."""
+    return exists().where(
+        Grant.kind.in_(("release", "consent")),
+        Grant.nation == reader.viewer.nation,
+        Grant.agency == reader.viewer.agency,
+        *_live_grant(reader, item),
+    )
+
+
+def consent_cover(reader: Reader, item: Item) -> ColumnElement[bool]:
+    """Rule 6: a live consent from the item's originator covering the reader."""
+    return exists().where(
+        Grant.kind == "consent",
+        Grant.nation == reader.viewer.nation,
+        or_(Grant.agency.is_(None), Grant.agency == reader.viewer.agency),
+        Grant.grantor_nation
+        == select(MarkingRow.originator_nation).where(MarkingRow.id == item.marking_id).scalar_subquery(),
+        *_live_grant(reader, item),
+    )
+
+
+def delivered_live(reader: Reader, item: Item) -> ColumnElement[bool]:
+    """Rule 5 for received items: at least one unrecalled, unexpired release delivered it."""
+    return exists().where(Grant.kind == "delivery", *_live_grant(reader, item))
+
+
+def audience_clause(reader: Reader, item: Item, *, searchable: bool = False) -> ColumnElement[bool]:
+    audience = aliased(Audience)
+    conditions = [
+        audience.principal_id == reader.principal_id,
+        audience.marking_id == item.marking_id,
+        or_(audience.needs_orcon.is_(false()), orcon_cover(reader, item)),
+        or_(audience.needs_consent.is_(false()), consent_cover(reader, item)),
+    ]
+    if searchable:
+        conditions.append(audience.hides_source.is_(false()))
+    return exists().where(*conditions)
+
+
+def item_visible(reader: Reader, item: Item, *, current: bool = True, searchable: bool = False) -> ColumnElement[bool]:
+    """Rules 1-7 for one portion or object row (`current=False` reads old versions, for auditors)."""
+    clauses = [
+        audience_clause(reader, item, searchable=searchable),
+        item.withdrawn.is_(false()),
+        or_(item.received.is_(false()), delivered_live(reader, item)),
+    ]
+    if current:
+        clauses.append(item.is_current.is_(true()))
+    if reader.foreign:
+        allowed = sorted(reader.allowed_workspaces)
+        clauses.append(item.workspace_id.in_(allowed) if allowed else false())
+    return and_(*clauses)
+
+
+def object_visible(reader: Reader, obj: Item, *, current: bool = True, searchable: bool = False) -> ColumnElement[bool]:
+    """Rule 8 on top of 1-7: a relationship or sighting is visible iff both its ends are."""
+    return and_(
+        item_visible(reader, obj, current=current, searchable=searchable),
+        _end_visible(reader, obj, obj.source_ref, current),
+        _end_visible(reader, obj, obj.target_ref, current),
+    )
+
+
+def _end_visible(reader: Reader, obj: Item, ref: Any, current: bool) -> ColumnElement[bool]:
+    end = aliased(StixObject)
+    return or_(
+        ref.is_(None),
+        exists().where(
+            end.version_id == obj.version_id,
+            end.stix_id == ref,
+            item_visible(reader, end, current=current),
+        ),
+    )
+
+
+def portion_visible(reader: Reader, portion: Item = Portion, **kw: Any) -> ColumnElement[bool]:
+    return item_visible(reader, portion, **kw)

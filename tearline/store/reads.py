@@ -1,0 +1,344 @@
+"""Every read path of the node. Each one filters inside SQL with `tearline.store.filters`.
+
+Whatever a reader gets (titles, banners, counts, totals, version numbers, positions) is
+computed over what that reader may see and nothing else; a hidden report answers 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject
+from tearline.errors import Forbidden, NotFound
+from tearline.markings.banner import banner_text
+from tearline.markings.marking import Marking
+from tearline.markings.scheme import EquivalenceTable
+from tearline.store.audience import marking_from_body
+from tearline.store.filters import Reader, object_visible, portion_visible
+
+
+def source_withheld(grade: str | None) -> str:
+    return f"[withheld: source grade {grade or 'unknown'}]"
+
+
+@dataclass
+class PortionView:
+    number: int
+    text: str
+    marking: Marking
+    hash: str
+
+
+@dataclass
+class ObjectView:
+    stix_id: str
+    stix_type: str
+    name: str
+    body: dict[str, Any]
+    marking: Marking
+    report: str
+    hash: str
+    observed_at: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass
+class ReportView:
+    stix_id: str
+    version: int
+    versions: int
+    title: str | None
+    title_marking: Marking | None
+    banner: str
+    portions: list[PortionView] = field(default_factory=list)
+    objects: list[ObjectView] = field(default_factory=list)
+    predicate: str = ""
+    need_to_know: str = ""
+    review_due: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class Page:
+    total: int
+    items: list[Any]
+
+
+def _markings(session: Session, ids: set[int]) -> dict[int, Marking]:
+    rows = session.execute(select(MarkingRow.id, MarkingRow.body).where(MarkingRow.id.in_(ids))).all()
+    return {mid: marking_from_body(body) for mid, body in rows}
+
+
+def _hides_source(session: Session, reader: Reader, ids: set[int]) -> set[int]:
+    rows = session.scalars(
+        select(Audience.marking_id).where(
+            Audience.principal_id == reader.principal_id, Audience.marking_id.in_(ids), Audience.hides_source
+        )
+    )
+    return set(rows)
+
+
+def report_visible(reader: Reader) -> Any:
+    """A report exists for a reader iff at least one of its current items is visible to them."""
+    p, o = Portion, StixObject
+    return or_(
+        select(p.id).where(p.report_id == Report.id, portion_visible(reader, p)).exists(),
+        select(o.id).where(o.report_id == Report.id, object_visible(reader, o)).exists(),
+    )
+
+
+def report_list(session: Session, reader: Reader, table: EquivalenceTable, limit: int, offset: int) -> Page:
+    visible = report_visible(reader)
+    total = session.scalar(select(func.count()).select_from(Report).where(visible)) or 0
+    reports = session.scalars(
+        select(Report).where(visible).order_by(Report.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return Page(total, [_summary(session, reader, table, r) for r in reports])
+
+
+def _summary(session: Session, reader: Reader, table: EquivalenceTable, report: Report) -> dict[str, Any]:
+    portions = session.execute(
+        select(Portion.is_title, Portion.text, Portion.marking_id).where(
+            Portion.report_id == report.id, portion_visible(reader)
+        )
+    ).all()
+    object_markings = session.scalars(
+        select(StixObject.marking_id)
+        .distinct()
+        .where(StixObject.report_id == report.id, object_visible(reader, StixObject))
+    ).all()
+    ids = {m for _, _, m in portions} | set(object_markings)
+    markings = _markings(session, ids)
+    hidden_source = _hides_source(session, reader, ids)
+    title = next((_portion_text(t, markings[m], m in hidden_source) for is_t, t, m in portions if is_t), None)
+    return {
+        "id": report.stix_id,
+        "title": title,
+        "banner": banner_text(markings.values(), reader.node_nation, table),
+        "portions": sum(1 for is_t, _, _ in portions if not is_t),
+        "objects": session.scalar(
+            select(func.count())
+            .select_from(StixObject)
+            .where(StixObject.report_id == report.id, object_visible(reader, StixObject))
+        ),
+        "created_at": report.created_at,
+    }
+
+
+def _portion_text(text: str, marking: Marking, hides_source: bool) -> str:
+    if hides_source and "text" in marking.source_fields:
+        return source_withheld(marking.source_grade)
+    return text
+
+
+def _visible_versions(session: Session, reader: Reader, report_id: int) -> list[int]:
+    """Version ids with anything visible to the reader, oldest first (their numbers are renumbered)."""
+    p, o = Portion, StixObject
+    with_portions = select(p.version_id).where(p.report_id == report_id, portion_visible(reader, p, current=False))
+    with_objects = select(o.version_id).where(o.report_id == report_id, object_visible(reader, o, current=False))
+    ids = set(session.scalars(with_portions.distinct())) | set(session.scalars(with_objects.distinct()))
+    return sorted(ids)
+
+
+def report_view(
+    session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, version: int | None = None
+) -> ReportView:
+    """One report as this reader may see it; `version` (auditors only) picks an older visible version."""
+    report = session.scalar(select(Report).where(Report.stix_id == stix_id))
+    missing = NotFound(f"no report {stix_id}")
+    if report is None:
+        raise missing
+    if version is not None and "auditor" not in reader.roles:
+        current_ids = _visible_versions(session, reader, report.id)
+        if version != len(current_ids):
+            raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
+    versions = _visible_versions(session, reader, report.id)
+    current_version_id = session.scalar(
+        select(ReportVersion.id).where(
+            ReportVersion.report_id == report.id, ReportVersion.number == report.current_version
+        )
+    )
+    if version is None:
+        if current_version_id not in versions:
+            raise missing
+        version_id, shown = current_version_id, versions.index(current_version_id) + 1
+    elif 1 <= version <= len(versions):
+        version_id, shown = versions[version - 1], version
+    else:
+        raise missing
+    return _build_view(
+        session, reader, table, report, version_id, shown, len(versions), version_id == current_version_id
+    )
+
+
+def _build_view(
+    session: Session,
+    reader: Reader,
+    table: EquivalenceTable,
+    report: Report,
+    version_id: int,
+    shown: int,
+    count: int,
+    current: bool,
+) -> ReportView:
+    portions = session.scalars(
+        select(Portion)
+        .where(Portion.version_id == version_id, portion_visible(reader, current=current))
+        .order_by(Portion.position)
+    ).all()
+    objects = session.scalars(
+        select(StixObject)
+        .where(StixObject.version_id == version_id, object_visible(reader, StixObject, current=current))
+        .order_by(StixObject.id)
+    ).all()
+    ids = {p.marking_id for p in portions} | {o.marking_id for o in objects}
+    markings = _markings(session, ids)
+    hidden = _hides_source(session, reader, ids)
+    meta = session.get(ReportVersion, version_id)
+    assert meta is not None
+    title = next((p for p in portions if p.is_title), None)
+    body = [p for p in portions if not p.is_title]
+    return ReportView(
+        stix_id=report.stix_id,
+        version=shown,
+        versions=count,
+        title=_portion_text(title.text, markings[title.marking_id], title.marking_id in hidden) if title else None,
+        title_marking=markings[title.marking_id] if title else None,
+        banner=banner_text(markings.values(), reader.node_nation, table),
+        portions=[
+            PortionView(
+                i + 1,
+                _portion_text(p.text, markings[p.marking_id], p.marking_id in hidden),
+                markings[p.marking_id],
+                p.hash,
+            )
+            for i, p in enumerate(body)
+        ],
+        objects=[_object_view(o, markings[o.marking_id], o.marking_id in hidden, report.stix_id) for o in objects],
+        predicate=meta.predicate,
+        need_to_know=meta.need_to_know,
+        review_due=meta.review_due,
+        created_at=meta.created_at,
+    )
+
+
+def _object_view(obj: StixObject, marking: Marking, hides_source: bool, report: str) -> ObjectView:
+    body = dict(obj.body)
+    name = obj.name
+    if hides_source:
+        for field_name in marking.source_fields:
+            if field_name in body:
+                body[field_name] = source_withheld(marking.source_grade)
+            if field_name == "name":
+                name = source_withheld(marking.source_grade)
+    return ObjectView(
+        stix_id=obj.stix_id,
+        stix_type=obj.stix_type,
+        name=name,
+        body=body,
+        marking=marking,
+        report=report,
+        hash=obj.hash,
+        observed_at=obj.observed_at,
+        latitude=obj.latitude,
+        longitude=obj.longitude,
+    )
+
+
+def _object_page(session: Session, reader: Reader, query: Select[Any], limit: int, offset: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(StixObject.id).limit(limit).offset(offset)).all()
+    ids = {o.marking_id for o, _ in rows}
+    markings = _markings(session, ids)
+    hidden = _hides_source(session, reader, ids)
+    return Page(total, [_object_view(o, markings[o.marking_id], o.marking_id in hidden, r) for o, r in rows])
+
+
+def object_list(session: Session, reader: Reader, stix_type: str | None, limit: int, offset: int) -> Page:
+    query = select(StixObject, Report.stix_id).join(Report, Report.id == StixObject.report_id)
+    query = query.where(object_visible(reader, StixObject))
+    if stix_type:
+        query = query.where(StixObject.stix_type == stix_type)
+    return _object_page(session, reader, query, limit, offset)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str | None = None
+    types: tuple[str, ...] = ()
+    after: datetime | None = None
+    before: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat
+    limit: int = 50
+    offset: int = 0
+
+
+def search_objects(session: Session, reader: Reader, q: SearchQuery) -> Page:
+    """Objects matching text, type, time window and bounding box, among those the reader may see."""
+    query = select(StixObject, Report.stix_id).join(Report, Report.id == StixObject.report_id)
+    query = query.where(object_visible(reader, StixObject, searchable=bool(q.text)))
+    if q.text:
+        query = query.where(func.lower(StixObject.name).contains(q.text.lower()))
+    if q.types:
+        query = query.where(StixObject.stix_type.in_(q.types))
+    if q.after:
+        query = query.where(StixObject.observed_at >= q.after)
+    if q.before:
+        query = query.where(StixObject.observed_at < q.before)
+    if q.bbox:
+        west, south, east, north = q.bbox
+        query = query.where(and_(StixObject.longitude.between(west, east), StixObject.latitude.between(south, north)))
+    return _object_page(session, reader, query, q.limit, q.offset)
+
+
+def search_portions(session: Session, reader: Reader, text: str, limit: int, offset: int) -> Page:
+    """Portions whose text matches, among those the reader may see (source-sensitive text is not searched)."""
+    query = (
+        select(Portion, Report.stix_id)
+        .join(Report, Report.id == Portion.report_id)
+        .where(portion_visible(reader, searchable=True), func.lower(Portion.text).contains(text.lower()))
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(Portion.id).limit(limit).offset(offset)).all()
+    markings = _markings(session, {p.marking_id for p, _ in rows})
+    items = [{"report": r, "is_title": p.is_title, "text": p.text, "marking": markings[p.marking_id]} for p, r in rows]
+    return Page(total, items)
+
+
+def counts(session: Session, reader: Reader) -> dict[str, Any]:
+    """Counts and facets, over what the reader may see and nothing else."""
+    by_type = session.execute(
+        select(StixObject.stix_type, func.count())
+        .where(object_visible(reader, StixObject))
+        .group_by(StixObject.stix_type)
+    ).all()
+    portions = session.scalar(
+        select(func.count()).select_from(Portion).where(portion_visible(reader), Portion.is_title.is_(False))
+    )
+    reports = session.scalar(select(func.count()).select_from(Report).where(report_visible(reader)))
+    return {"reports": reports or 0, "portions": portions or 0, "objects": dict(sorted(by_type))}
+
+
+def portion_count(session: Session, reader: Reader) -> int:
+    """Visible portions (the benchmark's filtered count)."""
+    return session.scalar(select(func.count()).select_from(Portion).where(portion_visible(reader))) or 0
+
+
+def portion_page(session: Session, reader: Reader, limit: int, after_id: int = 0) -> list[int]:
+    """Ids of a page of visible portions (the benchmark's filtered page)."""
+    query = select(Portion.id).where(Portion.id > after_id, portion_visible(reader)).order_by(Portion.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def visible_reports(session: Session, reader: Reader, table: EquivalenceTable) -> Iterator[ReportView]:
+    """Every report the reader may see, in full (for export)."""
+    ids = session.scalars(select(Report.stix_id).where(report_visible(reader)).order_by(Report.id)).all()
+    for stix_id in ids:
+        yield report_view(session, reader, table, stix_id)

@@ -1,0 +1,140 @@
+"""The node's registry (partners, agencies, compartments) and its equivalence table versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.models import AgencyRow, CompartmentRow, EquivalenceVersion, Partner, Principal, Setting
+from tearline.errors import Forbidden, InvalidInput, Problem
+from tearline.markings.marking import Agency, Compartment, Registry
+from tearline.markings.scheme import DEFAULT_TABLE, NATIONAL_LABELS, EquivalenceTable
+
+EPOCH_KEY = "policy_epoch"
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    nation: str
+    agency: str
+
+
+def load_registry(session: Session, node: NodeIdentity) -> Registry:
+    partners = frozenset(session.scalars(select(Partner.nation)))
+    agencies = {a.name: Agency(a.name, a.nation, a.law_enforcement) for a in session.scalars(select(AgencyRow))}
+    compartments = {c.name: Compartment(c.name, frozenset(c.owners)) for c in session.scalars(select(CompartmentRow))}
+    return Registry(node.nation, partners - {node.nation}, agencies, compartments)
+
+
+def current_table(session: Session) -> EquivalenceTable:
+    row = session.scalars(select(EquivalenceVersion).order_by(EquivalenceVersion.version.desc()).limit(1)).first()
+    return EquivalenceTable.from_dict(row.body) if row else DEFAULT_TABLE
+
+
+def policy_epoch(session: Session) -> int:
+    value = session.scalar(select(Setting.value).where(Setting.key == EPOCH_KEY))
+    return int(value) if value is not None else 0
+
+
+def bump_policy_epoch(session: Session) -> int:
+    """Invalidate every precomputed audience before the next decision (DESIGN §3.5, caches)."""
+    epoch = policy_epoch(session) + 1
+    if session.get(Setting, EPOCH_KEY) is None:
+        session.add(Setting(key=EPOCH_KEY, value=str(epoch)))
+    else:
+        session.execute(update(Setting).where(Setting.key == EPOCH_KEY).values(value=str(epoch)))
+    session.flush()
+    return epoch
+
+
+def add_partner(session: Session, nation: str) -> None:
+    if nation not in NATIONAL_LABELS:
+        raise InvalidInput(Problem("nation", f"unknown nation {nation!r}; known: {', '.join(NATIONAL_LABELS)}"))
+    if session.get(Partner, nation) is None:
+        session.add(Partner(nation=nation))
+        bump_policy_epoch(session)
+
+
+def add_agency(session: Session, name: str, nation: str, law_enforcement: bool) -> None:
+    if nation not in NATIONAL_LABELS:
+        raise InvalidInput(Problem("nation", f"unknown nation {nation!r}"))
+    existing = session.get(AgencyRow, name)
+    if existing is not None and existing.nation != nation:
+        raise InvalidInput(Problem("agency", f"agency {name!r} already belongs to {existing.nation}"))
+    if existing is None:
+        session.add(AgencyRow(name=name, nation=nation, law_enforcement=law_enforcement))
+    else:
+        existing.law_enforcement = law_enforcement
+    bump_policy_epoch(session)
+
+
+def add_compartment(session: Session, name: str, owners: list[str]) -> None:
+    for owner in owners:
+        if session.get(AgencyRow, owner) is None:
+            raise InvalidInput(Problem("owners", f"unknown agency {owner!r}"))
+    if not owners:
+        raise InvalidInput(Problem("owners", "a compartment needs at least one owning agency"))
+    row = session.get(CompartmentRow, name)
+    if row is None:
+        session.add(CompartmentRow(name=name, owners=sorted(owners)))
+    else:
+        row.owners = sorted(owners)
+    bump_policy_epoch(session)
+
+
+def set_equivalence_table(
+    session: Session, node: NodeIdentity, table: EquivalenceTable, actor: str, partner_signed: frozenset[str]
+) -> int:
+    """Store a new version. A partner's column may change only in a version signed by that partner."""
+    current = current_table(session)
+    unsigned = [
+        nation
+        for nation in NATIONAL_LABELS
+        if nation != node.nation
+        and nation not in partner_signed
+        and current.column_digest(nation) != table.column_digest(nation)
+    ]
+    if unsigned:
+        raise Forbidden(
+            f"the new table changes the column of {', '.join(unsigned)}; such a change takes effect only "
+            "as a version signed by that partner",
+            rule="equivalence-partner-signature",
+        )
+    for agreement in table.agreements:
+        for nation, column in agreement.columns.items():
+            for label in column:
+                if label not in NATIONAL_LABELS.get(nation, ()):
+                    raise InvalidInput(Problem(f"columns.{nation}", f"unknown label {label!r}"))
+    version = (session.scalar(select(func.max(EquivalenceVersion.version))) or 0) + 1
+    body = EquivalenceTable(version=version, agreements=table.agreements).as_dict()
+    session.add(
+        EquivalenceVersion(
+            version=version,
+            body=body,
+            created_at=clock.now(),
+            created_by=actor,
+            signatures={n: "verified" for n in sorted(partner_signed)},
+        )
+    )
+    bump_policy_epoch(session)
+    return version
+
+
+def ensure_default_table(session: Session) -> None:
+    if session.scalar(select(func.count()).select_from(EquivalenceVersion)) == 0:
+        session.add(
+            EquivalenceVersion(
+                version=DEFAULT_TABLE.version,
+                body=DEFAULT_TABLE.as_dict(),
+                created_at=clock.now(),
+                created_by="tearline init",
+                signatures={},
+            )
+        )
+
+
+def principals_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Principal)) or 0

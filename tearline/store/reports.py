@@ -1,0 +1,226 @@
+"""The write path for reports: validate the whole draft, then store it in one transaction.
+
+Editing makes a new immutable version; the old one stays readable to auditors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.models import Portion, Principal, Report, ReportVersion, StixObject, Workspace
+from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
+from tearline.markings.marking import Registry, marking_problems
+from tearline.store.audience import intern_marking
+from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.registry import NodeIdentity
+
+MAX_REVIEW = timedelta(days=5 * 365 + 1)  # 28 CFR 23.20(h): review or purge within five years
+
+
+def draft_problems(draft: ReportDraft, registry: Registry, session: Session) -> list[Problem]:
+    """Everything wrong with a draft, each naming its item and field; empty when it may be stored."""
+    problems: list[Problem] = []
+    if not draft.predicate.strip():
+        problems.append(Problem("predicate", "a criminal predicate (reasonable suspicion) is required"))
+    now = clock.now()
+    due = clock.as_utc(draft.review_due)
+    if due <= now:
+        problems.append(Problem("review_due", "must be in the future"))
+    elif due - now > MAX_REVIEW:
+        problems.append(Problem("review_due", "must be no more than 5 years out (28 CFR Part 23)"))
+    if not draft.title.text.strip():
+        problems.append(Problem("title", "must not be empty"))
+    problems += marking_problems(draft.title.marking, registry, "title.marking")
+    for i, portion in enumerate(draft.portions):
+        if not portion.text.strip():
+            problems.append(Problem("text", "must not be empty", item=f"portion {i + 1}"))
+        problems += _item(marking_problems(portion.marking, registry), f"portion {i + 1}")
+    problems += _object_problems(draft.objects, registry)
+    if (
+        draft.workspace is not None
+        and session.scalar(select(Workspace.id).where(Workspace.slug == draft.workspace)) is None
+    ):
+        problems.append(Problem("workspace", f"unknown workspace {draft.workspace!r}"))
+    return problems
+
+
+def _object_problems(objects: tuple[ObjectDraft, ...], registry: Registry) -> list[Problem]:
+    problems: list[Problem] = []
+    ids = [o.stix_id for o in objects]
+    seen: set[str] = set()
+    for obj in objects:
+        if obj.stix_id in seen:
+            problems.append(Problem("id", "duplicate id in this report", item=obj.stix_id))
+        seen.add(obj.stix_id)
+        problems += _item(marking_problems(obj.marking, registry), obj.stix_id)
+        for ref_name, ref in (("source_ref", obj.source_ref), ("target_ref", obj.target_ref)):
+            if ref is not None and ref not in ids:
+                problems.append(Problem(ref_name, f"{ref} is not an object of this report", item=obj.stix_id))
+    return problems
+
+
+def _item(problems: list[Problem], item: str) -> list[Problem]:
+    return [Problem(p.field, p.reason, item) for p in problems]
+
+
+def create_report(
+    session: Session, draft: ReportDraft, submitter: Principal, node: NodeIdentity, registry: Registry
+) -> Report:
+    """Store a new report (version 1), or refuse it whole."""
+    problems = draft_problems(draft, registry, session)
+    stix_id = draft.stix_id or f"report--{uuid.uuid4()}"
+    if session.scalar(select(Report.id).where(Report.stix_id == stix_id)) is not None:
+        problems.append(Problem("id", f"report {stix_id} already exists; edit it to make a new version"))
+    if problems:
+        raise InvalidInput(problems)
+    workspace_id = _workspace_id(session, draft.workspace)
+    report = Report(
+        stix_id=stix_id,
+        submitter_id=submitter.id,
+        workspace_id=workspace_id,
+        current_version=1,
+        received=draft.received,
+        created_at=clock.now(),
+    )
+    session.add(report)
+    session.flush()
+    _store_version(session, report, 1, draft, submitter, node, {})
+    return report
+
+
+def edit_report(
+    session: Session,
+    stix_id: str,
+    draft: ReportDraft,
+    editor: Principal,
+    node: NodeIdentity,
+    registry: Registry,
+    editor_sees_all: bool,
+) -> ReportVersion:
+    """Make a new version. The editor must see every item of the current one, so nothing hidden is lost."""
+    report = session.scalar(select(Report).where(Report.stix_id == stix_id).with_for_update())
+    if report is None or report.withdrawn_at is not None:
+        raise NotFound(f"no report {stix_id}")
+    if not editor_sees_all:
+        raise NotFound(f"no report {stix_id}")
+    if report.received:
+        raise Forbidden("a received report is the partner's; ask its originator for a new version", rule="originator")
+    problems = draft_problems(draft, registry, session)
+    if problems:
+        raise InvalidInput(problems)
+    for model in (Portion, StixObject):
+        session.execute(update(model).where(model.report_id == report.id).values(is_current=False))
+    report.current_version += 1
+    if draft.workspace is not None:
+        report.workspace_id = _workspace_id(session, draft.workspace)
+    return _store_version(session, report, report.current_version, draft, editor, node, {})
+
+
+def _workspace_id(session: Session, slug: str | None) -> int | None:
+    if slug is None:
+        return None
+    return session.scalar(select(Workspace.id).where(Workspace.slug == slug))
+
+
+def _store_version(
+    session: Session,
+    report: Report,
+    number: int,
+    draft: ReportDraft,
+    author: Principal,
+    node: NodeIdentity,
+    cache: dict[str, int],
+) -> ReportVersion:
+    version = ReportVersion(
+        report_id=report.id,
+        number=number,
+        created_by=author.id,
+        created_at=clock.now(),
+        predicate=draft.predicate.strip(),
+        need_to_know=draft.need_to_know.strip(),
+        review_due=clock.as_utc(draft.review_due),
+    )
+    session.add(version)
+    session.flush()
+    common = {
+        "version_id": version.id,
+        "report_id": report.id,
+        "is_current": True,
+        "withdrawn": False,
+        "received": report.received,
+        "workspace_id": report.workspace_id,
+    }
+    portions = [(0, True, draft.title)] + [(i + 1, False, p) for i, p in enumerate(draft.portions)]
+    rows = [
+        _portion_row(report.stix_id, number, pos, is_title, p, node, cache, session) | common
+        for pos, is_title, p in portions
+    ]
+    session.execute(insert(Portion), rows)
+    if draft.objects:
+        objects = [_object_row(report.stix_id, number, o, node, cache, session) | common for o in draft.objects]
+        session.execute(insert(StixObject), objects)
+    return version
+
+
+def item_hash(report_stix_id: str, version: int, key: str, content: dict[str, Any]) -> str:
+    """The hash that releases and consents name. It includes the version: a new version needs a new consent."""
+    payload = {"report": report_stix_id, "version": version, "key": key, "content": content}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _portion_row(
+    report_stix_id: str,
+    number: int,
+    position: int,
+    is_title: bool,
+    portion: PortionDraft,
+    node: NodeIdentity,
+    cache: dict[str, int],
+    session: Session,
+) -> dict[str, Any]:
+    content = {"text": portion.text, "marking": portion.marking.as_dict()}
+    return {
+        "position": position,
+        "is_title": is_title,
+        "text": portion.text,
+        "marking_id": intern_marking(session, portion.marking, node, cache),
+        "hash": item_hash(report_stix_id, number, f"portion-{position}", content),
+    }
+
+
+def _object_row(
+    report_stix_id: str, number: int, obj: ObjectDraft, node: NodeIdentity, cache: dict[str, int], session: Session
+) -> dict[str, Any]:
+    content = {"body": obj.body, "marking": obj.marking.as_dict()}
+    return {
+        "stix_id": obj.stix_id,
+        "stix_type": obj.stix_type,
+        "name": obj.name,
+        "body": obj.body,
+        "marking_id": intern_marking(session, obj.marking, node, cache),
+        "hash": item_hash(report_stix_id, number, obj.stix_id, content),
+        "observed_at": clock.as_utc(obj.observed_at) if obj.observed_at else None,
+        "latitude": obj.latitude,
+        "longitude": obj.longitude,
+        "source_ref": obj.source_ref,
+        "target_ref": obj.target_ref,
+    }
+
+
+def withdraw_report(session: Session, stix_id: str, reason: str) -> None:
+    """Recall or purge: the report stops being live on every read path at once."""
+    report = session.scalar(select(Report).where(Report.stix_id == stix_id).with_for_update())
+    if report is None:
+        raise NotFound(f"no report {stix_id}")
+    report.withdrawn_at = clock.now()
+    report.withdrawn_reason = reason
+    for model in (Portion, StixObject):
+        session.execute(update(model).where(model.report_id == report.id).values(withdrawn=True))
