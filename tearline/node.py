@@ -21,7 +21,10 @@ from tearline.policy.host import allowed_workspaces
 from tearline.store import registry as reg
 from tearline.store.audience import audience_is_fresh, law_enforcement_map, refresh_audience
 from tearline.store.filters import Reader
-from tearline.store.principals import viewer_of
+from tearline.store.principals import add_principal, viewer_of
+
+# Submitter of what arrives without a person behind it (file ingest from the CLI, for example).
+SERVICE_ACCOUNT = "node-service"
 from tearline.store.registry import NodeIdentity
 
 
@@ -106,6 +109,8 @@ def init_node(
             if partner != nation:
                 reg.add_partner(session, partner)
         reg.add_agency(session, agency, nation, law_enforcement)
+        top = NATIONAL_LABELS[nation][-1]
+        add_principal(session, SERVICE_ACCOUNT, nation, agency, top, roles=[], display_name="node service account")
     return node
 
 

@@ -48,7 +48,7 @@ def add_principal(
         agency=agency,
         clearance=clearance,
         compartments=sorted(set(compartments or [])),
-        roles=sorted(set(roles or ["analyst"])),
+        roles=sorted(set(roles if roles is not None else ["analyst"])),
         password_hash=_hasher.hash(password) if password else None,
         created_at=clock.now(),
     )
