@@ -342,3 +342,14 @@ def visible_reports(session: Session, reader: Reader, table: EquivalenceTable) -
     ids = session.scalars(select(Report.stix_id).where(report_visible(reader)).order_by(Report.id)).all()
     for stix_id in ids:
         yield report_view(session, reader, table, stix_id)
+
+
+def reader_sees_whole_report(session: Session, reader: Reader, stix_id: str) -> bool:
+    """True iff every current portion and object of the report is visible to the reader."""
+    report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
+    if report_id is None:
+        return False
+    p, o = Portion, StixObject
+    hidden_portion = select(p.id).where(p.report_id == report_id, p.is_current, ~portion_visible(reader, p)).exists()
+    hidden_object = select(o.id).where(o.report_id == report_id, o.is_current, ~object_visible(reader, o)).exists()
+    return not session.scalar(select(or_(hidden_portion, hidden_object)))

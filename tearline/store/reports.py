@@ -19,7 +19,7 @@ from tearline.db.models import Portion, Principal, Report, ReportVersion, StixOb
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.marking import Registry, marking_problems
 from tearline.store.audience import intern_marking
-from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.registry import NodeIdentity
 
 MAX_REVIEW = timedelta(days=5 * 365 + 1)  # 28 CFR 23.20(h): review or purge within five years
@@ -60,11 +60,26 @@ def _object_problems(objects: tuple[ObjectDraft, ...], registry: Registry) -> li
         if obj.stix_id in seen:
             problems.append(Problem("id", "duplicate id in this report", item=obj.stix_id))
         seen.add(obj.stix_id)
+        problems += _identity_problems(obj)
         problems += _item(marking_problems(obj.marking, registry), obj.stix_id)
         for ref_name, ref in (("source_ref", obj.source_ref), ("target_ref", obj.target_ref)):
             if ref is not None and ref not in ids:
                 problems.append(Problem(ref_name, f"{ref} is not an object of this report", item=obj.stix_id))
     return problems
+
+
+def _identity_problems(obj: ObjectDraft) -> list[Problem]:
+    if obj.stix_type not in OBJECT_KINDS:
+        kinds = ", ".join(sorted(OBJECT_KINDS))
+        return [Problem("type", f"unknown object type {obj.stix_type!r}; known: {kinds}", item=obj.stix_id)]
+    prefix, _, tail = obj.stix_id.partition("--")
+    try:
+        uuid.UUID(tail)
+    except ValueError:
+        return [Problem("id", "must be <type>--<uuid>", item=obj.stix_id)]
+    if prefix != obj.stix_type:
+        return [Problem("id", f"prefix {prefix!r} does not match type {obj.stix_type!r}", item=obj.stix_id)]
+    return []
 
 
 def _item(problems: list[Problem], item: str) -> list[Problem]:

@@ -1,0 +1,75 @@
+"""The node's HTTP API (FastAPI), under /api, with the OpenAPI document at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tearline import __version__
+from tearline.db.models import Principal
+from tearline.errors import TearlineError, Unauthorized
+from tearline.node import Node
+from tearline.store.principals import principal_for_token
+
+SESSION_COOKIE = "tearline_session"
+bearer = HTTPBearer(auto_error=False)
+
+
+def node_of(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    """The caller, re-read on every request so that a changed principal or revoked token bites at once."""
+    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthorized(
+            "log in first: send 'Authorization: Bearer <token>' (from `tearline user add --print-token`)"
+        )
+    node = node_of(request)
+    with node.db.read() as session:
+        principal = principal_for_token(session, token)
+        session.expunge(principal)
+    return principal
+
+
+NodeDep = Annotated[Node, Depends(node_of)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def _tearline_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TearlineError)
+    return JSONResponse(exc.as_dict(), status_code=exc.status)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "reason": err["msg"]} for err in exc.errors()
+    ]
+    first = problems[0] if problems else {"field": "", "reason": "invalid request"}
+    body: dict[str, Any] = {"error": "invalid", "message": f"{first['field']}: {first['reason']}", "problems": problems}
+    return JSONResponse(body, status_code=422)
+
+
+def create_app(node: Node) -> FastAPI:
+    from tearline.web import routes_admin, routes_reports
+
+    app = FastAPI(
+        title="tearline",
+        version=__version__,
+        description="A tearline node: marked intelligence stored and served only to those the rules admit.",
+    )
+    app.state.node = node
+    app.add_exception_handler(TearlineError, _tearline_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(routes_reports.router, prefix="/api")
+    app.include_router(routes_admin.router, prefix="/api")
+    return app

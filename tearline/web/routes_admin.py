@@ -1,0 +1,120 @@
+"""Log-in, the caller's identity, workspaces and their host rules, and the equivalence table."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+
+from tearline.config import Settings
+from tearline.db.models import Principal, Workspace, WorkspacePolicy
+from tearline.errors import Forbidden, InvalidInput, Problem
+from tearline.markings.scheme import EquivalenceTable
+from tearline.policy import host
+from tearline.store import registry as reg
+from tearline.store.principals import check_password, issue_token
+from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep
+from tearline.web.schemas import LoginIn, PolicyIn
+
+router = APIRouter(tags=["node"])
+
+
+@router.post("/login")
+def login(body: LoginIn, node: NodeDep, response: Response) -> dict[str, Any]:
+    """Local log-in (argon2id); returns a session token that expires."""
+    minutes = Settings().session_minutes
+    with node.db.write() as session:
+        principal = check_password(session, body.username, body.password)
+        token = issue_token(session, principal, kind="session", ttl=timedelta(minutes=minutes))
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=minutes * 60)
+    return {"token": token, "expires_in": minutes * 60}
+
+
+@router.get("/me")
+def me(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        slugs = session.scalars(select(Workspace.slug).where(Workspace.id.in_(reader.allowed_workspaces))).all()
+    return {
+        "username": principal.username,
+        "nation": principal.nation,
+        "agency": principal.agency,
+        "clearance": principal.clearance,
+        "compartments": principal.compartments,
+        "roles": principal.roles,
+        "workspaces": sorted(slugs),
+        "node": {"nation": node.config.nation, "agency": node.config.agency},
+    }
+
+
+@router.get("/workspaces/{slug}")
+def workspace(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Enter a workspace: membership and the host's rules decide; a denial names the rule."""
+    with node.db.read() as session:
+        ws = host.workspace_by_slug(session, slug)
+        entry = host.may_enter(session, principal, ws)
+        policy = host.current_policy(session, ws.id)
+    if not entry.allowed:
+        raise Forbidden(f"you may not enter workspace {slug!r}", rule=entry.rule)
+    return {
+        "slug": ws.slug,
+        "name": ws.name,
+        "host_nation": ws.host_nation,
+        "policy_version": policy.version if policy else 0,
+    }
+
+
+@router.get("/workspaces/{slug}/policy")
+def workspace_policy(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with node.db.read() as session:
+        ws = host.workspace_by_slug(session, slug)
+        _require_host_admin(principal, ws)
+        versions = session.scalars(
+            select(WorkspacePolicy).where(WorkspacePolicy.workspace_id == ws.id).order_by(WorkspacePolicy.version)
+        ).all()
+    return {
+        "slug": slug,
+        "versions": [
+            {"version": v.version, "policy": v.policy_text, "by": v.created_by, "at": v.created_at.isoformat()}
+            for v in versions
+        ],
+    }
+
+
+@router.put("/workspaces/{slug}/policy")
+def put_workspace_policy(slug: str, body: PolicyIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """A new version of the host rules; it applies to the next request of every session."""
+    with node.db.write() as session:
+        ws = host.workspace_by_slug(session, slug)
+        actor = session.get(Principal, principal.id)
+        assert actor is not None
+        row = host.set_host_rules(session, ws, body.policy, actor)
+        version = row.version
+    return {"slug": slug, "version": version}
+
+
+def _require_host_admin(principal: Principal, ws: Workspace) -> None:
+    if principal.nation != ws.host_nation or "admin" not in principal.roles:
+        raise Forbidden("only an admin of the host nation may see or change its workspace rules", rule="host-admin")
+
+
+@router.get("/equivalence")
+def equivalence(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with node.db.read() as session:
+        return node.table(session).as_dict()
+
+
+@router.put("/equivalence")
+def put_equivalence(body: dict[str, Any], node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """A new version of the table (admins). Partners' columns change only in versions they signed."""
+    if "admin" not in principal.roles or principal.nation != node.config.nation:
+        raise Forbidden("only an admin of this node may change the equivalence table", rule="admin-role")
+    try:
+        table = EquivalenceTable.from_dict({**body, "version": 0})
+    except (KeyError, TypeError, ValueError) as err:
+        raise InvalidInput(Problem("agreements", f"malformed table: {err}")) from None
+    with node.db.write() as session:
+        version = reg.set_equivalence_table(session, node.identity, table, principal.username, frozenset())
+    return {"version": version}

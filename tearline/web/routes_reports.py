@@ -1,0 +1,122 @@
+"""Reports, objects, search and counts: every read path filters inside SQL for the caller."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from tearline.errors import InvalidInput, Problem
+from tearline.store import reads
+from tearline.store.reports import create_report, edit_report
+from tearline.web.app import NodeDep, PrincipalDep
+from tearline.web.schemas import ReportIn, report_draft
+from tearline.web.views import object_page_json, report_json
+
+router = APIRouter(tags=["reports"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("/reports")
+def list_reports(node: NodeDep, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        page = reads.report_list(session, reader, node.table(session), limit, offset)
+    return {"total": page.total, "items": page.items}
+
+
+@router.get("/reports/{report_id}")
+def read_report(
+    report_id: str, node: NodeDep, principal: PrincipalDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> dict[str, Any]:
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        table = node.table(session)
+        view = reads.report_view(session, reader, table, report_id, version)
+    return report_json(view, table, node.config.nation)
+
+
+@router.post("/reports", status_code=201)
+def post_report(body: ReportIn, node: NodeDep, principal: PrincipalDep) -> JSONResponse:
+    with node.db.write() as session:
+        registry = node.registry(session)
+        author = session.merge(principal, load=False)
+        report = create_report(session, report_draft(body, registry), author, node.identity, registry)
+        stix_id = report.stix_id
+    return JSONResponse({"id": stix_id, "version": 1}, status_code=201)
+
+
+@router.put("/reports/{report_id}")
+def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Edit: a new version. The editor must see every item of the current version."""
+    reader = node.reader(principal)
+    with node.db.write() as session:
+        registry = node.registry(session)
+        sees_all = reads.reader_sees_whole_report(session, reader, report_id)
+        author = session.merge(principal, load=False)
+        version = edit_report(
+            session, report_id, report_draft(body, registry, report_id), author, node.identity, registry, sees_all
+        )
+        number = version.number
+    return {"id": report_id, "version": number}
+
+
+@router.get("/objects")
+def list_objects(
+    node: NodeDep, principal: PrincipalDep, type: str | None = None, limit: Limit = 50, offset: Offset = 0
+) -> dict[str, Any]:
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        page = reads.object_list(session, reader, type, limit, offset)
+        return object_page_json(page, node.table(session), node.config.nation)
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput(Problem("bbox", "must be four numbers: west,south,east,north")) from None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise InvalidInput(Problem("bbox", "must satisfy -180<=west<=east<=180 and -90<=south<=north<=90"))
+    return west, south, east, north
+
+
+@router.get("/search")
+def search(
+    node: NodeDep,
+    principal: PrincipalDep,
+    q: str | None = None,
+    type: Annotated[list[str] | None, Query()] = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+    bbox: Annotated[str | None, Query(description="west,south,east,north in degrees")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Objects by text, type, time window and bounding box; portions by text."""
+    query = reads.SearchQuery(q, tuple(type or ()), after, before, _bbox(bbox), limit, offset)
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        table = node.table(session)
+        objects = object_page_json(reads.search_objects(session, reader, query), table, node.config.nation)
+        portions: dict[str, Any] = {"total": 0, "items": []}
+        if q and not (type or after or before or bbox):
+            page = reads.search_portions(session, reader, q, limit, offset)
+            portions = {"total": page.total, "items": [_portion_hit(h) for h in page.items]}
+    return {"objects": objects, "portions": portions}
+
+
+def _portion_hit(hit: dict[str, Any]) -> dict[str, Any]:
+    return {**hit, "marking": hit["marking"].as_dict()}
+
+
+@router.get("/counts")
+def counts(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        return reads.counts(session, reader)
