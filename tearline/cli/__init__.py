@@ -1,0 +1,1 @@
+"""The `tearline` command line."""

@@ -1,0 +1,132 @@
+"""Registry and people: users, agencies, compartments and workspaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, principal_named, reports_errors
+from tearline.db.models import Principal
+from tearline.policy import host
+from tearline.store import registry as reg
+from tearline.store.principals import add_principal, issue_token
+
+user_app = typer.Typer(help="Principals: people and service accounts.", no_args_is_help=True)
+agency_app = typer.Typer(help="Agencies known to this node (ours and partners').", no_args_is_help=True)
+compartment_app = typer.Typer(help="Compartments, such as a binational vetted unit.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (fusion centres) and their host rules.", no_args_is_help=True)
+
+
+@user_app.command("add")
+@reports_errors
+def user_add(
+    username: Annotated[str, typer.Argument(help="Log-in name.")],
+    nation: Annotated[str, typer.Option(help="The principal's nation (must match the agency's).")],
+    agency: Annotated[str, typer.Option(help="The principal's agency.")],
+    clearance: Annotated[str, typer.Option(help="A label of the nation's scheme, e.g. SECRET or SECRETA.")],
+    data: DataDir = DEFAULT_DATA,
+    compartment: Annotated[list[str] | None, typer.Option(help="A compartment held; repeat for more.")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option(help="analyst, disclosure_officer, admin or auditor; repeat for more.")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="TEARLINE_PASSWORD", help="Password for console log-in (argon2id).")
+    ] = None,
+    print_token: Annotated[bool, typer.Option("--print-token", help="Print an API bearer token on stdout.")] = False,
+) -> None:
+    """Add a principal; --print-token prints a bearer token for scripts."""
+    node = open_node(data)
+    with node.db.write() as session:
+        principal = add_principal(
+            session, username, nation.upper(), agency, clearance, compartment or [], role, password
+        )
+        token = issue_token(session, principal) if print_token else None
+    if token:
+        print(token)
+    else:
+        console.print(f"user {username} added ({nation.upper()}, {agency}, {clearance})")
+
+
+@agency_app.command("add")
+@reports_errors
+def agency_add(
+    name: Annotated[str, typer.Argument(help="Agency name.")],
+    nation: Annotated[str, typer.Option(help="The agency's nation.")],
+    law_enforcement: Annotated[bool, typer.Option(help="Is it a law-enforcement agency (LES)?")] = False,
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Register an agency, ours or a partner's."""
+    node = open_node(data)
+    with node.db.write() as session:
+        reg.add_agency(session, name, nation.upper(), law_enforcement)
+    console.print(f"agency {name} ({nation.upper()}) registered")
+
+
+@compartment_app.command("add")
+@reports_errors
+def compartment_add(
+    name: Annotated[str, typer.Argument(help="Compartment name.")],
+    owner: Annotated[list[str], typer.Option(help="An owning agency; repeat for more.")],
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Register a compartment and its owning agencies."""
+    node = open_node(data)
+    with node.db.write() as session:
+        reg.add_compartment(session, name, owner)
+    console.print(f"compartment {name} owned by {', '.join(owner)}")
+
+
+@workspace_app.command("add")
+@reports_errors
+def workspace_add(
+    slug: Annotated[str, typer.Argument(help="Short name, e.g. fc-norte.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    host_nation: Annotated[str, typer.Option(help="The nation that hosts it and sets its rules.")],
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Create a workspace (fusion centre)."""
+    node = open_node(data)
+    with node.db.write() as session:
+        host.add_workspace(session, slug, name, host_nation.upper())
+    console.print(f"workspace {slug} hosted by {host_nation.upper()}")
+
+
+@workspace_app.command("member")
+@reports_errors
+def workspace_member(
+    slug: Annotated[str, typer.Argument(help="Workspace.")],
+    username: Annotated[str, typer.Argument(help="Principal to add or remove.")],
+    data: DataDir = DEFAULT_DATA,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove instead of add.")] = False,
+) -> None:
+    """Add or remove a member; the host's membership record is authoritative."""
+    node = open_node(data)
+    principal = principal_named(node, username)
+    with node.db.write() as session:
+        ws = host.workspace_by_slug(session, slug)
+        member = session.get(Principal, principal.id)
+        assert member is not None
+        (host.remove_member if remove else host.add_member)(session, ws, member)
+    console.print(f"{username} {'removed from' if remove else 'added to'} {slug}")
+
+
+@workspace_app.command("policy")
+@reports_errors
+def workspace_policy(
+    slug: Annotated[str, typer.Argument(help="Workspace.")],
+    file: Annotated[Path, typer.Argument(help="Cedar file of forbid rules, each with @id(...).")],
+    user: Annotated[str, typer.Option(help="An admin of the host nation, recorded as the author.")],
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Set a new version of the host rules; it applies at once, to existing sessions too."""
+    node = open_node(data)
+    principal = principal_named(node, user)
+    with node.db.write() as session:
+        ws = host.workspace_by_slug(session, slug)
+        actor = session.get(Principal, principal.id)
+        assert actor is not None
+        row = host.set_host_rules(session, ws, file.read_text(encoding="utf-8"), actor)
+        version = row.version
+    console.print(f"{slug}: host rules version {version} in force")

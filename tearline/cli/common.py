@@ -1,0 +1,62 @@
+"""What every command shares: the --data option, opening the node, and rendering errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from tearline.db.models import Principal
+from tearline.errors import InvalidInput, NotFound, TearlineError
+from tearline.node import Node
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path,
+    typer.Option("--data", envvar="TEARLINE_DATA", help="The node's data directory.", show_default=True),
+]
+DEFAULT_DATA = Path("tearline-data")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Turn a TearlineError into a clear message and exit status 2, instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InvalidInput as err:
+            err_console.print(f"[red]error:[/red] {err.message}")
+            for problem in err.problems[:50]:
+                where = f"{problem.item}: " if problem.item else ""
+                err_console.print(f"  - {where}{problem.field}: {problem.reason}")
+            if len(err.problems) > 50:
+                err_console.print(f"  … and {len(err.problems) - 50} more")
+            raise typer.Exit(2) from None
+        except TearlineError as err:
+            err_console.print(f"[red]error:[/red] {err.message}")
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_node(data: Path) -> Node:
+    return Node.open(data)
+
+
+def principal_named(node: Node, username: str) -> Principal:
+    with node.db.read() as session:
+        principal = session.scalar(select(Principal).where(Principal.username == username))
+        if principal is None:
+            raise NotFound(f"no user {username!r}; add one with `tearline user add {username} --data DIR ...`")
+        session.expunge(principal)
+    return principal

@@ -1,0 +1,101 @@
+"""`tearline`: set up a node, manage its users and registry, ingest, export, serve and demo.
+
+These command forms are relied on by scripts and partners: keep them stable.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tearline.cli import admin, demo
+from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
+from tearline.node import SERVICE_ACCOUNT, init_node
+
+app = typer.Typer(help="tearline: marked intelligence shared only as the markings allow.", no_args_is_help=True)
+app.add_typer(admin.user_app, name="user")
+app.add_typer(admin.agency_app, name="agency")
+app.add_typer(admin.compartment_app, name="compartment")
+app.add_typer(admin.workspace_app, name="workspace")
+app.command("demo")(demo.demo)
+
+
+@app.command()
+@reports_errors
+def init(
+    nation: Annotated[str, typer.Option(help="ISO 3166 alpha-3 nation of this node: USA, MEX or CAN.")],
+    agency: Annotated[str, typer.Option(help="The agency that runs this node.")],
+    data: DataDir = DEFAULT_DATA,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default is an embedded SQLite file in --data.")
+    ] = None,
+    law_enforcement: Annotated[bool, typer.Option(help="Is the agency a law-enforcement agency?")] = True,
+) -> None:
+    """Create a node, its database and its Ed25519 signing key."""
+    node = init_node(data, nation.upper(), agency, database_url, law_enforcement)
+    console.print(f"node [bold]{node.config.name}[/bold] created in {data}")
+    console.print(f"next: add a user with `tearline user add NAME --data {data} --nation {nation.upper()} ...`")
+
+
+@app.command()
+@reports_errors
+def serve(
+    data: DataDir = DEFAULT_DATA,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8400,
+) -> None:
+    """Serve the node's API (and console) over HTTP."""
+    import uvicorn
+
+    from tearline.web.app import create_app
+
+    node = open_node(data)
+    console.print(f"serving {node.config.name} on http://{host}:{port}/ (API under /api)")
+    uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
+
+
+@app.command()
+@reports_errors
+def ingest(
+    file: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (.json) or a CSV file (.csv, needs --mapping).")],
+    data: DataDir = DEFAULT_DATA,
+    mapping: Annotated[Path | None, typer.Option(help="JSON mapping of CSV columns to fields.")] = None,
+    user: Annotated[str, typer.Option(help="Submitter recorded on each report.")] = SERVICE_ACCOUNT,
+) -> None:
+    """Ingest a file, all or nothing; a rejection lists each bad object or line."""
+    from tearline.ingest import ingest_file
+
+    node = open_node(data)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"ingesting {file.name}", total=None)
+
+        def advance(step: int, total: int) -> None:
+            progress.update(task, advance=step, total=total)
+
+        result = ingest_file(node, file, mapping=mapping, submitter=user, progress=advance)
+    console.print(f"stored {result.summary()}")
+
+
+@app.command()
+@reports_errors
+def export(
+    user: Annotated[str, typer.Option(help="Export everything this user may see.")],
+    out: Annotated[Path, typer.Option(help="Where to write the STIX 2.1 bundle.")],
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Write a STIX 2.1 bundle of everything USER may see, with markings (audited as a read)."""
+    from tearline.ingest import export_bundle
+
+    node = open_node(data)
+    bundle = export_bundle(node, user)
+    out.write_text(json.dumps(bundle, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    console.print(f"wrote {len(bundle.get('objects', []))} STIX objects to {out}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
