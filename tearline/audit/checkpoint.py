@@ -114,7 +114,7 @@ def cosign_checkpoint(note: str | bytes, witness: CosignatureSigner) -> str:
     return add_signatures(note, [witness])
 
 
-def verify_cosignature(note: str | bytes, witness: CosignatureVerifier | str) -> int:
+def verify_cosignature(note: str | bytes, witness: Verifier | str) -> int:
     """Check that the witness cosigned this checkpoint; returns the cosignature's Unix time.
 
     Only the witness's key is used, so the log's own signature is not checked here: combine with
@@ -129,7 +129,7 @@ def verify_cosignature(note: str | bytes, witness: CosignatureVerifier | str) ->
     return cosignature_timestamp(signature.signature)
 
 
-def _witness_verifier(witness: CosignatureVerifier | str) -> CosignatureVerifier:
+def _witness_verifier(witness: Verifier | str) -> CosignatureVerifier:
     """Accept a witness key object or its verifier key string, and insist on type 0x04."""
     verifier = parse_verifier_key(witness) if isinstance(witness, str) else witness
     if not isinstance(verifier, CosignatureVerifier):

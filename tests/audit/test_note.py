@@ -14,6 +14,7 @@ from tearline.audit import (
     Ed25519Signer,
     Ed25519Verifier,
     NoteError,
+    NoteSignature,
     add_signatures,
     compute_key_id,
     generate_key,
@@ -162,7 +163,7 @@ def test_a_tampered_signature_fails() -> None:
     note = parse_note(sign_note("hello\n", [log]))
     raw = bytearray(note.signatures[0].signature)
     raw[10] ^= 1
-    forged = "hello\n\n" + note.signatures[0].__class__(log.name, log.key_id, bytes(raw)).line()
+    forged = "hello\n\n" + NoteSignature(log.name, log.key_id, bytes(raw)).line()
     with pytest.raises(NoteError, match="does not verify"):
         verify_note(forged, [log.verifier])
 
