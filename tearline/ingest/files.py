@@ -1,0 +1,39 @@
+"""A file from disk, by its extension: `.json` is a STIX 2.1 bundle, `.csv` needs a column mapping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tearline.errors import InvalidInput, Problem
+from tearline.ingest.bundle import ingest_bundle
+from tearline.ingest.csvfile import ingest_csv
+from tearline.ingest.store import IngestResult, Progress
+from tearline.node import SERVICE_ACCOUNT, Node
+
+
+def ingest_file(
+    node: Node,
+    path: Path | str,
+    mapping: Path | str | None = None,
+    submitter: str = SERVICE_ACCOUNT,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest one file, all or nothing."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return ingest_bundle(node, _bundle(path), submitter, progress)
+    if suffix == ".csv":
+        if mapping is None:
+            raise InvalidInput(Problem("mapping", "a CSV file needs a column mapping (--mapping FILE.json)", path.name))
+        return ingest_csv(node, path, mapping, submitter, progress)
+    raise InvalidInput(Problem("file", f"unsupported file type {suffix or '(none)'!r}; use .json or .csv", path.name))
+
+
+def _bundle(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InvalidInput(Problem("file", f"not a JSON file: {err}", path.name)) from None
