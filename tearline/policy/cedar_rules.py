@@ -78,7 +78,9 @@ def _levels(table: EquivalenceTable, own: str, label: str, nations: Iterable[str
     return {other: level for other, level in found.items() if level is not None}
 
 
-def principal_attrs(viewer: Viewer, table: EquivalenceTable, nations: Iterable[str] = NATIONAL_LABELS) -> dict[str, Any]:
+def principal_attrs(
+    viewer: Viewer, table: EquivalenceTable, nations: Iterable[str] = NATIONAL_LABELS
+) -> dict[str, Any]:
     """Cedar attributes of a principal, precomputed from the equivalence table."""
     return {
         "nation": viewer.nation,
@@ -141,7 +143,9 @@ class CedarVisibility:
         delta = "[" + ",".join(entity_json(ITEM_TYPE, uid, attrs) for uid, attrs in items) + "]"
         entities = principal.entities.with_added_json_str(delta)
         ref = principal.ref
-        requests = [{"principal": ref, "action": ACTION, "resource": {"type": ITEM_TYPE, "id": uid}} for uid, _ in items]
+        requests = [
+            {"principal": ref, "action": ACTION, "resource": {"type": ITEM_TYPE, "id": uid}} for uid, _ in items
+        ]
         return [result.allowed for result in cedarpy.is_authorized_batch(requests, self.policies, entities)]
 
     def decide(self, viewer: Viewer, marking: Marking) -> bool:

@@ -1,0 +1,1 @@
+"""Benchmarks: `tearline bench visibility` and the ingest comparison (see docs/benchmarks.md)."""
