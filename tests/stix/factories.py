@@ -18,6 +18,7 @@ from tearline.db.models import Portion, Report, StixObject
 from tearline.markings.marking import Agency, Compartment, Registry
 from tearline.node import Node, init_node
 from tearline.policy.host import add_member, add_workspace
+from tearline.stix import ids
 from tearline.store import registry as reg
 from tearline.store.principals import add_principal
 
@@ -99,3 +100,23 @@ def references(obj: Any) -> Iterator[str]:
     elif isinstance(obj, list):
         for value in obj:
             yield from references(value)
+
+
+def validator_errors(bundle: dict[str, Any]) -> list[str]:
+    """stix2-validator's errors for each object, plus every reference that does not resolve in the bundle.
+
+    The validator does not notice a dangling marking_ref (ANCHORS.md), hence the second check.
+    """
+    from stix2validator import ValidationOptions, validate_instance
+
+    options = ValidationOptions(version="2.1")
+    errors = []
+    for obj in bundle["objects"]:
+        result = validate_instance(obj, options)
+        if not result.is_valid:
+            errors += [f"{obj['id']}: {e}" for e in result.errors]
+    present = {o["id"] for o in bundle["objects"]}
+    well_known = {ids.TEARLINE_IDENTITY}
+    for obj in bundle["objects"]:
+        errors += [f"{obj['id']}: dangling {ref}" for ref in references(obj) if ref not in present | well_known]
+    return errors

@@ -1,0 +1,140 @@
+"""CSV with a column mapping: a good file becomes one report; a bad one is refused whole, line by line."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tearline.errors import InvalidInput, Problem
+from tearline.ingest import export_bundle, ingest_csv, ingest_file
+from tearline.ingest.phones import normalise_phone
+from tearline.node import Node
+from tests.stix.factories import DATA, by_type, make_node, one, row_counts, validator_errors
+
+GOOD, BAD, MAPPING = DATA / "vehicles.csv", DATA / "vehicles-bad.csv", DATA / "vehicles-mapping.json"
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Node:
+    return make_node(tmp_path / "us")
+
+
+def mapping_file(tmp_path: Path, **changes: Any) -> Path:
+    raw = json.loads(MAPPING.read_text(encoding="utf-8"))
+    raw.update(changes)
+    path = tmp_path / "mapping.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return path
+
+
+def refused(node: Node, csv_path: Path, mapping: Path = MAPPING) -> list[Problem]:
+    with pytest.raises(InvalidInput) as caught:
+        ingest_csv(node, csv_path, mapping, "ana")
+    assert row_counts(node) == (0, 0, 0)
+    return caught.value.problems
+
+
+def test_a_good_file_becomes_one_report_with_deduplicated_objects(node: Node) -> None:
+    result = ingest_csv(node, GOOD, MAPPING, "ana")
+    assert (result.reports, result.portions, result.objects) == (1, 1, 19)
+    bundle = export_bundle(node, "ana")
+    kinds = Counter(o["type"] for o in bundle["objects"])
+    assert kinds["x-tearline-phone"] == 3 and kinds["x-tearline-vehicle"] == 2 and kinds["sighting"] == 3
+    assert len([o for o in by_type(bundle, "identity") if o.get("identity_class") == "individual"]) == 3
+    assert sorted(r["relationship_type"] for r in by_type(bundle, "relationship")) == ["drives"] * 2 + ["uses"] * 3
+    assert validator_errors(bundle) == []
+
+
+def test_values_are_normalised_and_times_read_in_the_mapping_time_zone(node: Node) -> None:
+    ingest_csv(node, GOOD, MAPPING, "ana")
+    bundle = export_bundle(node, "ana")
+    assert {p["number"] for p in by_type(bundle, "x-tearline-phone")} == {
+        "+525555550100",
+        "+528715550142",
+        "+526565550177",
+    }
+    assert {v["plate"] for v in by_type(bundle, "x-tearline-vehicle")} == {"FNZ-418-B", "FNZ-419-B"}
+    first = min(s["first_seen"] for s in by_type(bundle, "sighting"))
+    assert first == "2026-02-18T11:40:00.000Z"  # 05:40 in Mexico City (UTC-6)
+
+
+def test_per_row_marking_columns_mark_each_object(node: Node) -> None:
+    ingest_csv(node, GOOD, MAPPING, "ana")
+    bundle = export_bundle(node, "ana")
+    rosendo = one(bundle, "identity", name="Rosendo Ibarra Solís")
+    marking = one(bundle, "marking-definition", id=rosendo["object_marking_refs"][0])
+    assert marking["extensions"][next(iter(marking["extensions"]))]["rel_to"] == ["CAN", "MEX", "USA"]
+    marisela = one(bundle, "identity", name="Marisela Ontiveros Paredes")
+    marking = one(bundle, "marking-definition", id=marisela["object_marking_refs"][0])
+    assert marking["extensions"][next(iter(marking["extensions"]))]["level"] == "CONFIDENTIAL"
+
+
+def test_a_bad_file_lists_each_bad_line_column_and_reason_and_stores_nothing(node: Node) -> None:
+    found = {(p.item, p.field): p.reason for p in refused(node, BAD)}
+    assert "is not a number from -90 to 90" in found[("line 3", "lat")]
+    assert "is not a date and time" in found[("line 4", "visto_en")]
+    assert "unknown label 'SECRETÍSIMO'" in found[("line 5", "nivel")]
+    assert "needs a vehicle on the same row" in found[("line 6", "visto_en")]
+    assert "'FRA' is not a configured partner" in found[("line 7", "rel_to")]
+    assert not any(item == "line 2" for item, _ in found)
+
+
+def test_the_same_file_twice_is_refused(node: Node) -> None:
+    ingest_csv(node, GOOD, MAPPING, "ana")
+    with pytest.raises(InvalidInput) as caught:
+        ingest_csv(node, GOOD, MAPPING, "ana")
+    assert "already exists" in caught.value.problems[0].reason
+
+
+def test_conflicting_rows_for_one_object_are_refused(node: Node, tmp_path: Path) -> None:
+    lines = GOOD.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("Kenworth", "Volvo")  # same plate and marking as line 2, other make
+    path = tmp_path / "conflict.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert any(p.item == "line 3" and "same x-tearline-vehicle as line 2" in p.reason for p in refused(node, path))
+
+
+def test_a_mapping_column_missing_from_the_header_is_named(node: Node, tmp_path: Path) -> None:
+    mapping = mapping_file(tmp_path, marking_columns={"level": "clasificacion"})
+    found = refused(node, GOOD, mapping)
+    assert found == [Problem("marking_columns.level", "column 'clasificacion' is not in the file's header", "mapping")]
+
+
+def test_a_bad_mapping_names_each_entry(node: Node, tmp_path: Path) -> None:
+    mapping = mapping_file(
+        tmp_path,
+        records={"boat": {"name": "x"}, "sighting": {"of": "boat", "time": "t"}},
+        timezone="Mars/Olympus",
+        colour="red",
+    )
+    fields = {p.field for p in refused(node, GOOD, mapping)}
+    assert {"records.boat", "records.sighting.latitude", "records.sighting.of", "timezone", "colour"} <= fields
+
+
+def test_ingest_file_dispatches_on_the_extension(node: Node, tmp_path: Path) -> None:
+    assert ingest_file(node, GOOD, mapping=MAPPING, submitter="ana").objects == 19
+    with pytest.raises(InvalidInput, match="needs a column mapping"):
+        ingest_file(node, GOOD, submitter="ana")
+    other = tmp_path / "notes.txt"
+    other.write_text("hello", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="unsupported file type"):
+        ingest_file(node, other, submitter="ana")
+
+
+def test_a_header_without_rows_is_refused(node: Node, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text(GOOD.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert any("no rows" in p.reason for p in refused(node, path))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("+52 55 5555 0100", "+525555550100"), ("+1 (915) 555-0123", "+19155550123")],
+    ids=["mx", "us"],
+)
+def test_phones_with_a_country_code_become_e164(raw: str, expected: str) -> None:
+    assert normalise_phone(raw, "MX") == (expected, None)
