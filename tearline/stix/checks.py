@@ -115,7 +115,6 @@ class TypeSpec:
 
     required: Mapping[str, Check]
     optional: Mapping[str, Check] = field(default_factory=dict)
-    sdo: bool = True
 
     def allowed(self, name: str) -> Check | None:
         return self.required.get(name) or self.optional.get(name) or COMMON.get(name)

@@ -41,17 +41,21 @@ def report_draft(
 ) -> ReportDraft | None:
     """The draft of one report, or None with every reason added to `problems`."""
     rid: str = report["id"]
-    found = [Problem(k, "not accepted on a report: it could not carry a marking", rid) for k in report]
-    found = [p for p in found if p.field not in _REPORT_KEYS]
+    found = [
+        Problem(k, "not accepted on a report: it could not carry a marking", rid)
+        for k in report
+        if k not in _REPORT_KEYS
+    ]
     found += [
         Problem(f, r, rid)
-        for f, r in [("name", text(report.get("name"))), ("published", timestamp(report.get("published")))]
+        for f, r in (("name", text(report.get("name"))), ("published", timestamp(report.get("published"))))
         if r
     ]
     ext = _extension(report, rid, found)
+    due = parse_stix_time(ext.get("review_due"))
     selectors = _selectors(report.get("granular_markings"), rid, found)
     title = _marked(selectors, TITLE_SELECTOR, "the title", markings, rid, found)
-    texts = ext.get("portions", [])
+    texts = ext["portions"] if isinstance(ext.get("portions"), list) else []
     portions = [
         _marked(selectors, ids.portion_selector(i), f"portion {i + 1}", markings, rid, found) for i in range(len(texts))
     ]
@@ -63,13 +67,13 @@ def report_draft(
         Problem(ids.portion_selector(i), "must be a string", rid) for i, t in enumerate(texts) if not isinstance(t, str)
     ]
     problems += found
-    if found or title is None or None in portions:
+    if found or title is None or due is None or None in portions:
         return None
     return ReportDraft(
         title=PortionDraft(report["name"], title),
         portions=tuple(PortionDraft(t, m) for t, m in zip(texts, portions, strict=True) if m is not None),
         predicate=ext["predicate"],
-        review_due=clock.as_utc(parse_stix_time(ext["review_due"]) or clock.now()),
+        review_due=due,
         need_to_know=ext.get("need_to_know", ""),
         objects=tuple(objects),
         stix_id=rid,
@@ -92,11 +96,14 @@ def _extension(report: Mapping[str, Any], rid: str, found: list[Problem]) -> dic
         found.append(Problem(f"{where}.extension_type", "must be property-extension", rid))
     found += [Problem(f"{where}.{k}", "required", rid) for k in _REQUIRED if k not in ext]
     for key, value in ext.items():
+        if key == "extension_type":
+            continue
         check = _REQUIRED.get(key) or _OPTIONAL.get(key)
-        reason = "unknown property" if check is None and key != "extension_type" else check(value) if check else None
+        reason = check(value) if check else "unknown property"
         if reason:
             found.append(Problem(f"{where}.{key}", reason, rid))
-    return ext if not any(p.field.startswith(where) for p in found) else {}
+    # Returned even when some fields are wrong, so that the portions' markings are still checked.
+    return ext
 
 
 def _selectors(value: object, rid: str, found: list[Problem]) -> dict[str, list[str]]:

@@ -279,3 +279,10 @@ def test_duplicate_ids_are_refused() -> None:
     bundle = sample_bundle()
     bundle["objects"].append(dict(_person(bundle)))
     assert any(p.field == "id" and "more than once" in p.reason for p in problems_of(bundle))
+
+
+@pytest.mark.parametrize("mutate", [missing_name, no_predicate, bad_timestamp, two_places], ids=lambda m: m.__name__)
+def test_one_mistake_is_reported_once_without_knock_on_problems(mutate: Mutation) -> None:
+    bundle = sample_bundle()
+    item = mutate(bundle)
+    assert [p.item for p in problems_of(bundle)] == [item]
