@@ -9,6 +9,7 @@ import pytest
 
 from tearline.errors import InvalidInput
 from tearline.ingest import export_bundle, ingest_bundle, ingest_file
+from tearline.ingest.store import principal_named
 from tearline.node import Node
 from tearline.stix import ids
 from tearline.store.reads import ReportView, visible_reports
@@ -22,8 +23,6 @@ def node(tmp_path: Path) -> Node:
 
 def visible(node: Node, username: str) -> list[tuple[Any, ...]]:
     """What a principal sees, without storage details (hashes, timestamps)."""
-    from tearline.ingest.store import principal_named
-
     with node.db.read() as session:
         principal = principal_named(session, username, "user")
     reader = node.reader(principal)
