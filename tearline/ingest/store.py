@@ -33,10 +33,14 @@ class IngestResult:
         return self.objects / self.elapsed if self.elapsed > 0 else float("inf")
 
     def summary(self) -> str:
-        return (
-            f"{self.reports} reports, {self.portions} portions and {self.objects} objects "
-            f"in {self.elapsed:.2f} s ({self.objects_per_second:,.0f} objects/s)"
+        counts = (
+            f"{_count(self.reports, 'report')}, {_count(self.portions, 'portion')} and {_count(self.objects, 'object')}"
         )
+        return f"{counts} in {self.elapsed:.2f} s ({self.objects_per_second:,.0f} objects/s)"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def store_drafts(
