@@ -22,10 +22,10 @@ from tearline.store import registry as reg
 from tearline.store.audience import audience_is_fresh, law_enforcement_map, refresh_audience
 from tearline.store.filters import Reader
 from tearline.store.principals import add_principal, viewer_of
+from tearline.store.registry import NodeIdentity
 
 # Submitter of what arrives without a person behind it (file ingest from the CLI, for example).
 SERVICE_ACCOUNT = "node-service"
-from tearline.store.registry import NodeIdentity
 
 
 class Node:

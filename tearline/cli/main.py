@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tearline.cli import admin, demo
+from tearline.cli.bench import bench_app
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
 from tearline.node import SERVICE_ACCOUNT, init_node
 
@@ -22,6 +23,7 @@ app.add_typer(admin.agency_app, name="agency")
 app.add_typer(admin.compartment_app, name="compartment")
 app.add_typer(admin.workspace_app, name="workspace")
 app.command("demo")(demo.demo)
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()

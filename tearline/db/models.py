@@ -8,9 +8,7 @@ the few report facts that every read filters on, so that a filtered count is one
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,

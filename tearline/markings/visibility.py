@@ -8,7 +8,9 @@ workspace membership). The SQL filter in `tearline.store` must agree with `decid
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from tearline.markings.marking import Marking
@@ -130,3 +132,67 @@ def sees_source(viewer: Viewer, marking: Marking) -> bool:
     if viewer.agency != marking.originator_agency or viewer.nation != marking.originator_nation:
         return False
     return marking.source_compartment is None or marking.source_compartment in viewer.compartments
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A release, consent or delivery as the rules see it (DESIGN §3.3, after rule 6).
+
+    It names a nation and optionally an agency, and covers an item by the item's hash or by
+    report version. A delivery is the release that brought a received item to this node.
+    """
+
+    kind: str
+    grantor_nation: str
+    nation: str
+    agency: str | None
+    item_hash: str | None
+    version_id: int | None
+    expires_at: datetime
+    recalled: bool
+
+    def live(self, now: datetime) -> bool:
+        return not self.recalled and now < self.expires_at
+
+    def covers_item(self, item_hash: str, version_id: int) -> bool:
+        return self.item_hash == item_hash or self.version_id == version_id
+
+    def covers_viewer(self, viewer: Viewer) -> bool:
+        return self.nation == viewer.nation and (self.agency is None or self.agency == viewer.agency)
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """Where an item stands: its identity for covers, and its liveness and workspace."""
+
+    item_hash: str
+    version_id: int
+    withdrawn: bool = False
+    received: bool = False
+    workspace: int | None = None
+
+
+def item_facts(
+    viewer: Viewer,
+    marking: Marking,
+    item: ItemState,
+    covers: Iterable[Cover],
+    now: datetime,
+    allowed_workspaces: frozenset[int],
+) -> ItemFacts:
+    """The per-item facts for `decide`, from the covers that exist now."""
+    live_covers = [c for c in covers if c.live(now) and c.covers_item(item.item_hash, item.version_id)]
+    orcon = any(
+        c.kind in ("release", "consent") and c.agency is not None and c.covers_viewer(viewer) for c in live_covers
+    )
+    consent = any(
+        c.kind == "consent" and c.grantor_nation == marking.originator_nation and c.covers_viewer(viewer)
+        for c in live_covers
+    )
+    delivered = any(c.kind == "delivery" for c in live_covers)
+    return ItemFacts(
+        live=not item.withdrawn and (not item.received or delivered),
+        orcon_covered=orcon,
+        consent_covered=consent,
+        in_allowed_workspace=item.workspace is not None and item.workspace in allowed_workspaces,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -81,7 +82,7 @@ def principal_problems(
 
 def update_principal(session: Session, principal: Principal, **changes: object) -> Principal:
     """Change attributes; the principal's audience is recomputed before its next read."""
-    merged = {
+    merged: dict[str, Any] = {
         "nation": principal.nation,
         "agency": principal.agency,
         "clearance": principal.clearance,
@@ -89,11 +90,11 @@ def update_principal(session: Session, principal: Principal, **changes: object) 
         "roles": list(principal.roles),
     }
     merged.update({k: v for k, v in changes.items() if v is not None})
-    problems = principal_problems(session, **merged)  # type: ignore[arg-type]
+    problems = principal_problems(session, **merged)
     if problems:
         raise InvalidInput(problems)
     for key, value in merged.items():
-        setattr(principal, key, sorted(set(value)) if isinstance(value, list) else value)  # type: ignore[arg-type]
+        setattr(principal, key, sorted(set(value)) if isinstance(value, list) else value)
     principal.audience_epoch = -1
     bump_policy_epoch(session)
     return principal

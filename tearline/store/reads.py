@@ -252,7 +252,7 @@ def _object_view(obj: StixObject, marking: Marking, hides_source: bool, report: 
     )
 
 
-def _object_page(session: Session, reader: Reader, query: Select[Any], limit: int, offset: int) -> Page:
+def _object_page(session: Session, reader: Reader, query: Select[StixObject, str], limit: int, offset: int) -> Page:
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(StixObject.id).limit(limit).offset(offset)).all()
     ids = {o.marking_id for o, _ in rows}
