@@ -15,6 +15,7 @@ from tearline.bench.ingest import ingest_unavailable, measure_ingest
 from tearline.bench.load import Advance, LoadSpec
 from tearline.bench.report import principals_table, summary_table
 from tearline.bench.visibility import DatabaseResult, VisibilityConfig, run_visibility
+from tearline.errors import TearlineError
 from tearline.node import Node
 
 bench_app = typer.Typer(
@@ -82,11 +83,15 @@ def visibility(
         with progress_bars(describe(url)) as advance:
 
             def ingest(node: Node, advance: Advance = advance) -> object:
-                return skip or measure_ingest(node, ingest_objects, seed, advance)
+                if skip:
+                    return skip
+                try:
+                    return measure_ingest(node, ingest_objects, seed, advance)
+                except TearlineError as err:  # keep the visibility figures; say why ingest failed
+                    return f"failed: {err.message}"
 
             results.append(run_visibility(url, config, advance, ingest))
-    for result in results:
-        console.print(principals_table(result))
+        console.print(principals_table(results[-1]))
     console.print(summary_table(results))
     if config.cedar_counts < config.samples:
         console.print(

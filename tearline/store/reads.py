@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject
+from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
 from tearline.errors import Forbidden, NotFound
 from tearline.markings.banner import banner_text
 from tearline.markings.marking import Marking
@@ -63,6 +63,8 @@ class ReportView:
     need_to_know: str = ""
     review_due: datetime | None = None
     created_at: datetime | None = None
+    workspace: str | None = None
+    title_hash: str | None = None
 
 
 @dataclass
@@ -226,18 +228,23 @@ def _build_view(
         need_to_know=meta.need_to_know,
         review_due=meta.review_due,
         created_at=meta.created_at,
+        workspace=session.scalar(select(Workspace.slug).where(Workspace.id == report.workspace_id)),
+        title_hash=title.hash if title else None,
     )
 
 
 def _object_view(obj: StixObject, marking: Marking, hides_source: bool, report: str) -> ObjectView:
     body = dict(obj.body)
     name = obj.name
+    latitude, longitude = obj.latitude, obj.longitude
     if hides_source:
         for field_name in marking.source_fields:
             if field_name in body:
                 body[field_name] = source_withheld(marking.source_grade)
             if field_name == "name":
                 name = source_withheld(marking.source_grade)
+        if {"latitude", "longitude"} & set(marking.source_fields):
+            latitude = longitude = None
     return ObjectView(
         stix_id=obj.stix_id,
         stix_type=obj.stix_type,
@@ -247,8 +254,8 @@ def _object_view(obj: StixObject, marking: Marking, hides_source: bool, report: 
         report=report,
         hash=obj.hash,
         observed_at=obj.observed_at,
-        latitude=obj.latitude,
-        longitude=obj.longitude,
+        latitude=latitude,
+        longitude=longitude,
     )
 
 
@@ -283,7 +290,8 @@ class SearchQuery:
 def search_objects(session: Session, reader: Reader, q: SearchQuery) -> Page:
     """Objects matching text, type, time window and bounding box, among those the reader may see."""
     query = select(StixObject, Report.stix_id).join(Report, Report.id == StixObject.report_id)
-    query = query.where(object_visible(reader, StixObject, searchable=bool(q.text)))
+    # Items whose source-sensitive fields are hidden from this reader are not searchable by content.
+    query = query.where(object_visible(reader, StixObject, searchable=bool(q.text or q.bbox)))
     if q.text:
         query = query.where(func.lower(StixObject.name).contains(q.text.lower()))
     if q.types:

@@ -279,7 +279,12 @@ def _check_objects_and_search(session: Any, reader: Any, objects: list[Any], p: 
         assert {o.hash for o in hits.items} == want and hits.total == len(want)
     box = reads.SearchQuery(bbox=(-110.0, 30.0, -100.0, 40.0), limit=500)
     in_box = {
-        r.hash for _, r in objects if r.latitude is not None and 30 <= r.latitude <= 40 and -110 <= r.longitude <= -100
+        r.hash
+        for x, r in objects
+        if r.latitude is not None
+        and 30 <= r.latitude <= 40
+        and -110 <= r.longitude <= -100
+        and not (x.source_fields and not oracle.sees_source(p, x))
     }
     assert {o.hash for o in reads.search_objects(session, reader, box).items} == in_box
 
