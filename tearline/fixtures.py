@@ -28,6 +28,7 @@ AGENCIES = [
     ("US-DEMO-INTEL", "USA", False),
     ("MX-DEMO-FIA", "MEX", True),
     ("MX-DEMO-CNI", "MEX", False),
+    ("MX-DEMO-UIS", "MEX", True),
     ("CA-DEMO-BORDER", "CAN", True),
 ]
 VETTED_UNIT = "VU-HALCON"
@@ -41,7 +42,7 @@ CAST: dict[str, tuple[str, str, str, list[str], list[str], str]] = {
     "ian.intel": ("USA", "US-DEMO-INTEL", "SECRET", [], ["analyst"], "demo-ian-2026"),
     "carla.auditor": ("USA", "US-DEMO-NARC", "SECRET", [], ["auditor"], "demo-carla-2026"),
     "adam.admin": ("USA", "US-DEMO-NARC", "CUI", [], ["admin"], "demo-adam-2026"),
-    "mateo.enlace": ("MEX", "MX-DEMO-FIA", "SECRETA", [VETTED_UNIT], ["analyst"], "demo-mateo-2026"),
+    "mateo.enlace": ("MEX", "MX-DEMO-FIA", "SECRETA", [], ["analyst"], "demo-mateo-2026"),
     "chloe.liaison": ("CAN", "CA-DEMO-BORDER", "SECRET", [], ["analyst"], "demo-chloe-2026"),
 }
 WORKSPACE_MEMBERS = ["ana.analyst", "mateo.enlace", "chloe.liaison"]
@@ -68,7 +69,8 @@ def us_marking(registry: Registry, rel_to: list[str], **extra: Any) -> Marking:
 def build_registry(session: Session) -> None:
     for name, nation, law_enforcement in AGENCIES:
         reg.add_agency(session, name, nation, law_enforcement)
-    reg.add_compartment(session, VETTED_UNIT, ["US-DEMO-NARC", "MX-DEMO-FIA"])
+    # The binational vetted unit: our agency and a Mexican sensitive-investigations unit own it.
+    reg.add_compartment(session, VETTED_UNIT, ["US-DEMO-NARC", "MX-DEMO-UIS"])
 
 
 def build_cast(session: Session, demo: Demo) -> None:

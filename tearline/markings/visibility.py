@@ -150,6 +150,7 @@ class Cover:
     version_id: int | None
     expires_at: datetime
     recalled: bool
+    grantor_agency: str | None = None
 
     def live(self, now: datetime) -> bool:
         return not self.recalled and now < self.expires_at

@@ -73,7 +73,7 @@ class Page:
     items: list[Any]
 
 
-def _markings(session: Session, ids: set[int]) -> dict[int, Marking]:
+def markings_by_id(session: Session, ids: set[int]) -> dict[int, Marking]:
     rows = session.execute(select(MarkingRow.id, MarkingRow.body).where(MarkingRow.id.in_(ids))).all()
     return {mid: marking_from_body(body) for mid, body in rows}
 
@@ -117,7 +117,7 @@ def _summary(session: Session, reader: Reader, table: EquivalenceTable, report: 
         .where(StixObject.report_id == report.id, object_visible(reader, StixObject))
     ).all()
     ids = {m for _, _, m in portions} | set(object_markings)
-    markings = _markings(session, ids)
+    markings = markings_by_id(session, ids)
     hidden_source = _hides_source(session, reader, ids)
     title = next((_portion_text(t, markings[m], m in hidden_source) for is_t, t, m in portions if is_t), None)
     return {
@@ -201,7 +201,7 @@ def _build_view(
         .order_by(StixObject.id)
     ).all()
     ids = {p.marking_id for p in portions} | {o.marking_id for o in objects}
-    markings = _markings(session, ids)
+    markings = markings_by_id(session, ids)
     hidden = _hides_source(session, reader, ids)
     meta = session.get(ReportVersion, version_id)
     assert meta is not None
@@ -263,7 +263,7 @@ def _object_page(session: Session, reader: Reader, query: Select[StixObject, str
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(StixObject.id).limit(limit).offset(offset)).all()
     ids = {o.marking_id for o, _ in rows}
-    markings = _markings(session, ids)
+    markings = markings_by_id(session, ids)
     hidden = _hides_source(session, reader, ids)
     return Page(total, [_object_view(o, markings[o.marking_id], o.marking_id in hidden, r) for o, r in rows])
 
@@ -315,7 +315,7 @@ def search_portions(session: Session, reader: Reader, text: str, limit: int, off
     )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(Portion.id).limit(limit).offset(offset)).all()
-    markings = _markings(session, {p.marking_id for p, _ in rows})
+    markings = markings_by_id(session, {p.marking_id for p, _ in rows})
     items = [{"report": r, "is_title": p.is_title, "text": p.text, "marking": markings[p.marking_id]} for p, r in rows]
     return Page(total, items)
 

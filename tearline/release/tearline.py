@@ -1,0 +1,174 @@
+"""Tearline generation: what of a report version may go to a recipient, and what stays home.
+
+The keep rule per item is `tearline.markings.release.release_rule`; this module applies it to a
+whole version, withholds relationships whose ends stay home, replaces source-sensitive fields
+by the source grade, renumbers what is kept, and rolls the tearline's own banner up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tearline.errors import InvalidInput, Problem
+from tearline.markings.banner import banner_text
+from tearline.markings.marking import Marking, Registry
+from tearline.markings.release import Maker, Recipient, Withheld, consents_covering, release_rule
+from tearline.markings.scheme import EquivalenceTable
+from tearline.markings.visibility import Cover
+from tearline.store.content import VersionContent, VersionItem
+
+RELATIONSHIP_END = "relationship-end-withheld"
+
+
+class TearlineRefused(InvalidInput):
+    """No tearline can be made; the reason says why (empty, or a source without a grade)."""
+
+    code = "tearline_refused"
+
+
+@dataclass(frozen=True)
+class KeptItem:
+    kind: str  # title, portion or object
+    number: int  # renumbered among kept items of its kind (objects keep their STIX id)
+    original_position: int
+    hash: str
+    marking: Marking
+    text: str
+    stix_id: str | None = None
+    stix_type: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+    source_ref: str | None = None
+    target_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class WithheldItem:
+    kind: str
+    position: int
+    hash: str
+    rule: str
+    stix_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Tearline:
+    report: str
+    version: int
+    recipient: Recipient
+    kept: tuple[KeptItem, ...]
+    withheld: tuple[WithheldItem, ...]
+    banner: str
+    consents_used: tuple[Cover, ...]
+
+    @property
+    def kept_hashes(self) -> list[str]:
+        return [k.hash for k in self.kept]
+
+    @property
+    def earliest_consent_expiry(self) -> datetime | None:
+        return min((c.expires_at for c in self.consents_used), default=None)
+
+
+@dataclass(frozen=True)
+class TearlineContext:
+    maker: Maker
+    registry: Registry
+    table: EquivalenceTable
+    consents: tuple[Cover, ...]
+    now: datetime
+
+
+def tearline_for(content: VersionContent, recipient: Recipient, ctx: TearlineContext) -> Tearline:
+    """The tearline of one report version for one recipient (DESIGN §3.5)."""
+    if recipient.nation == ctx.maker.nation:
+        raise TearlineRefused(Problem("recipient.nation", "sharing within one nation is not a release"))
+    decisions = {id(item): _decide(item, recipient, ctx, content.version_id) for item in content.items}
+    _withhold_dangling_relationships(content.items, decisions)
+    kept_items = [item for item in content.items if decisions[id(item)][0] is None]
+    if not [i for i in kept_items if i.kind != "title"]:
+        raise TearlineRefused(Problem("tearline", f"nothing of this report may go to {_who(recipient)}"))
+    kept = _renumber(kept_items)
+    withheld = tuple(
+        WithheldItem(i.kind, i.position, i.hash, str(decisions[id(i)][0]), i.stix_id)
+        for i in content.items
+        if decisions[id(i)][0] is not None
+    )
+    used = {id(c): c for item in kept_items for c in decisions[id(item)][1]}
+    return Tearline(
+        report=content.stix_id,
+        version=content.number,
+        recipient=recipient,
+        kept=kept,
+        withheld=withheld,
+        banner=banner_text([k.marking for k in kept], ctx.maker.nation, ctx.table),
+        consents_used=tuple(used.values()),
+    )
+
+
+def _who(recipient: Recipient) -> str:
+    return f"{recipient.nation}/{recipient.agency}" if recipient.agency else recipient.nation
+
+
+def _decide(
+    item: VersionItem, recipient: Recipient, ctx: TearlineContext, version_id: int
+) -> tuple[str | None, list[Cover]]:
+    if item.withdrawn:
+        return str(Withheld.NOT_LIVE), []
+    covering = consents_covering(ctx.consents, item.marking, recipient, item.hash, version_id, ctx.now)
+    rule = release_rule(item.marking, recipient, ctx.maker, ctx.registry, ctx.table, covering)
+    if rule is not None:
+        return str(rule), []
+    third_party = item.marking.originator_nation != ctx.maker.nation
+    orcon = "ORCON" in item.marking.controls and item.marking.originator_agency != ctx.maker.agency
+    return None, covering if (third_party or orcon) else []
+
+
+def _withhold_dangling_relationships(
+    items: list[VersionItem], decisions: dict[int, tuple[str | None, list[Cover]]]
+) -> None:
+    kept_ids = {i.stix_id for i in items if i.kind == "object" and decisions[id(i)][0] is None}
+    for item in items:
+        ends = [ref for ref in (item.source_ref, item.target_ref) if ref]
+        if decisions[id(item)][0] is None and any(ref not in kept_ids for ref in ends):
+            decisions[id(item)] = (RELATIONSHIP_END, [])
+
+
+def _renumber(items: Iterable[VersionItem]) -> tuple[KeptItem, ...]:
+    out: list[KeptItem] = []
+    counters = {"title": 0, "portion": 0, "object": 0}
+    for item in items:
+        counters[item.kind] += 1
+        text, body = _without_source(item)
+        out.append(
+            KeptItem(
+                item.kind,
+                counters[item.kind],
+                item.position,
+                item.hash,
+                item.marking,
+                text,
+                item.stix_id,
+                item.stix_type,
+                body,
+                item.source_ref,
+                item.target_ref,
+            )
+        )
+    return tuple(out)
+
+
+def _without_source(item: VersionItem) -> tuple[str, dict[str, Any]]:
+    """Source-sensitive fields become the grade; with no grade there is no tearline."""
+    marking = item.marking
+    if not marking.source_fields:
+        return item.text, dict(item.body)
+    if not marking.source_grade:
+        where = item.stix_id or f"{item.kind} {item.position}"
+        raise TearlineRefused(Problem("source_grade", "a source-sensitive item without a source grade", item=where))
+    grade = f"[source grade {marking.source_grade}]"
+    body = {k: (grade if k in marking.source_fields else v) for k, v in item.body.items()}
+    text = grade if {"text", "name"} & set(marking.source_fields) else item.text
+    return text, body
