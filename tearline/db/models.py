@@ -263,3 +263,4 @@ class Grant(Base):
     expires_at: Mapped[datetime]
     recalled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime]
+from tearline.db import audit_tables as _audit_tables  # noqa: E402,F401  (the audit log tables, for Alembic)

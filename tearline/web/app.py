@@ -60,7 +60,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(node: Node) -> FastAPI:
-    from tearline.web import routes_admin, routes_reports
+    from tearline.web import routes_admin, routes_audit, routes_reports
 
     app = FastAPI(
         title="tearline",
@@ -72,4 +72,5 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(routes_reports.router, prefix="/api")
     app.include_router(routes_admin.router, prefix="/api")
+    app.include_router(routes_audit.router, prefix="/api")
     return app

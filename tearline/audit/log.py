@@ -1,0 +1,225 @@
+"""The node's transparency audit log: append events, prove them, sign checkpoints, verify it all.
+
+Every layer appends with `record` (or `record_many`) inside its own write transaction
+(`Database.write()`): the entry commits with the action it records, or neither does, and an entry
+has no size limit. Entries are the canonical bytes of an `AuditEvent` (see `tearline.audit.event`).
+
+The log's origin, which is also the name of the key that signs its checkpoints, is
+`tearline.<nation>.<agency>/log`, lower case, with every character other than a-z, 0-9, '.' and
+'-' of the agency turned into '-' (for example `tearline.usa.us-demo-narc/log`). The key is the
+node's Ed25519 key from `tearline init`, as a C2SP signed-note type 0x01 key.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from tearline.audit.errors import NoteError
+from tearline.audit.event import AuditEvent
+from tearline.audit.keys import Ed25519Signer, Verifier, parse_verifier_key
+from tearline.audit.note import verify_note
+from tearline.audit.store import (
+    LeafFacts,
+    StoredLeaf,
+    append_leaves,
+    lock_head,
+    log_size,
+    prove_consistency,
+    prove_inclusion,
+    read_head,
+    read_leaf,
+    read_leaves,
+    read_nodes,
+    root_at,
+)
+from tearline.audit.tlog_proof import TlogProof
+from tearline.audit.verify import LogTampered, VerifyReport, verify_entries
+from tearline.db.audit_tables import AuditCheckpoint
+from tearline.errors import NotFound
+
+if TYPE_CHECKING:
+    from tearline.node import Node
+
+__all__ = [
+    "AuditEvent",
+    "LogTampered",
+    "StoredLeaf",
+    "VerifyReport",
+    "add_cosignature",
+    "checkpoints",
+    "latest_checkpoint",
+    "log_origin",
+    "log_signer",
+    "log_size",
+    "node_log_signer",
+    "prove_consistency",
+    "prove_inclusion",
+    "read_leaf",
+    "read_leaves",
+    "record",
+    "record_many",
+    "root_at",
+    "tlog_proof",
+    "verifier_key",
+    "verify_log",
+]
+
+VERIFY_BATCH = 5_000
+
+
+# --- appending -----------------------------------------------------------------------------------
+
+
+def _entry(event: AuditEvent, node_name: str) -> tuple[bytes, LeafFacts]:
+    stamped = event if event.node else replace(event, node=node_name)
+    facts = LeafFacts(stamped.actor, stamped.action, stamped.outcome, stamped.time, stamped.objects)
+    return stamped.canonical(), facts
+
+
+def record(session: Session, event: AuditEvent, node_name: str) -> int:
+    """Append one event in the caller's transaction; returns its index. Call inside `Database.write()`.
+
+    `node_name` is the appending node: it is written into the entry when the event names no node.
+    """
+    return append_leaves(session, [_entry(event, node_name)])
+
+
+def record_many(session: Session, events: Sequence[AuditEvent], node_name: str) -> list[int]:
+    """Append events in order in the caller's transaction; returns their indexes (consecutive)."""
+    if not events:
+        return []
+    first = append_leaves(session, [_entry(event, node_name) for event in events])
+    return list(range(first, first + len(events)))
+
+
+# --- keys and checkpoints ----------------------------------------------------------------------------
+
+
+def log_origin(nation: str, agency: str) -> str:
+    """`tearline.<nation>.<agency>/log`: the log's origin line and the name of its signing key."""
+    slug = re.sub(r"[^a-z0-9.-]", "-", agency.strip().lower()) or "node"
+    return f"tearline.{nation.strip().lower()}.{slug}/log"
+
+
+def log_signer(origin: str, seed: bytes) -> Ed25519Signer:
+    return Ed25519Signer(origin, seed)
+
+
+def node_log_signer(node: Node) -> Ed25519Signer:
+    """The node's checkpoint signer: its `tearline init` key, named after its log's origin."""
+    origin = log_origin(node.config.nation, node.config.agency)
+    return log_signer(origin, node.signing_key().private_bytes_raw())
+
+
+def verifier_key(node: Node) -> str:
+    """The C2SP signed-note verifier key that partners use to check this node's checkpoints."""
+    return str(node_log_signer(node).verifier)
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    checkpoint: Checkpoint
+    note: str
+
+
+def _stored(row: AuditCheckpoint, origin: str) -> SignedCheckpoint:
+    return SignedCheckpoint(Checkpoint(origin, row.size, bytes(row.root)), row.note)
+
+
+def latest_checkpoint(session: Session, signer: Ed25519Signer) -> SignedCheckpoint:
+    """The checkpoint at the log's current size, signed and stored on first request; call in a write.
+
+    The head is locked meanwhile, so that issuing serialises with appends and one size gets one note.
+    """
+    head = lock_head(session)
+    last = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)).first()
+    if last is not None and last.size > head.size:
+        raise LogTampered(f"the log holds {head.size} entries but it signed a checkpoint of {last.size}", head.size)
+    if last is not None and last.size == head.size:
+        return _stored(last, signer.name)
+    checkpoint = Checkpoint(signer.name, head.size, head.root())
+    note = sign_checkpoint(checkpoint, [signer])
+    session.add(AuditCheckpoint(size=head.size, root=checkpoint.root_hash, note=note, issued_at=clock.now()))
+    return SignedCheckpoint(checkpoint, note)
+
+
+def checkpoints(session: Session, origin: str) -> list[SignedCheckpoint]:
+    """Every checkpoint this node signed, smallest first (signatures not checked here)."""
+    rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size))
+    return [_stored(row, origin) for row in rows]
+
+
+def add_cosignature(session: Session, cosigned_note: str, witness: Verifier | str, log: Verifier | str) -> int:
+    """Keep a witness's cosignature on the stored checkpoint it signed; returns that checkpoint's size.
+
+    Both our signature and the witness's are verified first, so only genuine cosignatures are served.
+    """
+    witness_key = parse_verifier_key(witness) if isinstance(witness, str) else witness
+    checkpoint, _ = open_checkpoint(cosigned_note, [log])
+    verified = verify_note(cosigned_note, [witness_key])
+    signature = verified.signed_by(witness_key)
+    row = session.get(AuditCheckpoint, checkpoint.size, with_for_update=True)
+    if row is None or bytes(row.root) != checkpoint.root_hash or signature is None:
+        raise NotFound(f"this node signed no checkpoint of size {checkpoint.size} with that root")
+    if signature.line() not in row.note:
+        row.note += signature.line()
+    return checkpoint.size
+
+
+def tlog_proof(session: Session, signer: Ed25519Signer, index: int) -> TlogProof:
+    """A c2sp.org/tlog-proof@v1 for entry `index` against the latest checkpoint; `extra` is the entry."""
+    signed = latest_checkpoint(session, signer)
+    leaf = read_leaf(session, index)
+    proof = prove_inclusion(session, index, signed.checkpoint.size)
+    return TlogProof(index=index, inclusion=tuple(proof), checkpoint=signed.note, extra=leaf.data)
+
+
+# --- verification ----------------------------------------------------------------------------------
+
+
+def _batches(session: Session, size: int, batch: int) -> Iterator[list[StoredLeaf]]:
+    for start in range(0, size, batch):
+        yield read_leaves(session, start, min(start + batch, size))
+
+
+def _open_all(session: Session, verifier: Verifier, origin: str) -> list[Checkpoint]:
+    opened: list[Checkpoint] = []
+    for signed in checkpoints(session, origin):
+        try:
+            checkpoint, _ = open_checkpoint(signed.note, [verifier], origin)
+        except NoteError as err:
+            raise LogTampered(f"the stored checkpoint of size {signed.checkpoint.size}: {err.message}", 0) from err
+        if checkpoint.size != signed.checkpoint.size or checkpoint.root_hash != signed.checkpoint.root_hash:
+            raise LogTampered(f"the stored checkpoint row of size {signed.checkpoint.size} differs from its note", 0)
+        opened.append(checkpoint)
+    return opened
+
+
+def verify_log(session: Session, verifier: Verifier | str, batch: int = VERIFY_BATCH) -> VerifyReport:
+    """Recompute the whole log from its stored entries and check it against every signed checkpoint.
+
+    Leaf bytes -> leaf hashes (against the stored ones) -> subtree hashes (against the stored
+    nodes) -> roots (against each checkpoint's signed root) -> the head. Raises LogTampered naming
+    the first bad entry; run it in one read transaction so that it sees one state of the log.
+    """
+    key = parse_verifier_key(verifier) if isinstance(verifier, str) else verifier
+    signed = _open_all(session, key, key.name)
+    head = read_head(session)
+    extra = read_leaves(session, head.size, head.size + 1)
+    if extra:
+        raise LogTampered(f"an entry is stored past the log's size {head.size}", extra[0].index)
+    batches = _batches(session, head.size, batch)
+    return verify_entries(batches, head.size, signed, lambda start, end: read_nodes(session, start, end), head)
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()

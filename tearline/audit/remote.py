@@ -1,0 +1,85 @@
+"""Check another node's log over its HTTP API, trusting nothing it says but its signature.
+
+The checkpoint is opened with the verifier key the caller trusts (or, failing one, the key the node
+serves, which only shows that the log agrees with itself). Every entry up to the checkpoint's size
+is fetched (an auditor's token is needed for entries), rehashed and rebuilt into the tree, whose
+root must be the signed one; the node's own consistency proof from a checkpoint kept earlier must
+verify too.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from tearline.audit.checkpoint import Checkpoint, open_checkpoint
+from tearline.audit.errors import NoteError
+from tearline.audit.keys import parse_verifier_key
+from tearline.audit.merkle import verify_append_only
+from tearline.audit.store import StoredLeaf
+from tearline.audit.verify import VerifyReport, verify_entries
+from tearline.errors import TearlineError
+
+PAGE = 1_000
+
+
+class RemoteError(TearlineError):
+    status = 502
+    code = "remote"
+
+
+@dataclass(frozen=True)
+class RemoteReport:
+    report: VerifyReport
+    checkpoint: Checkpoint
+    vkey: str
+    key_from_node: bool
+
+
+def _get(client: httpx.Client, path: str, **params: int) -> httpx.Response:
+    try:
+        response = client.get(path, params=params)
+    except httpx.HTTPError as err:
+        raise RemoteError(f"cannot reach {client.base_url}{path}: {err}") from err
+    if response.status_code != 200:
+        raise RemoteError(f"{client.base_url}{path} answered {response.status_code}: {response.text[:300]}")
+    return response
+
+
+def _pages(client: httpx.Client, size: int) -> Iterator[list[StoredLeaf]]:
+    for start in range(0, size, PAGE):
+        body = _get(client, "/api/audit/leaves", start=start, limit=min(PAGE, size - start)).json()
+        yield [StoredLeaf(e["index"], base64.b64decode(e["data"]), base64.b64decode(e["hash"])) for e in body["leaves"]]
+
+
+def _check_previous(client: httpx.Client, previous: str, latest: Checkpoint, vkey: str) -> None:
+    """The node's consistency proof from a checkpoint we kept earlier to the latest must verify."""
+    try:
+        old, _ = open_checkpoint(previous, [vkey], latest.origin)
+    except NoteError as err:
+        raise RemoteError(f"the earlier checkpoint does not verify with the key: {err.message}") from err
+    if old.size > latest.size:
+        raise RemoteError(f"the log shrank: it signed size {old.size} before and now signs {latest.size}")
+    body = _get(client, "/api/audit/proof/consistency", old=old.size, new=latest.size).json()
+    proof = [base64.b64decode(h) for h in body["hashes"]]
+    verify_append_only(old.size, latest.size, old.root_hash, latest.root_hash, proof)
+
+
+def verify_remote(client: httpx.Client, vkey: str | None = None, previous: str | None = None) -> RemoteReport:
+    """Verify the log of the node at `client.base_url` end to end (see the module docstring)."""
+    key_from_node = vkey is None
+    trusted = vkey or _get(client, "/api/audit/vkey").text.strip()
+    note = _get(client, "/api/audit/checkpoint").text
+    checkpoint, _ = open_checkpoint(note, [trusted], parse_verifier_key(trusted).name)
+    report = verify_entries(_pages(client, checkpoint.size), checkpoint.size, [checkpoint])
+    if previous is not None:
+        _check_previous(client, previous, checkpoint, trusted)
+    return RemoteReport(report, checkpoint, trusted, key_from_node)
+
+
+def client_for(url: str, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60)

@@ -1,0 +1,294 @@
+"""The audit log's Merkle tree in the node's database (tables in `tearline.db.audit_tables`).
+
+Appending takes the one-row head: `SELECT ... FOR UPDATE` on PostgreSQL; on SQLite a writer
+already holds the database's write lock from `BEGIN IMMEDIATE` (`Database.write()`). The index of
+the new leaf is the head's size, never a sequence value: sequences skip numbers when a transaction
+aborts, and a Merkle log has no holes. Everything an append writes goes into the caller's
+transaction, so an entry commits with the action it records or not at all.
+
+The head keeps the frontier (the right-edge complete subtrees), so an append reads one row and
+writes the leaf, the nodes it completes (one on average) and the head. Proofs first work out which
+complete subtrees they need, then fetch them all in two queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar, cast
+
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from tearline.audit.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    HashSource,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    tree_root,
+)
+from tearline.db.audit_tables import HEAD_ID, AuditHead, AuditLeaf, AuditNode, AuditObject
+from tearline.errors import NotFound, TearlineError
+
+T = TypeVar("T")
+_LEVEL_BITS = 6
+_ZERO = bytes(HASH_SIZE)
+# Core tables, not ORM entities: appends and proofs are a few statements each, and the ORM's
+# per-statement bookkeeping would cost more than the database work.
+HEAD = cast(Table, AuditHead.__table__)
+LEAF = cast(Table, AuditLeaf.__table__)
+NODE = cast(Table, AuditNode.__table__)
+OBJECT = cast(Table, AuditObject.__table__)
+# Room for an index column entry; longer values are cut, and searches re-check the entry's bytes.
+ID_CUT = 255
+
+
+def _conn(session: Session) -> Connection:
+    """The connection of the session's transaction (the caller's, when appending)."""
+    return session.connection()
+
+
+class LogCorrupted(TearlineError):
+    """The stored tree is missing a hash it must have; `tearline audit verify` says where."""
+
+    status = 500
+    code = "audit_log_corrupted"
+
+
+def node_key(level: int, index: int) -> int:
+    """The `audit_node` key of the block of 2**level leaves starting at index * 2**level."""
+    last_leaf = ((index + 1) << level) - 1
+    return (last_leaf << _LEVEL_BITS) | level
+
+
+def key_block(key: int) -> tuple[int, int]:
+    """(level, index) of an `audit_node` key."""
+    level = key & ((1 << _LEVEL_BITS) - 1)
+    return level, (((key >> _LEVEL_BITS) + 1) >> level) - 1
+
+
+@dataclass(frozen=True)
+class LeafFacts:
+    """The search columns of an entry, taken from its event."""
+
+    actor: str
+    action: str
+    outcome: str
+    at: datetime
+    objects: Sequence[str]
+
+
+@dataclass
+class Frontier:
+    """The complete subtrees of [0, size) as (level, hash), largest first: a binary counter of hashes."""
+
+    size: int
+    blocks: list[tuple[int, bytes]] = field(default_factory=list)
+
+    @classmethod
+    def from_blob(cls, size: int, blob: bytes) -> Frontier:
+        levels = [level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
+        if len(blob) != HASH_SIZE * len(levels):
+            raise LogCorrupted(f"the audit log head holds {len(blob)} frontier bytes for size {size}")
+        hashes = [blob[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(len(levels))]
+        return cls(size, list(zip(levels, hashes, strict=True)))
+
+    def blob(self) -> bytes:
+        return b"".join(h for _, h in self.blocks)
+
+    def push(self, hashed: bytes) -> list[tuple[int, int, bytes]]:
+        """Append a leaf hash; returns the nodes it completes as (level, index, hash)."""
+        leaf = self.size
+        self.blocks.append((0, hashed))
+        completed: list[tuple[int, int, bytes]] = []
+        # Two blocks of one level merge, like carries when adding 1 in binary.
+        while len(self.blocks) > 1 and self.blocks[-1][0] == self.blocks[-2][0]:
+            (level, right), (_, left) = self.blocks.pop(), self.blocks.pop()
+            parent = node_hash(left, right)
+            self.blocks.append((level + 1, parent))
+            completed.append((level + 1, leaf >> (level + 1), parent))
+        self.size += 1
+        return completed
+
+    def root(self) -> bytes:
+        acc = b""
+        for _, block in reversed(self.blocks):
+            acc = block if not acc else node_hash(block, acc)
+        return acc or EMPTY_ROOT
+
+
+# --- the head ----------------------------------------------------------------------------------------
+
+
+def _head(session: Session, lock: bool) -> Frontier:
+    query = select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == HEAD_ID)
+    row = _conn(session).execute(query.with_for_update() if lock else query).one_or_none()
+    if row is None:
+        # The migration inserts the head; this covers schemas made by `create_all` (tests, tools).
+        _conn(session).execute(insert(HEAD).values(id=HEAD_ID, size=0, frontier=b""))
+        return Frontier(0)
+    return Frontier.from_blob(row.size, row.frontier)
+
+
+def lock_head(session: Session) -> Frontier:
+    """The head, locked until the caller's transaction ends."""
+    return _head(session, lock=True)
+
+
+def read_head(session: Session) -> Frontier:
+    return _head(session, lock=False)
+
+
+def log_size(session: Session) -> int:
+    return read_head(session).size
+
+
+# --- appending -----------------------------------------------------------------------------------------
+
+
+def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) -> int:
+    """Append entries (canonical bytes and search facts) in the caller's transaction; returns the first index."""
+    frontier = lock_head(session)
+    first = frontier.size
+    leaves: list[dict[str, object]] = []
+    nodes: list[dict[str, object]] = []
+    objects: list[dict[str, object]] = []
+    for offset, (data, facts) in enumerate(entries):
+        index = first + offset
+        hashed = leaf_hash(data)
+        leaves.append(_leaf_row(index, hashed, data, facts))
+        nodes += [{"key": node_key(lv, ix), "hash": h} for lv, ix, h in frontier.push(hashed)]
+        # One row per distinct object: the same id twice in one event is one fact to search.
+        objects += [{"object_id": oid, "idx": index} for oid in dict.fromkeys(o[:ID_CUT] for o in facts.objects)]
+    conn = _conn(session)
+    for table, rows in ((LEAF, leaves), (NODE, nodes), (OBJECT, objects)):
+        if rows:
+            conn.execute(insert(table), rows)
+    conn.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(size=frontier.size, frontier=frontier.blob()))
+    return first
+
+
+def _leaf_row(index: int, hashed: bytes, data: bytes, facts: LeafFacts) -> dict[str, object]:
+    return {
+        "idx": index,
+        "hash": hashed,
+        "data": data,
+        "actor": facts.actor[:ID_CUT],
+        "action": facts.action[:64],
+        "outcome": facts.outcome[:16],
+        "at": facts.at,
+    }
+
+
+# --- reading hashes --------------------------------------------------------------------------------------
+
+
+class DbHashSource:
+    """`merkle.HashSource` over the audit tables, with a cache that `prefetch` fills in two queries."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._cache: dict[tuple[int, int], bytes] = {}
+
+    def subtree_hash(self, level: int, index: int) -> bytes:
+        block = (level, index)
+        if block not in self._cache:
+            self.prefetch([block])
+        found = self._cache.get(block)
+        if found is None:
+            raise LogCorrupted(f"the audit log has no hash for the subtree at level {level}, index {index}")
+        return found
+
+    def prefetch(self, blocks: Iterable[tuple[int, int]]) -> None:
+        wanted = set(blocks) - set(self._cache)
+        leaves = sorted(index for level, index in wanted if level == 0)
+        keys = sorted(node_key(level, index) for level, index in wanted if level > 0)
+        if leaves:
+            rows = _conn(self._session).execute(select(LEAF.c.idx, LEAF.c.hash).where(LEAF.c.idx.in_(leaves)))
+            self._cache.update(((0, idx), bytes(h)) for idx, h in rows)
+        if keys:
+            rows = _conn(self._session).execute(select(NODE.c.key, NODE.c.hash).where(NODE.c.key.in_(keys)))
+            self._cache.update((key_block(key), bytes(h)) for key, h in rows)
+
+
+class _Wanted:
+    """A HashSource that only notes which blocks are asked for (the proof algorithms never look at them)."""
+
+    def __init__(self) -> None:
+        self.blocks: set[tuple[int, int]] = set()
+
+    def subtree_hash(self, level: int, index: int) -> bytes:
+        self.blocks.add((level, index))
+        return _ZERO
+
+
+def _fetched(session: Session, compute: Callable[[HashSource], T]) -> T:
+    """Run `compute` once to learn the blocks it reads, fetch them together, then run it for real."""
+    wanted = _Wanted()
+    compute(wanted)
+    source = DbHashSource(session)
+    source.prefetch(wanted.blocks)
+    return compute(source)
+
+
+def _check_size(session: Session, size: int) -> None:
+    current = log_size(session)
+    if not 0 <= size <= current:
+        raise NotFound(f"the audit log has {current} entries; there is no tree of size {size}")
+
+
+def root_at(session: Session, size: int) -> bytes:
+    """MTH of the first `size` entries."""
+    _check_size(session, size)
+    return _fetched(session, lambda source: tree_root(source, size))
+
+
+def prove_inclusion(session: Session, index: int, size: int) -> list[bytes]:
+    """RFC 9162 inclusion proof of entry `index` in the tree of `size` entries."""
+    _check_size(session, size)
+    if not 0 <= index < size:
+        raise NotFound(f"entry {index} is not in a tree of size {size}")
+    return _fetched(session, lambda source: inclusion_proof(source, index, size))
+
+
+def prove_consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
+    """RFC 9162 consistency proof from the tree of `old_size` entries to the one of `new_size`."""
+    _check_size(session, new_size)
+    if not 0 <= old_size <= new_size:
+        raise NotFound(f"no consistency proof from size {old_size} to size {new_size}")
+    return _fetched(session, lambda source: consistency_proof(source, old_size, new_size))
+
+
+# --- reading entries -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredLeaf:
+    index: int
+    data: bytes
+    hash: bytes
+
+
+def read_leaf(session: Session, index: int) -> StoredLeaf:
+    row = _conn(session).execute(select(LEAF.c.data, LEAF.c.hash).where(LEAF.c.idx == index)).one_or_none()
+    if row is None:
+        raise NotFound(f"the audit log has no entry {index}")
+    return StoredLeaf(index, bytes(row.data), bytes(row.hash))
+
+
+def read_leaves(session: Session, start: int, end: int) -> list[StoredLeaf]:
+    """Entries [start, end) in order (whatever of them is stored: the caller checks for holes)."""
+    query = select(LEAF.c.idx, LEAF.c.data, LEAF.c.hash).where(LEAF.c.idx >= start, LEAF.c.idx < end)
+    rows = _conn(session).execute(query.order_by(LEAF.c.idx))
+    return [StoredLeaf(idx, bytes(data), bytes(h)) for idx, data, h in rows]
+
+
+def read_nodes(session: Session, first_leaf: int, end_leaf: int) -> dict[tuple[int, int], bytes]:
+    """The stored nodes completed by appending leaves [first_leaf, end_leaf), by (level, index)."""
+    low, high = first_leaf << _LEVEL_BITS, end_leaf << _LEVEL_BITS
+    query = select(NODE.c.key, NODE.c.hash).where(NODE.c.key >= low, NODE.c.key < high)
+    return {key_block(key): bytes(h) for key, h in _conn(session).execute(query)}

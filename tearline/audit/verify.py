@@ -1,0 +1,145 @@
+"""End-to-end check of a log: entry bytes -> leaf hashes -> subtree hashes -> roots -> signed checkpoints.
+
+Nothing stored is trusted but the signatures: every hash is recomputed from the entries' bytes and
+compared with what the store holds (when the store's hashes are available) and with the root of
+every signed checkpoint. The first disagreement names the entry, or the smallest range of entries,
+that does not match.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from tearline.audit.checkpoint import Checkpoint
+from tearline.audit.merkle import leaf_hash
+from tearline.audit.store import Frontier, StoredLeaf
+from tearline.errors import TearlineError
+
+NodeReader = Callable[[int, int], dict[tuple[int, int], bytes]]
+
+
+class LogTampered(TearlineError):
+    """The log's entries do not give the hashes stored or signed; `index` is the first bad entry."""
+
+    status = 409
+    code = "audit_log_tampered"
+
+    def __init__(self, message: str, index: int, last: int | None = None) -> None:
+        where = f"entry {index}" if last is None or last == index else f"entries {index}..{last}"
+        super().__init__(f"audit log check failed at {where}: {message}")
+        self.index = index
+        self.last = index if last is None else last
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What was checked: entries, the signed checkpoints matched, and the root recomputed."""
+
+    size: int
+    root: bytes
+    checkpoints: int
+    signed_size: int
+
+    def summary(self) -> str:
+        root = base64.b64encode(self.root).decode()
+        unsigned = self.size - self.signed_size
+        tail = f"; {unsigned} newer entries are not yet in a signed checkpoint" if unsigned else ""
+        return (
+            f"ok: {self.size} entries recomputed, root {root}, "
+            f"{self.checkpoints} signed checkpoint(s) match (latest at size {self.signed_size}){tail}"
+        )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+class _Checker:
+    """Streams entries in index order, keeping only the frontier (O(log n) memory)."""
+
+    def __init__(self, checkpoints: Sequence[Checkpoint], nodes: NodeReader | None) -> None:
+        self.frontier = Frontier(0)
+        self.pending = sorted(checkpoints, key=lambda c: c.size)
+        self.matched = 0
+        self.signed_size = 0
+        self.nodes = nodes
+        self._check_signed()  # a checkpoint of the empty tree is checked before any entry
+
+    def feed(self, batch: Sequence[StoredLeaf]) -> None:
+        start = self.frontier.size
+        computed: dict[tuple[int, int], bytes] = {}
+        for leaf in batch:
+            index = self.frontier.size
+            if leaf.index != index:
+                raise LogTampered(f"entry {index} is missing (the next stored entry is {leaf.index})", index)
+            hashed = leaf_hash(leaf.data)
+            if hashed != leaf.hash:
+                raise LogTampered(
+                    f"its bytes hash to {_b64(hashed)} but the stored leaf hash is {_b64(leaf.hash)}", index
+                )
+            computed.update(((lv, ix), h) for lv, ix, h in self.frontier.push(hashed))
+            self._check_signed()
+        if self.nodes is not None and batch:
+            self._compare_nodes(computed, self.nodes(start, self.frontier.size))
+
+    def _compare_nodes(self, computed: dict[tuple[int, int], bytes], stored: dict[tuple[int, int], bytes]) -> None:
+        # Smallest subtree first: it names the narrowest range of entries.
+        for (level, index), hashed in sorted(computed.items(), key=lambda item: (item[0][1] << item[0][0], item[0][0])):
+            if stored.get((level, index)) != hashed:
+                first, last = index << level, ((index + 1) << level) - 1
+                what = "is missing" if (level, index) not in stored else "differs from the one recomputed"
+                raise LogTampered(f"the stored hash of the subtree over them (level {level}) {what}", first, last)
+        extra = sorted(set(stored) - set(computed))
+        if extra:
+            level, index = extra[0]
+            raise LogTampered(f"a stored subtree hash (level {level}) has no entries behind it", index << level)
+
+    def _check_signed(self) -> None:
+        while self.pending and self.pending[0].size == self.frontier.size:
+            checkpoint = self.pending.pop(0)
+            root = self.frontier.root()
+            if root != checkpoint.root_hash:
+                first = self.signed_size
+                raise LogTampered(
+                    f"the entries give root {_b64(root)} at size {checkpoint.size} but the signed checkpoint "
+                    f"says {_b64(checkpoint.root_hash)}: an entry from {first} to {checkpoint.size - 1} was rewritten",
+                    first,
+                    checkpoint.size - 1,
+                )
+            self.matched += 1
+            self.signed_size = checkpoint.size
+
+    def finish(self, size: int, head: Frontier | None) -> VerifyReport:
+        if self.frontier.size != size:
+            raise LogTampered(f"entry {self.frontier.size} is missing (the log has {size})", self.frontier.size)
+        if self.pending:
+            missing = self.pending[0].size
+            raise LogTampered(
+                f"the log holds {size} entries but a signed checkpoint covers {missing}: entries were removed",
+                size,
+                missing - 1,
+            )
+        if head is not None and head.blob() != self.frontier.blob():
+            raise LogTampered("the log head's frontier hashes differ from those recomputed", max(size - 1, 0))
+        return VerifyReport(size, self.frontier.root(), self.matched, self.signed_size)
+
+
+def verify_entries(
+    batches: Iterable[Sequence[StoredLeaf]],
+    size: int,
+    checkpoints: Sequence[Checkpoint],
+    nodes: NodeReader | None = None,
+    head: Frontier | None = None,
+) -> VerifyReport:
+    """Recompute a log of `size` entries from its batches (in order) and check it against the checkpoints.
+
+    `checkpoints` must already be signature-verified; `nodes(start, end)` returns the stored subtree
+    hashes completed by entries [start, end) and `head` is the stored frontier, when the caller has the
+    store itself. Raises LogTampered naming the first bad entry.
+    """
+    checker = _Checker(checkpoints, nodes)
+    for batch in batches:
+        checker.feed(batch)
+    return checker.finish(size, head)

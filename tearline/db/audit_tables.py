@@ -1,0 +1,99 @@
+"""Tables of the transparency audit log (`tearline.audit.log` writes them; nothing else should).
+
+The tree is stored so that every root and proof costs O(log n) reads (RFC 9162 §2.1):
+
+- `audit_leaf`: one row per entry: its canonical bytes (no size limit), its leaf hash, and a few
+  columns copied out of the bytes for the auditor's searches (truncated; searches re-check the bytes).
+- `audit_node`: the hash of every complete aligned subtree of 2**level leaves, level >= 1 (level 0
+  is `audit_leaf.hash`). Its key is `(last leaf << 6) | level`: the node that appending leaf n
+  completes has a key in [n << 6, (n << 6) + 63], so keys only grow (cheap appends) and the nodes
+  a range of leaves completes are one key range (cheap verification).
+- `audit_head`: one row, locked by every append, holding the size and the right-edge hashes.
+- `audit_object`: object id -> entry index, for "who saw this report".
+- `audit_checkpoint`: every signed checkpoint the node issued, with the cosignatures it received.
+- `audit_witnessed_log` and `audit_fork`: what this node, as a witness, last cosigned for each
+  partner log, and the evidence of any fork it saw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tearline.db.models import Base
+
+# On SQLite an INTEGER PRIMARY KEY is the rowid itself: the fastest key there is.
+Key = BigInteger().with_variant(Integer, "sqlite")
+HEAD_ID = 1
+
+
+class AuditHead(Base):
+    """The log's size and frontier (hashes of the complete subtrees making up [0, size), largest first)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditLeaf(Base):
+    __tablename__ = "audit_leaf"
+    idx: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # Search columns: copies of the canonical bytes, cut to index-friendly lengths.
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_audit_leaf_actor", "actor", "idx"), Index("ix_audit_leaf_at", "at"))
+
+
+class AuditNode(Base):
+    __tablename__ = "audit_node"
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditObject(Base):
+    __tablename__ = "audit_object"
+    object_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class AuditCheckpoint(Base):
+    """A checkpoint as signed by this node; `note` grows as partners' witnesses cosign it."""
+
+    __tablename__ = "audit_checkpoint"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime]
+
+
+class AuditWitnessedLog(Base):
+    """A partner log this node witnesses: its key, and the latest checkpoint this node cosigned."""
+
+    __tablename__ = "audit_witnessed_log"
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    vkey: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    checkpoint: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime]
+
+
+class AuditFork(Base):
+    """Evidence of a fork: the checkpoint cosigned before and the conflicting one, with the proof offered."""
+
+    __tablename__ = "audit_fork"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    cosigned_checkpoint: Mapped[str | None] = mapped_column(Text, nullable=True)
+    offered_checkpoint: Mapped[str] = mapped_column(Text)
+    offered_proof: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[datetime]
