@@ -56,6 +56,13 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
+def _compare_node(level: int, position: int, hashed: bytes, stored: dict[tuple[int, int], bytes]) -> None:
+    if stored.get((level, position)) != hashed:
+        first, last = position << level, ((position + 1) << level) - 1
+        what = "is missing" if (level, position) not in stored else "differs from the one recomputed"
+        raise LogTampered(f"the stored hash of the subtree over them (level {level}) {what}", first, last)
+
+
 class _Checker:
     """Streams entries in index order, keeping only the frontier (O(log n) memory)."""
 
@@ -69,7 +76,8 @@ class _Checker:
 
     def feed(self, batch: Sequence[StoredLeaf]) -> None:
         start = self.frontier.size
-        computed: dict[tuple[int, int], bytes] = {}
+        stored = self.nodes(start, start + len(batch)) if self.nodes is not None and batch else None
+        computed: set[tuple[int, int]] = set()
         for leaf in batch:
             index = self.frontier.size
             if leaf.index != index:
@@ -79,22 +87,17 @@ class _Checker:
                 raise LogTampered(
                     f"its bytes hash to {_b64(hashed)} but the stored leaf hash is {_b64(leaf.hash)}", index
                 )
-            computed.update(((lv, ix), h) for lv, ix, h in self.frontier.push(hashed))
+            # Stored subtrees are checked as soon as they complete, smallest first, and before the
+            # signed roots: the smallest subtree that disagrees names the narrowest range of entries.
+            for level, position, node in self.frontier.push(hashed):
+                computed.add((level, position))
+                if stored is not None:
+                    _compare_node(level, position, node, stored)
             self._check_signed()
-        if self.nodes is not None and batch:
-            self._compare_nodes(computed, self.nodes(start, self.frontier.size))
-
-    def _compare_nodes(self, computed: dict[tuple[int, int], bytes], stored: dict[tuple[int, int], bytes]) -> None:
-        # Smallest subtree first: it names the narrowest range of entries.
-        for (level, index), hashed in sorted(computed.items(), key=lambda item: (item[0][1] << item[0][0], item[0][0])):
-            if stored.get((level, index)) != hashed:
-                first, last = index << level, ((index + 1) << level) - 1
-                what = "is missing" if (level, index) not in stored else "differs from the one recomputed"
-                raise LogTampered(f"the stored hash of the subtree over them (level {level}) {what}", first, last)
-        extra = sorted(set(stored) - set(computed))
+        extra = sorted(set(stored or ()) - computed)
         if extra:
-            level, index = extra[0]
-            raise LogTampered(f"a stored subtree hash (level {level}) has no entries behind it", index << level)
+            level, position = extra[0]
+            raise LogTampered(f"a stored subtree hash (level {level}) has no entries behind it", position << level)
 
     def _check_signed(self) -> None:
         while self.pending and self.pending[0].size == self.frontier.size:

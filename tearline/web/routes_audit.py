@@ -98,7 +98,9 @@ async def add_checkpoint(node: NodeDep, request: Request) -> Response:
     try:
         cosigned = witness_for(node, body)
     except StaleOldSize as stale:
-        return Response(f"{stale.latest_size}\n", status_code=409, media_type="text/x.tlog.size")
+        # Exactly this content type, without a charset: clients compare it as a string.
+        headers = {"content-type": "text/x.tlog.size"}
+        return Response(f"{stale.latest_size}\n".encode(), status_code=409, headers=headers)
     return _text(cosigned.line)
 
 

@@ -63,8 +63,13 @@ def rekey(node: Node, nation: str, agency: str) -> Node:
 
 def sql(node: Node, statement: str, **params: Any) -> None:
     """Run raw SQL as an insider with database access would."""
+    sql_many(node, [(statement, params)])
+
+
+def sql_many(node: Node, statements: list[tuple[str, dict[str, Any]]]) -> None:
     with node.db.engine.begin() as conn:
-        conn.execute(text(statement), params)
+        for statement, params in statements:
+            conn.execute(text(statement), params)
 
 
 def data_dir(node: Node) -> Path:
