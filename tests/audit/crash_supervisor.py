@@ -60,7 +60,7 @@ def _write(out: int, data_dir: Path, writer: str, seed: int) -> None:
         # Only now is the entry acknowledged: COMMIT has returned.
         lines = "".join(f"ack {i} {leaf_hash(e.canonical()).hex()}\n" for i, e in zip(indexes, events, strict=True))
         os.write(out, lines.encode())
-        if rng.random() < 0.05:
+        if rng.random() < 0.1:
             with node.db.write() as session:
                 size = log.latest_checkpoint(session, signer).checkpoint.size
             os.write(out, f"checkpoint {size}\n".encode())
@@ -111,7 +111,7 @@ def main(data_dir: Path, kills: int, seed: int) -> None:
         writers = [_spawn(data_dir, f"writer{round_no}-{w}", rng.randrange(1 << 30)) for w in range(WRITERS_PER_ROUND)]
         for pid, read_end in writers:
             # Random points: from before the first connection to well into a run of commits.
-            time.sleep(rng.uniform(0.0, 0.25))
+            time.sleep(rng.uniform(0.0, 0.3))
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
             if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
