@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from tearline.errors import InvalidInput, Problem
+from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.store import reads
 from tearline.store.reports import create_report, edit_report
 from tearline.web.app import NodeDep, PrincipalDep
@@ -35,7 +35,16 @@ def read_report(
     reader = node.reader(principal)
     with node.db.read() as session:
         table = node.table(session)
-        view = reads.report_view(session, reader, table, report_id, version)
+        if version is not None and "auditor" not in reader.roles:
+            # Read the current version first: a hidden report must answer the same 404 as a missing
+            # one, never a 403 that confirms it exists, and an old version stays for auditors only.
+            view = reads.report_view(session, reader, table, report_id)
+            if version > view.version:
+                raise NotFound(f"no report {report_id}")
+            if version < view.version:
+                raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
+        else:
+            view = reads.report_view(session, reader, table, report_id, version)
     return report_json(view, table, node.config.nation)
 
 
