@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -22,7 +22,15 @@ from tearline.store.audience import intern_marking
 from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.registry import NodeIdentity
 
-MAX_REVIEW = timedelta(days=5 * 365 + 1)  # 28 CFR 23.20(h): review or purge within five years
+MAX_REVIEW_YEARS = 5  # 28 CFR 23.20(h): review or purge within five years
+
+
+def review_limit(now: datetime) -> datetime:
+    """The latest review date allowed: five calendar years on (a fixed day count is short by a leap day)."""
+    try:
+        return now.replace(year=now.year + MAX_REVIEW_YEARS)
+    except ValueError:  # 29 February, with no 29 February five years on
+        return now.replace(year=now.year + MAX_REVIEW_YEARS, day=28)
 
 
 def draft_problems(draft: ReportDraft, registry: Registry, session: Session) -> list[Problem]:
@@ -34,7 +42,7 @@ def draft_problems(draft: ReportDraft, registry: Registry, session: Session) -> 
     due = clock.as_utc(draft.review_due)
     if due <= now:
         problems.append(Problem("review_due", "must be in the future"))
-    elif due - now > MAX_REVIEW:
+    elif due > review_limit(now):
         problems.append(Problem("review_due", "must be no more than 5 years out (28 CFR Part 23)"))
     if not draft.title.text.strip():
         problems.append(Problem("title", "must not be empty"))
