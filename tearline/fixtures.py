@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.clock import stix_timestamp
 from tearline.db.models import Principal
 from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.node import Node
@@ -163,7 +164,7 @@ def _convoy_objects(us_mx: Marking, all_three: Marking, start: datetime) -> tupl
         ObjectDraft(
             "relationship--1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a06",
             "relationship",
-            {"relationship_type": "employed-by"},
+            {"relationship_type": "employed-by", "source_ref": driver, "target_ref": company},
             us_mx,
             name="employed-by",
             source_ref=driver,
@@ -172,7 +173,7 @@ def _convoy_objects(us_mx: Marking, all_three: Marking, start: datetime) -> tupl
         ObjectDraft(
             "relationship--2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c07",
             "relationship",
-            {"relationship_type": "uses"},
+            {"relationship_type": "uses", "source_ref": driver, "target_ref": phone},
             us_mx,
             name="uses",
             source_ref=driver,
@@ -196,7 +197,11 @@ def _convoy_objects(us_mx: Marking, all_three: Marking, start: datetime) -> tupl
             ObjectDraft(
                 f"sighting--8e9f0a1b-2c3d-4e4f-9a6b-7c8d9e0f1a{i:02d}",
                 "sighting",
-                {"summary": f"Truck FTX-4821 seen at {place}"},
+                {
+                    "sighting_of_ref": truck,
+                    "where_sighted_refs": [location],
+                    "first_seen": stix_timestamp(start + timedelta(hours=hours)),
+                },
                 us_mx,
                 name=f"FTX-4821 at {place}",
                 observed_at=start + timedelta(hours=hours),

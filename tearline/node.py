@@ -48,28 +48,32 @@ class Node:
     def table(self, session: Session) -> EquivalenceTable:
         return reg.current_table(session)
 
-    def reader(self, principal: Principal) -> Reader:
-        """The principal's read context now: a fresh audience and the workspaces they may enter."""
-        if not self._fresh(principal.id):
-            with self.db.write() as session:
-                refresh_audience(session, principal.id, self.identity)
-        with self.db.read() as session:
-            agencies = law_enforcement_map(session)
-            workspaces = (
-                allowed_workspaces(session, principal) if principal.nation != self.config.nation else frozenset()
-            )
+    def reader(self, principal: Principal, session: Session | None = None) -> Reader:
+        """The principal's read context now: a fresh audience and the workspaces they may enter.
+
+        Inside a write transaction pass its `session`, so that a stale audience is refreshed there
+        instead of in a second, nested transaction.
+        """
+        if session is not None:
+            return self._reader_in(session, principal, refresh=True)
+        with self.db.read() as reading:
+            if audience_is_fresh(reading, principal.id):
+                return self._reader_in(reading, principal, refresh=False)
+        with self.db.write() as writing:
+            return self._reader_in(writing, principal, refresh=True)
+
+    def _reader_in(self, session: Session, principal: Principal, refresh: bool) -> Reader:
+        if refresh and not audience_is_fresh(session, principal.id):
+            refresh_audience(session, principal.id, self.identity)
+        foreign = principal.nation != self.config.nation
         return Reader(
             principal_id=principal.id,
-            viewer=viewer_of(principal, agencies),
+            viewer=viewer_of(principal, law_enforcement_map(session)),
             node_nation=self.config.nation,
             now=clock.now(),
-            allowed_workspaces=workspaces,
+            allowed_workspaces=allowed_workspaces(session, principal) if foreign else frozenset(),
             roles=frozenset(principal.roles),
         )
-
-    def _fresh(self, principal_id: int) -> bool:
-        with self.db.read() as session:
-            return audience_is_fresh(session, principal_id)
 
     def signing_key(self) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key((self.data_dir / KEY_FILE).read_bytes(), password=None)

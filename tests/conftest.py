@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,19 @@ def _pg_admin() -> psycopg.Connection[tuple[object, ...]]:
         pytest.skip(message)
 
 
+def _create_from_template(admin: psycopg.Connection[tuple[object, ...]], name: str, template: str) -> None:
+    # A closed connection's server process can linger for a moment, and PostgreSQL refuses to copy
+    # a template that anyone is connected to; so try again briefly.
+    for attempt in range(50):
+        try:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
+
+
 class Templates:
     """One migrated template node per database kind, per test process."""
 
@@ -49,20 +63,22 @@ class Templates:
 
     def sqlite_node(self, target: Path) -> Node:
         if self.sqlite_template is None:
-            self.sqlite_template = self.root / "sqlite-template"
-            init_node(self.sqlite_template, NODE_NATION, NODE_AGENCY).close()
+            template = self.root / "sqlite-template"
+            init_node(template, NODE_NATION, NODE_AGENCY).close()
+            self.sqlite_template = template  # only once it is complete
         shutil.copytree(self.sqlite_template, target)
         return Node.open(target)
 
     def postgres_node(self, target: Path) -> Node:
         with _pg_admin() as admin:
             if self.pg_template is None:
-                self.pg_template = f"tl_tpl_{uuid.uuid4().hex[:12]}"
-                admin.execute(f'CREATE DATABASE "{self.pg_template}"')
-                self.created.append(self.pg_template)
-                init_node(self.root / "pg-template", NODE_NATION, NODE_AGENCY, _pg_url(self.pg_template)).close()
+                template = f"tl_tpl_{uuid.uuid4().hex[:12]}"
+                admin.execute(f'CREATE DATABASE "{template}"')
+                self.created.append(template)
+                init_node(self.root / "pg-template", NODE_NATION, NODE_AGENCY, _pg_url(template)).close()
+                self.pg_template = template  # only once it is complete
             name = f"tl_{uuid.uuid4().hex[:16]}"
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_template}"')
+            _create_from_template(admin, name, self.pg_template)
             self.created.append(name)
         shutil.copytree(self.root / "pg-template", target)
         config = NodeConfig.load(target)

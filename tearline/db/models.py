@@ -263,4 +263,6 @@ class Grant(Base):
     expires_at: Mapped[datetime]
     recalled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime]
+    # The release or consent this grant stands for, so that a recall or revocation finds it.
+    origin_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 from tearline.db import audit_tables as _audit_tables  # noqa: E402,F401  (the audit log tables, for Alembic)

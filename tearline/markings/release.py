@@ -78,9 +78,9 @@ def release_rule(
         return rule
     if marking.compartments and not _owns_all(recipient.agency, marking.compartments, registry):
         return Withheld.COMPARTMENT
-    if "ORCON" in marking.controls and marking.originator_agency != maker.agency:
-        if not any(c.grantor_agency == marking.originator_agency and c.agency is not None for c in covering):
-            return Withheld.ORCON
+    orcon_consented = any(c.grantor_agency == marking.originator_agency and c.agency is not None for c in covering)
+    if "ORCON" in marking.controls and marking.originator_agency != maker.agency and not orcon_consented:
+        return Withheld.ORCON
     if "LES" in marking.controls and not (recipient.agency and registry.is_law_enforcement(recipient.agency)):
         return Withheld.LES
     if marking.originator_nation != maker.nation and not covering:

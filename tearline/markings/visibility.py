@@ -151,6 +151,7 @@ class Cover:
     expires_at: datetime
     recalled: bool
     grantor_agency: str | None = None
+    origin_id: str | None = None
 
     def live(self, now: datetime) -> bool:
         return not self.recalled and now < self.expires_at

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from tearline.errors import InvalidInput, Problem
-from tearline.markings.banner import banner_text
+from tearline.markings.banner import render, roll_up
 from tearline.markings.marking import Marking, Registry
 from tearline.markings.release import Maker, Recipient, Withheld, consents_covering, release_rule
 from tearline.markings.scheme import EquivalenceTable
@@ -42,6 +42,9 @@ class KeptItem:
     body: dict[str, Any] = field(default_factory=dict)
     source_ref: str | None = None
     target_ref: str | None = None
+    observed_at: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,10 @@ class Tearline:
     kept: tuple[KeptItem, ...]
     withheld: tuple[WithheldItem, ...]
     banner: str
+    level: int
     consents_used: tuple[Cover, ...]
+    predicate: str = ""
+    review_due: datetime | None = None
 
     @property
     def kept_hashes(self) -> list[str]:
@@ -97,13 +103,17 @@ def tearline_for(content: VersionContent, recipient: Recipient, ctx: TearlineCon
         if decisions[id(i)][0] is not None
     )
     used = {id(c): c for item in kept_items for c in decisions[id(item)][1]}
+    rolled = roll_up([k.marking for k in kept], ctx.maker.nation, ctx.table)
     return Tearline(
         report=content.stix_id,
         version=content.number,
         recipient=recipient,
         kept=kept,
         withheld=withheld,
-        banner=banner_text([k.marking for k in kept], ctx.maker.nation, ctx.table),
+        banner=render(rolled, ctx.maker.nation, ctx.table),
+        level=rolled.common_level,
+        predicate=content.predicate,
+        review_due=content.review_due,
         consents_used=tuple(used.values()),
     )
 

@@ -35,6 +35,9 @@ class VersionItem:
     target_ref: str | None = None
     withdrawn: bool = False
     received: bool = False
+    observed_at: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass
@@ -91,6 +94,9 @@ def version_content(session: Session, stix_id: str, number: int | None = None) -
             target_ref=o.target_ref,
             withdrawn=o.withdrawn,
             received=o.received,
+            observed_at=o.observed_at,
+            latitude=o.latitude,
+            longitude=o.longitude,
         )
         for i, o in enumerate(object_rows)
     ]

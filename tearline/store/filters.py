@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from tearline.db.models import Audience, Grant, MarkingRow, Portion, StixObject
@@ -44,9 +44,16 @@ def _live_grant(reader: Reader, item: Item) -> list[ColumnElement[bool]]:
     ]
 
 
+def _grant_exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    # Correlate the item explicitly: these EXISTS sit two levels deep (inside the audience EXISTS),
+    # and automatic correlation only looks one level up; it would cross-join a fresh copy of the
+    # item table and let any item's grant cover every item.
+    return select(Grant.id).where(*conditions).correlate_except(Grant).exists()
+
+
 def orcon_cover(reader: Reader, item: Item) -> ColumnElement[bool]:
     """Rule 4: a live release or consent naming the reader's agency (a nation alone does not count)."""
-    return exists().where(
+    return _grant_exists(
         Grant.kind.in_(("release", "consent")),
         Grant.nation == reader.viewer.nation,
         Grant.agency == reader.viewer.agency,
@@ -56,19 +63,24 @@ def orcon_cover(reader: Reader, item: Item) -> ColumnElement[bool]:
 
 def consent_cover(reader: Reader, item: Item) -> ColumnElement[bool]:
     """Rule 6: a live consent from the item's originator covering the reader."""
-    return exists().where(
+    originator_nation = (
+        select(MarkingRow.originator_nation)
+        .where(MarkingRow.id == item.marking_id)
+        .correlate_except(MarkingRow)
+        .scalar_subquery()
+    )
+    return _grant_exists(
         Grant.kind == "consent",
         Grant.nation == reader.viewer.nation,
         or_(Grant.agency.is_(None), Grant.agency == reader.viewer.agency),
-        Grant.grantor_nation
-        == select(MarkingRow.originator_nation).where(MarkingRow.id == item.marking_id).scalar_subquery(),
+        Grant.grantor_nation == originator_nation,
         *_live_grant(reader, item),
     )
 
 
 def delivered_live(reader: Reader, item: Item) -> ColumnElement[bool]:
     """Rule 5 for received items: at least one unrecalled, unexpired release delivered it."""
-    return exists().where(Grant.kind == "delivery", *_live_grant(reader, item))
+    return _grant_exists(Grant.kind == "delivery", *_live_grant(reader, item))
 
 
 def audience_clause(reader: Reader, item: Item, *, searchable: bool = False) -> ColumnElement[bool]:
@@ -81,7 +93,7 @@ def audience_clause(reader: Reader, item: Item, *, searchable: bool = False) -> 
     ]
     if searchable:
         conditions.append(audience.hides_source.is_(false()))
-    return exists().where(*conditions)
+    return select(audience.principal_id).where(*conditions).correlate_except(audience).exists()
 
 
 def item_visible(reader: Reader, item: Item, *, current: bool = True, searchable: bool = False) -> ColumnElement[bool]:
@@ -112,11 +124,10 @@ def _end_visible(reader: Reader, obj: Item, ref: Any, current: bool) -> ColumnEl
     end = aliased(StixObject)
     return or_(
         ref.is_(None),
-        exists().where(
-            end.version_id == obj.version_id,
-            end.stix_id == ref,
-            item_visible(reader, end, current=current),
-        ),
+        select(end.id)
+        .where(end.version_id == obj.version_id, end.stix_id == ref, item_visible(reader, end, current=current))
+        .correlate_except(end)
+        .exists(),
     )
 
 

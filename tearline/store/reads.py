@@ -361,3 +361,13 @@ def reader_sees_whole_report(session: Session, reader: Reader, stix_id: str) -> 
     hidden_portion = select(p.id).where(p.report_id == report_id, p.is_current, ~portion_visible(reader, p)).exists()
     hidden_object = select(o.id).where(o.report_id == report_id, o.is_current, ~object_visible(reader, o)).exists()
     return not session.scalar(select(or_(hidden_portion, hidden_object)))
+
+
+def visible_hashes(session: Session, reader: Reader, version_id: int, hashes: list[str]) -> set[str]:
+    """Which of these items of one version the reader may see (for approvers, DESIGN §3.5)."""
+    p, o = Portion, StixObject
+    in_version = (p.version_id == version_id, p.hash.in_(hashes))
+    seen = set(session.scalars(select(p.hash).where(*in_version, portion_visible(reader, p, current=False))))
+    in_version = (o.version_id == version_id, o.hash.in_(hashes))
+    seen |= set(session.scalars(select(o.hash).where(*in_version, object_visible(reader, o, current=False))))
+    return seen

@@ -60,7 +60,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(node: Node) -> FastAPI:
-    from tearline.web import routes_admin, routes_audit, routes_reports
+    from tearline.web import routes_admin, routes_audit, routes_release, routes_reports
 
     app = FastAPI(
         title="tearline",
@@ -72,5 +72,6 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(routes_reports.router, prefix="/api")
     app.include_router(routes_admin.router, prefix="/api")
+    app.include_router(routes_release.router, prefix="/api")
     app.include_router(routes_audit.router, prefix="/api")
     return app

@@ -1,0 +1,96 @@
+"""The transactional outbox: messages for partner nodes, written in the same transaction as the
+step they report. Federation delivers them; until then they wait here, complete or not at all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.release_tables import OutboxMessage, Release
+from tearline.node import Node
+from tearline.release.tearline import Tearline
+from tearline.stix.encode import bundle_for
+from tearline.store.reads import ObjectView, PortionView, ReportView
+
+
+def enqueue(session: Session, kind: str, destination: str, payload: dict[str, Any]) -> OutboxMessage:
+    message = OutboxMessage(kind=kind, destination=destination, payload=payload, created_at=clock.now())
+    session.add(message)
+    session.flush()
+    return message
+
+
+def release_record(release: Release) -> dict[str, Any]:
+    return {
+        "id": release.id,
+        "report": release.report_stix_id,
+        "version": release.version_number,
+        "kept_hashes": list(release.kept_hashes),
+        "recipient": {"nation": release.recipient_nation, "agency": release.recipient_agency},
+        "determination": release.determination,
+        "purpose": release.purpose,
+        "need_to_know": release.need_to_know,
+        "expires_at": clock.as_utc(release.expires_at).isoformat(),
+        "approvers": list(release.approvers),
+        "consents_used": list(release.consents_used),
+        "banner": release.banner,
+        "audit_index": release.audit_index,
+    }
+
+
+def enqueue_release(session: Session, node: Node, release: Release, tearline: Tearline) -> OutboxMessage:
+    bundle = bundle_for([tearline_view(tearline, release)], node.config.nation, node.config.agency)
+    payload = {"release": release_record(release), "bundle": bundle}
+    return enqueue(session, "release", release.recipient_nation, payload)
+
+
+def enqueue_recall(session: Session, release: Release) -> OutboxMessage:
+    return enqueue(
+        session, "recall", release.recipient_nation, {"release": release.id, "report": release.report_stix_id}
+    )
+
+
+def tearline_view(tearline: Tearline, release: Release) -> ReportView:
+    """The tearline as a report view, so that it is encoded exactly like any export."""
+    title = next((k for k in tearline.kept if k.kind == "title"), None)
+    portions = [PortionView(k.number, k.text, k.marking, k.hash) for k in tearline.kept if k.kind == "portion"]
+    objects = [
+        ObjectView(
+            k.stix_id or "",
+            k.stix_type or "",
+            k.text,
+            k.body,
+            k.marking,
+            tearline.report,
+            k.hash,
+            k.observed_at,
+            k.latitude,
+            k.longitude,
+        )
+        for k in tearline.kept
+        if k.kind == "object"
+    ]
+    return ReportView(
+        stix_id=tearline.report,
+        version=tearline.version,
+        versions=1,
+        title=title.text if title else None,
+        title_marking=title.marking if title else None,
+        banner=tearline.banner,
+        portions=portions,
+        objects=objects,
+        predicate=tearline.predicate,
+        need_to_know=release.need_to_know,
+        review_due=tearline.review_due,
+        title_hash=title.hash if title else None,
+    )
+
+
+def pending(session: Session, destination: str | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.delivered_at.is_(None)).order_by(OutboxMessage.id)
+    if destination:
+        query = query.where(OutboxMessage.destination == destination)
+    return list(session.scalars(query))

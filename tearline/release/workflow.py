@@ -1,0 +1,268 @@
+"""The release workflow: request → review → approve or deny → disseminated, and recall after that.
+
+Each step is authorised by the Cedar workflow policy; each decision goes into the audit log in
+the same transaction as the step itself. An approval writes the immutable release record, the
+grants that readers' filters honour, the audit entry and the outbox message in one transaction,
+so a crash leaves either no release or a complete one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tearline import clock, journal
+from tearline.db.models import Grant, Principal
+from tearline.db.release_tables import Release, ReleaseApproval, ReleaseRecall, ReleaseRequest
+from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from tearline.markings.release import Maker, Recipient
+from tearline.node import Node
+from tearline.policy.workflow import authorize
+from tearline.release.consents import live_consents
+from tearline.release.outbox import enqueue_recall, enqueue_release
+from tearline.release.rules import two_person_levels
+from tearline.release.tearline import Tearline, TearlineContext, tearline_for
+from tearline.store.content import VersionContent, version_content
+from tearline.store.reads import visible_hashes
+
+
+@dataclass(frozen=True)
+class RequestIn:
+    report: str
+    recipient: Recipient
+    purpose: str
+    need_to_know: str
+    expires_at: datetime
+
+
+def tearline_of(session: Session, node: Node, content: VersionContent, recipient: Recipient) -> Tearline:
+    ctx = TearlineContext(
+        maker=Maker(node.config.nation, node.config.agency),
+        registry=node.registry(session),
+        table=node.table(session),
+        consents=tuple(live_consents(session)),
+        now=clock.now(),
+    )
+    return tearline_for(content, recipient, ctx)
+
+
+def request_release(session: Session, node: Node, requester: Principal, req: RequestIn) -> ReleaseRequest:
+    """Open a request; refuse it at once if nothing could leave or the record needs review."""
+    authorize(requester, "request", node.config.nation)
+    _require_readable(session, node, requester, req.report)
+    problems = _request_problems(req)
+    if problems:
+        raise InvalidInput(problems)
+    content = version_content(session, req.report)
+    _require_reviewed(content)
+    tearline_of(session, node, content, req.recipient)  # refuses an empty tearline with its reason
+    row = ReleaseRequest(
+        report_stix_id=req.report,
+        version_number=content.number,
+        recipient_nation=req.recipient.nation,
+        recipient_agency=req.recipient.agency,
+        requester_id=requester.id,
+        purpose=req.purpose.strip(),
+        need_to_know=req.need_to_know.strip(),
+        expires_at=clock.as_utc(req.expires_at),
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    journal.record(session, node, requester, "release.request", [req.report, f"release-request:{row.id}"])
+    return row
+
+
+def _request_problems(req: RequestIn) -> list[Problem]:
+    problems = []
+    if not req.purpose.strip():
+        problems.append(Problem("purpose", "a stated purpose is required (28 CFR Part 23)"))
+    if not req.need_to_know.strip():
+        problems.append(Problem("need_to_know", "a need-to-know statement is required (28 CFR Part 23)"))
+    if clock.as_utc(req.expires_at) <= clock.now():
+        problems.append(Problem("expires_at", "a release needs an expiry in the future"))
+    return problems
+
+
+def _require_reviewed(content: VersionContent) -> None:
+    if clock.as_utc(content.review_due) <= clock.now():
+        raise Forbidden(
+            "the record is past its review date; re-validate it (edit with a new review date) before release",
+            rule="28cfr23-review-due",
+        )
+
+
+def _require_readable(session: Session, node: Node, principal: Principal, report: str) -> None:
+    from tearline.store.reads import report_view
+
+    session.flush()
+    report_view(session, node.reader(principal, session), node.table(session), report)  # NotFound if hidden
+
+
+def get_request(session: Session, request_id: int) -> ReleaseRequest:
+    row = session.get(ReleaseRequest, request_id)
+    if row is None:
+        raise NotFound(f"no release request {request_id}")
+    return row
+
+
+def approve(session: Session, node: Node, approver: Principal, request_id: int, determination: str) -> Release | None:
+    """Record an approval; disseminate once enough distinct officers approved. Returns the release then."""
+    authorize(approver, "approve", node.config.nation)
+    request = _open_request(session, request_id)
+    if not determination.strip():
+        raise InvalidInput(
+            Problem("determination", "record the determination that the release does not threaten national security")
+        )
+    content = version_content(session, request.report_stix_id, request.version_number)
+    _require_reviewed(content)
+    tearline = tearline_of(session, node, content, _recipient(request))
+    _check_approver(session, node, approver, request, content, tearline)
+    session.add(
+        ReleaseApproval(
+            request_id=request.id, approver_id=approver.id, determination=determination.strip(), at=clock.now()
+        )
+    )
+    session.flush()
+    journal.record(
+        session,
+        node,
+        approver,
+        "release.approve",
+        [request.report_stix_id, f"release-request:{request.id}"],
+        marking=tearline.banner,
+    )
+    if len(_approvals(session, request.id)) < _approvers_needed(session, tearline):
+        return None
+    return _disseminate(session, node, request, tearline, determination.strip())
+
+
+def _open_request(session: Session, request_id: int) -> ReleaseRequest:
+    request = session.scalar(select(ReleaseRequest).where(ReleaseRequest.id == request_id).with_for_update())
+    if request is None:
+        raise NotFound(f"no release request {request_id}")
+    if request.state != "requested":
+        raise Conflict(f"release request {request_id} is already {request.state}")
+    return request
+
+
+def _recipient(request: ReleaseRequest) -> Recipient:
+    return Recipient(request.recipient_nation, request.recipient_agency)
+
+
+def _approvals(session: Session, request_id: int) -> list[ReleaseApproval]:
+    return list(session.scalars(select(ReleaseApproval).where(ReleaseApproval.request_id == request_id)))
+
+
+def _approvers_needed(session: Session, tearline: Tearline) -> int:
+    return 2 if tearline.level in two_person_levels(session) else 1
+
+
+def _check_approver(
+    session: Session,
+    node: Node,
+    approver: Principal,
+    request: ReleaseRequest,
+    content: VersionContent,
+    tearline: Tearline,
+) -> None:
+    if any(a.approver_id == approver.id for a in _approvals(session, request.id)):
+        raise Conflict("you already approved this request; a second approver must be a different officer")
+    if _approvers_needed(session, tearline) == 2 and approver.id == request.requester_id:
+        raise Forbidden("under the two-person rule the requester may not approve", rule="two-person-rule")
+    seen = visible_hashes(session, node.reader(approver, session), content.version_id, tearline.kept_hashes)
+    if len(seen) != len(set(tearline.kept_hashes)):
+        raise Forbidden("an approver must be cleared for every item that would leave", rule="approver-clearance")
+
+
+def _disseminate(
+    session: Session, node: Node, request: ReleaseRequest, tearline: Tearline, determination: str
+) -> Release:
+    expiry = clock.as_utc(request.expires_at)
+    earliest = tearline.earliest_consent_expiry
+    if earliest is not None and expiry > clock.as_utc(earliest):
+        raise InvalidInput(Problem("expires_at", f"exceeds the earliest expiry of the consents used ({earliest})"))
+    approvers = [p for a in _approvals(session, request.id) if (p := session.get(Principal, a.approver_id))]
+    release_id = f"release--{uuid.uuid4()}"
+    index = journal.record(
+        session,
+        node,
+        approvers[-1],
+        "release.disseminate",  # type: ignore[arg-type]
+        [tearline.report, release_id, *tearline.kept_hashes],
+        marking=tearline.banner,
+    )
+    release = Release(
+        id=release_id,
+        request_id=request.id,
+        report_stix_id=tearline.report,
+        version_number=tearline.version,
+        kept_hashes=tearline.kept_hashes,
+        recipient_nation=request.recipient_nation,
+        recipient_agency=request.recipient_agency,
+        determination=determination,
+        purpose=request.purpose,
+        need_to_know=request.need_to_know,
+        expires_at=expiry,
+        approvers=[p.username for p in approvers],
+        consents_used=sorted({c.origin_id or "" for c in tearline.consents_used} - {""}),
+        banner=tearline.banner,
+        audit_index=index,
+        created_at=clock.now(),
+    )
+    session.add(release)
+    for item_hash in tearline.kept_hashes:
+        session.add(
+            Grant(
+                kind="release",
+                grantor_nation=node.config.nation,
+                grantor_agency=node.config.agency,
+                nation=request.recipient_nation,
+                agency=request.recipient_agency,
+                item_hash=item_hash,
+                expires_at=expiry,
+                created_at=clock.now(),
+                origin_id=release_id,
+            )
+        )
+    request.state, request.determination, request.decided_at = "disseminated", determination, clock.now()
+    session.flush()
+    enqueue_release(session, node, release, tearline)
+    return release
+
+
+def deny(session: Session, node: Node, officer: Principal, request_id: int, reason: str) -> ReleaseRequest:
+    authorize(officer, "deny", node.config.nation)
+    request = _open_request(session, request_id)
+    if not reason.strip():
+        raise InvalidInput(Problem("reason", "a denial records its reason"))
+    request.state, request.denial_reason, request.decided_at = "denied", reason.strip(), clock.now()
+    journal.record(
+        session,
+        node,
+        officer,
+        "release.deny",
+        [request.report_stix_id, f"release-request:{request.id}"],
+        rule=reason.strip(),
+    )
+    return request
+
+
+def recall(session: Session, node: Node, officer: Principal, release_id: str, reason: str) -> ReleaseRecall:
+    """Withdraw a release: its grants stop covering at once here, and the recipient is told."""
+    authorize(officer, "recall", node.config.nation)
+    release = session.get(Release, release_id)
+    if release is None:
+        raise NotFound(f"no release {release_id}")
+    if session.get(ReleaseRecall, release_id) is not None:
+        raise Conflict(f"{release_id} is already recalled")
+    row = ReleaseRecall(release_id=release_id, by=officer.username, reason=reason.strip() or "recalled", at=clock.now())
+    session.add(row)
+    session.execute(update(Grant).where(Grant.origin_id == release_id).values(recalled_at=clock.now()))
+    journal.record(session, node, officer, "release.recall", [release.report_stix_id, release_id], rule=row.reason)
+    enqueue_recall(session, release)
+    return row

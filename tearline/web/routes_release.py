@@ -1,0 +1,164 @@
+"""Release workflow over HTTP: preview, request, review, approve or deny, recall, consent, oversight."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tearline import journal
+from tearline.db.models import Principal
+from tearline.db.release_tables import ConsentRequest, Release, ReleaseRecall
+from tearline.markings.release import Recipient
+from tearline.policy.workflow import authorize
+from tearline.release import consents, workflow
+from tearline.release.outbox import release_record
+from tearline.release.review import review_data
+from tearline.store.content import version_content
+from tearline.web.app import NodeDep, PrincipalDep
+
+router = APIRouter(tags=["release"])
+
+
+class RecipientIn(BaseModel):
+    nation: str = Field(min_length=3, max_length=3)
+    agency: str | None = None
+
+    def recipient(self) -> Recipient:
+        return Recipient(self.nation.upper(), self.agency)
+
+
+class ReleaseRequestIn(BaseModel):
+    report: str
+    recipient: RecipientIn
+    purpose: str
+    need_to_know: str
+    expires_at: datetime
+
+
+class DecisionIn(BaseModel):
+    determination: str = ""
+    reason: str = ""
+
+
+class ConsentAnswerIn(BaseModel):
+    grant: bool
+    expires_at: datetime | None = None
+    note: str = ""
+
+
+class ConsentAskIn(BaseModel):
+    purpose: str
+
+
+def _me(session: Session, principal: Principal) -> Principal:
+    row = session.get(Principal, principal.id)
+    assert row is not None
+    return row
+
+
+@router.post("/release-requests", status_code=201)
+def open_request(body: ReleaseRequestIn, node: NodeDep, principal: PrincipalDep) -> JSONResponse:
+    req = workflow.RequestIn(body.report, body.recipient.recipient(), body.purpose, body.need_to_know, body.expires_at)
+    with node.db.write() as session:
+        row = workflow.request_release(session, node, _me(session, principal), req)
+        out = {"id": row.id, "state": row.state}
+    return JSONResponse(out, status_code=201)
+
+
+@router.get("/release-requests/{request_id}/review")
+def review(request_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Original and tearline side by side, banners before and after, the recipient's clearance."""
+    with node.db.write() as session:
+        me = _me(session, principal)
+        authorize(me, "review", node.config.nation)
+        request = workflow.get_request(session, request_id)
+        content = version_content(session, request.report_stix_id, request.version_number)
+        tearline = workflow.tearline_of(
+            session, node, content, Recipient(request.recipient_nation, request.recipient_agency)
+        )
+        data = review_data(session, node, me, request, tearline, content.version_id)
+        journal.record(session, node, me, "release.review", [request.report_stix_id, f"release-request:{request.id}"])
+    return data
+
+
+@router.post("/release-requests/{request_id}/approve")
+def approve(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with node.db.write() as session:
+        release = workflow.approve(session, node, _me(session, principal), request_id, body.determination)
+        if release is None:
+            return {"state": "requested", "waiting_for": "a second approver (two-person rule)"}
+        return {"state": "disseminated", "release": release_record(release)}
+
+
+@router.post("/release-requests/{request_id}/deny")
+def deny(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with node.db.write() as session:
+        row = workflow.deny(session, node, _me(session, principal), request_id, body.reason)
+        return {"state": row.state, "reason": row.denial_reason}
+
+
+@router.post("/release-requests/{request_id}/consent")
+def ask_consent(request_id: int, body: ConsentAskIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Ask the originators of withheld third-party or ORCON items for consent."""
+    with node.db.write() as session:
+        request = workflow.get_request(session, request_id)
+        content = version_content(session, request.report_stix_id, request.version_number)
+        tearline = workflow.tearline_of(
+            session, node, content, Recipient(request.recipient_nation, request.recipient_agency)
+        )
+        origin = {i.hash: (i.marking.originator_nation, i.marking.originator_agency) for i in content.items}
+        rows = consents.request_consent(session, node, _me(session, principal), tearline, origin, body.purpose)
+        return {"requests": [r.id for r in rows]}
+
+
+@router.get("/consent-requests")
+def consent_requests(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with node.db.read() as session:
+        authorize(principal, "review", node.config.nation)
+        rows = session.scalars(select(ConsentRequest).order_by(ConsentRequest.created_at)).all()
+        return {"items": [{**consents.request_message(r), "direction": r.direction, "state": r.state} for r in rows]}
+
+
+@router.post("/consent-requests/{request_id}/answer")
+def answer(request_id: str, body: ConsentAnswerIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with node.db.write() as session:
+        consent = consents.answer_consent(
+            session, node, _me(session, principal), request_id, body.grant, body.expires_at, body.note
+        )
+        return {"answer": "granted" if consent else "refused", "consent": consent.body if consent else None}
+
+
+@router.post("/releases/{release_id}/recall")
+def recall(release_id: str, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with node.db.write() as session:
+        row = workflow.recall(session, node, _me(session, principal), release_id, body.reason)
+        return {"release": row.release_id, "recalled_at": row.at.isoformat()}
+
+
+@router.get("/releases")
+def releases(node: NodeDep, principal: PrincipalDep, report: str | None = None) -> dict[str, Any]:
+    """Oversight: per record, who received it, when, and under which determination (officers and auditors)."""
+    if not {"disclosure_officer", "auditor"} & set(principal.roles) or principal.nation != node.config.nation:
+        authorize(principal, "review", node.config.nation)
+    with node.db.read() as session:
+        query = select(Release).order_by(Release.created_at)
+        if report:
+            query = query.where(Release.report_stix_id == report)
+        rows = session.scalars(query).all()
+        recalls = {r.release_id: r for r in session.scalars(select(ReleaseRecall))}
+        return {
+            "items": [
+                {
+                    **release_record(r),
+                    "created_at": r.created_at.isoformat(),
+                    "recalled_at": recalls[r.id].at.isoformat() if r.id in recalls else None,
+                }
+                for r in rows
+            ]
+        }
