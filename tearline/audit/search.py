@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tearline.audit.event import AuditEvent
 from tearline.audit.store import ID_CUT, LogCorrupted
+from tearline.clock import as_utc
 from tearline.db.audit_tables import AuditLeaf, AuditObject
 from tearline.errors import InvalidInput, Problem
 
@@ -79,10 +80,14 @@ def _candidates(query: Query) -> Select[int, bytes]:
     if query.outcome:
         stmt = stmt.where(AuditLeaf.outcome == query.outcome)
     if query.since:
-        stmt = stmt.where(AuditLeaf.at >= query.since)
+        stmt = stmt.where(AuditLeaf.at_us >= _micros(query.since))
     if query.until:
-        stmt = stmt.where(AuditLeaf.at < query.until)
+        stmt = stmt.where(AuditLeaf.at_us < _micros(query.until))
     return stmt.order_by(AuditLeaf.idx)
+
+
+def _micros(moment: datetime) -> int:
+    return round(as_utc(moment).timestamp() * 1_000_000)
 
 
 def _decode(index: int, data: bytes) -> AuditEvent:

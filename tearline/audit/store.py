@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 
 from tearline.audit.merkle import (
@@ -31,6 +31,7 @@ from tearline.audit.merkle import (
     node_hash,
     tree_root,
 )
+from tearline.clock import as_utc
 from tearline.db.audit_tables import HEAD_ID, AuditHead, AuditLeaf, AuditNode, AuditObject
 from tearline.errors import NotFound, TearlineError
 
@@ -124,14 +125,23 @@ class Frontier:
 # --- the head ----------------------------------------------------------------------------------------
 
 
+def _sql(conn: Connection, statement: str) -> str:
+    """A statement written with `?` placeholders, in the driver's own parameter style."""
+    return statement if conn.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
+
+
 def _head(session: Session, lock: bool) -> Frontier:
-    query = select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == HEAD_ID)
-    row = _conn(session).execute(query.with_for_update() if lock else query).one_or_none()
+    conn = _conn(session)
+    # FOR UPDATE on PostgreSQL; SQLite has no row locks, and a writer there holds the database lock.
+    locking = " FOR UPDATE" if lock and conn.dialect.name != "sqlite" else ""
+    row = conn.exec_driver_sql(
+        _sql(conn, f"SELECT size, frontier FROM audit_head WHERE id = ?{locking}"), (HEAD_ID,)
+    ).first()
     if row is None:
         # The migration inserts the head; this covers schemas made by `create_all` (tests, tools).
-        _conn(session).execute(insert(HEAD).values(id=HEAD_ID, size=0, frontier=b""))
+        conn.execute(insert(HEAD).values(id=HEAD_ID, size=0, frontier=b""))
         return Frontier(0)
-    return Frontier.from_blob(row.size, row.frontier)
+    return Frontier.from_blob(row[0], bytes(row[1]))
 
 
 def lock_head(session: Session) -> Frontier:
@@ -154,34 +164,30 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
     """Append entries (canonical bytes and search facts) in the caller's transaction; returns the first index."""
     frontier = lock_head(session)
     first = frontier.size
-    leaves: list[dict[str, object]] = []
-    nodes: list[dict[str, object]] = []
-    objects: list[dict[str, object]] = []
+    leaves: list[tuple[object, ...]] = []
+    nodes: list[tuple[object, ...]] = []
+    objects: list[tuple[object, ...]] = []
     for offset, (data, facts) in enumerate(entries):
         index = first + offset
         hashed = leaf_hash(data)
-        leaves.append(_leaf_row(index, hashed, data, facts))
-        nodes += [{"key": node_key(lv, ix), "hash": h} for lv, ix, h in frontier.push(hashed)]
+        at = round(as_utc(facts.at).timestamp() * 1_000_000)
+        leaves.append((index, hashed, data, facts.actor[:ID_CUT], facts.action[:64], facts.outcome[:16], at))
+        nodes += [(node_key(lv, ix), h) for lv, ix, h in frontier.push(hashed)]
         # One row per distinct object: the same id twice in one event is one fact to search.
-        objects += [{"object_id": oid, "idx": index} for oid in dict.fromkeys(o[:ID_CUT] for o in facts.objects)]
+        objects += [(oid, index) for oid in dict.fromkeys(o[:ID_CUT] for o in facts.objects)]
+    # Plain driver statements: per row, SQLAlchemy's parameter processing would cost more than the insert.
     conn = _conn(session)
-    for table, rows in ((LEAF, leaves), (NODE, nodes), (OBJECT, objects)):
+    for statement, rows in ((_INSERT_LEAF, leaves), (_INSERT_NODE, nodes), (_INSERT_OBJECT, objects)):
         if rows:
-            conn.execute(insert(table), rows)
-    conn.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(size=frontier.size, frontier=frontier.blob()))
+            conn.exec_driver_sql(_sql(conn, statement), rows if len(rows) > 1 else rows[0])
+    conn.exec_driver_sql(_sql(conn, _UPDATE_HEAD), (frontier.size, frontier.blob(), HEAD_ID))
     return first
 
 
-def _leaf_row(index: int, hashed: bytes, data: bytes, facts: LeafFacts) -> dict[str, object]:
-    return {
-        "idx": index,
-        "hash": hashed,
-        "data": data,
-        "actor": facts.actor[:ID_CUT],
-        "action": facts.action[:64],
-        "outcome": facts.outcome[:16],
-        "at": facts.at,
-    }
+_INSERT_LEAF = "INSERT INTO audit_leaf (idx, hash, data, actor, action, outcome, at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_NODE = "INSERT INTO audit_node (key, hash) VALUES (?, ?)"
+_INSERT_OBJECT = "INSERT INTO audit_object (object_id, idx) VALUES (?, ?)"
+_UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ? WHERE id = ?"
 
 
 # --- reading hashes --------------------------------------------------------------------------------------

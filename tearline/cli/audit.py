@@ -15,8 +15,12 @@ import typer
 from tearline.audit import log
 from tearline.audit.remote import client_for, verify_remote
 from tearline.audit.witness import trust_log, witness_verifier_key
+from tearline.cli.bench_audit import audit as bench_audit_command
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, err_console, open_node, reports_errors
 from tearline.errors import InvalidInput, Problem
+
+# `tearline bench audit`, mounted on the bench app by tearline.cli.main.
+__all__ = ["audit_app", "bench_audit_command"]
 
 audit_app = typer.Typer(help="The node's transparency audit log (RFC 9162, C2SP).", no_args_is_help=True)
 

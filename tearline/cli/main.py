@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tearline.cli import admin, demo
-from tearline.cli.audit import audit_app
+from tearline.cli.audit import audit_app, bench_audit_command
 from tearline.cli.bench import bench_app
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
 from tearline.node import SERVICE_ACCOUNT, init_node
@@ -26,6 +26,7 @@ app.add_typer(admin.workspace_app, name="workspace")
 app.command("demo")(demo.demo)
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
+bench_app.command("audit")(bench_audit_command)
 
 
 @app.command()

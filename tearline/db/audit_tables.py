@@ -47,9 +47,10 @@ class AuditLeaf(Base):
     actor: Mapped[str] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime]
+    # The event's time as UTC microseconds since 1970: cheap to write and to compare on every database.
+    at_us: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_audit_leaf_actor", "actor", "idx"), Index("ix_audit_leaf_at", "at"))
+    __table_args__ = (Index("ix_audit_leaf_actor", "actor", "idx"), Index("ix_audit_leaf_at", "at_us"))
 
 
 class AuditNode(Base):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import signal
 import sys
 import time
@@ -81,6 +82,21 @@ def _spawn(data_dir: Path, writer: str, seed: int) -> tuple[int, int]:
     return pid, read_end
 
 
+def _wait_for_point(rng: random.Random, read_end: int) -> str:
+    """Sleep until a random point of the writer's run; returns what it reported meanwhile.
+
+    One kill in five comes within 50 ms of the start (before or while connecting); the others come
+    after the writer's first acknowledgement (however loaded the machine), at up to 200 ms more.
+    """
+    if rng.random() < 0.2:
+        time.sleep(rng.uniform(0.0, 0.05))
+        return ""
+    ready, _, _ = select.select([read_end], [], [], 30)
+    seen = os.read(read_end, 65536).decode() if ready else ""
+    time.sleep(rng.uniform(0.0, 0.2))
+    return seen
+
+
 def _drain(read_end: int) -> str:
     chunks = []
     while chunk := os.read(read_end, 65536):
@@ -110,14 +126,13 @@ def main(data_dir: Path, kills: int, seed: int) -> None:
     while killed < kills:
         writers = [_spawn(data_dir, f"writer{round_no}-{w}", rng.randrange(1 << 30)) for w in range(WRITERS_PER_ROUND)]
         for pid, read_end in writers:
-            # Random points: from before the first connection to well into a run of commits.
-            time.sleep(rng.uniform(0.0, 0.3))
+            early = _wait_for_point(rng, read_end)
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
             if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
                 raise SystemExit(f"writer {pid} ended on its own (status {status}) instead of being killed")
             killed += 1
-            _collect(_drain(read_end), acked, checkpoints)
+            _collect(early + _drain(read_end), acked, checkpoints)
         round_no += 1
     json.dump({"kills": killed, "acked": acked, "checkpoints": checkpoints}, sys.stdout)
 

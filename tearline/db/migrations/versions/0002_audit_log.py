@@ -35,11 +35,11 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at_us", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("idx"),
     )
     op.create_index("ix_audit_leaf_actor", "audit_leaf", ["actor", "idx"], unique=False)
-    op.create_index("ix_audit_leaf_at", "audit_leaf", ["at"], unique=False)
+    op.create_index("ix_audit_leaf_at", "audit_leaf", ["at_us"], unique=False)
     op.create_table(
         "audit_node",
         sa.Column("key", KEY, autoincrement=False, nullable=False),

@@ -1,0 +1,103 @@
+"""`tearline bench audit`: appends and proofs of the audit log, against pymerkle (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tearline.bench.audit import AuditBenchConfig, AuditBenchResult, Rates, run_audit_bench
+from tearline.bench.databases import DEFAULT_POSTGRES, SQLITE, describe, postgres_reachable
+
+console = Console()
+TARGET_APPEND_RATIO = 10.0
+TARGET_PROOF_SECONDS = 1e-3
+
+
+def _targets(urls: list[str] | None) -> list[str]:
+    if urls:
+        return [SQLITE if u.lower() == SQLITE else u for u in urls]
+    if postgres_reachable(DEFAULT_POSTGRES):
+        return [SQLITE, DEFAULT_POSTGRES]
+    console.print(f"[yellow]{describe(DEFAULT_POSTGRES)} is not reachable: running on SQLite only[/]")
+    return [SQLITE]
+
+
+def _per_second(value: float) -> str:
+    return f"{value:,.0f}/s" if value else "—"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f} ms" if seconds else "—"
+
+
+def _ratio(value: float | None, target: float | None = None) -> str:
+    if value is None:
+        return "—"
+    colour = "" if target is None else ("[green]" if value >= target else "[red]")
+    return f"{colour}{value:,.1f}×[/]" if colour else f"{value:,.1f}×"
+
+
+def _proof(seconds: float) -> str:
+    colour = "[green]" if seconds <= TARGET_PROOF_SECONDS else "[red]"
+    return f"{colour}{_ms(seconds)}[/]"
+
+
+def results_table(results: list[AuditBenchResult], config: AuditBenchConfig) -> Table:
+    theirs = results[0].pymerkle or Rates()
+    table = Table(title=f"tearline bench audit: {results[0].ours.size:,} entries")
+    table.add_column("measure")
+    for result in results:
+        table.add_column(f"tearline\n{result.where}", justify="right")
+    table.add_column("pymerkle SqliteTree\nSQLite file", justify="right")
+    rows = [
+        ("appends, 1 entry per commit", [_per_second(r.ours.single) for r in results], _per_second(theirs.single)),
+        (f"appends, 1 per commit, {config.writers} writers", [_per_second(r.ours.concurrent) for r in results], "—"),
+        (
+            f"appends, {config.batch} per commit",
+            [_per_second(r.ours.batched) for r in results],
+            _per_second(theirs.batched),
+        ),
+        (f"fill, {10_000:,} per commit", [_per_second(r.ours.fill) for r in results], _per_second(theirs.fill)),
+        ("inclusion proof (median)", [_proof(r.ours.inclusion) for r in results], _ms(theirs.inclusion)),
+        ("consistency proof (median)", [_proof(r.ours.consistency) for r in results], _ms(theirs.consistency)),
+        ("ratio: 1 per commit", [_ratio(r.ratio("single"), TARGET_APPEND_RATIO) for r in results], ""),
+        ("ratio: batched", [_ratio(r.ratio("batched"), TARGET_APPEND_RATIO) for r in results], ""),
+        ("ratio: inclusion proof speed", [_ratio(r.ratio("inclusion", False)) for r in results], ""),
+        ("ratio: consistency proof speed", [_ratio(r.ratio("consistency", False)) for r in results], ""),
+    ]
+    for name, ours, pymerkle in rows:
+        table.add_row(name, *ours, pymerkle)
+    return table
+
+
+def audit(
+    entries: Annotated[int, typer.Option(min=2, help="Log size at which proofs are timed.")] = 1_000_000,
+    single: Annotated[int, typer.Option(min=1, help="Entries appended one per commit.")] = 2_000,
+    batched: Annotated[int, typer.Option(min=1, help="Entries appended in batches.")] = 50_000,
+    batch: Annotated[int, typer.Option(min=1, help="Entries per commit in the batched run.")] = 100,
+    writers: Annotated[int, typer.Option(min=1, help="Concurrent writers in the one-per-commit run.")] = 4,
+    proofs: Annotated[int, typer.Option(min=1, help="Proofs of each kind timed.")] = 500,
+    pymerkle: Annotated[bool, typer.Option(help="Also measure pymerkle's SqliteTree (bench extra).")] = True,
+    pymerkle_proofs: Annotated[int, typer.Option(min=1, help="pymerkle proofs of each kind timed.")] = 50,
+    database_url: Annotated[
+        list[str] | None,
+        typer.Option(help="'sqlite' or a PostgreSQL server URL (a fresh database is made and dropped); repeatable."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the proof positions.")] = 1,
+) -> None:
+    """Audit-log appends (durable commits) and proofs at N entries, on SQLite and PostgreSQL, against pymerkle."""
+    config = AuditBenchConfig(entries, single, batched, batch, writers, proofs, pymerkle, pymerkle_proofs, seed)
+
+    def progress(step: str, done: int, total: int) -> None:
+        if done == total or done % 100_000 == 0:
+            console.print(f"  {step}: {done:,} of {total:,}", highlight=False)
+
+    results = run_audit_bench(_targets(database_url), config, progress)
+    console.print(results_table(results, config))
+    if results[0].pymerkle_note:
+        console.print(f"[yellow]pymerkle: {results[0].pymerkle_note}[/]")
+    checked = sum(r.checked for r in results)
+    console.print(f"{checked:,} timed proofs checked against the roots: all valid.")
