@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.audit.event import AuditEvent
+from tearline.audit.log import record as append
 from tearline.db.models import Principal
 from tearline.node import Node
 from tearline.store.registry import current_table
@@ -25,13 +27,8 @@ def record(
     marking: str | None = None,
     rule: str | None = None,
     outcome: str = "allowed",
-) -> int | None:
+) -> int:
     """Append one event for this action; returns its index in the log."""
-    try:
-        from tearline.audit.log import AuditEvent
-        from tearline.audit.log import record as append
-    except ImportError:  # the audit log lands separately; until then nothing is appended
-        return None
     name = actor if isinstance(actor, str) else f"{actor.username}@{actor.agency}"
     event = AuditEvent(
         actor=name,

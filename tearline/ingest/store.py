@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tearline import journal
 from tearline.db.models import Principal
 from tearline.errors import InvalidInput, Problem
 from tearline.node import Node
@@ -62,6 +63,7 @@ def store_drafts(
                 progress(_size(draft), total)
         if problems:
             raise InvalidInput(problems)
+        journal.record(session, node, principal, "ingest", ids)
     return IngestResult(
         reports=len(drafts),
         portions=sum(len(d.portions) for d in drafts),

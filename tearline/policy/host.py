@@ -151,3 +151,12 @@ def remove_member(session: Session, workspace: Workspace, principal: Principal) 
     if member is not None:
         session.delete(member)
         session.flush()
+
+
+def workspace_slugs(session: Session, ids: frozenset[int]) -> list[str]:
+    return sorted(session.scalars(select(Workspace.slug).where(Workspace.id.in_(ids))))
+
+
+def policy_versions(session: Session, workspace_id: int) -> list[WorkspacePolicy]:
+    query = select(WorkspacePolicy).where(WorkspacePolicy.workspace_id == workspace_id)
+    return list(session.scalars(query.order_by(WorkspacePolicy.version)))

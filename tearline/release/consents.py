@@ -263,3 +263,7 @@ def revoke_consent(session: Session, node: Node, consent_id: str, by: str) -> li
 
 def recipient_of(row: ConsentRequest) -> Recipient:
     return Recipient(row.recipient_nation, row.recipient_agency)
+
+
+def all_requests(session: Session) -> list[ConsentRequest]:
+    return list(session.scalars(select(ConsentRequest).order_by(ConsentRequest.created_at)))

@@ -266,3 +266,12 @@ def recall(session: Session, node: Node, officer: Principal, release_id: str, re
     journal.record(session, node, officer, "release.recall", [release.report_stix_id, release_id], rule=row.reason)
     enqueue_recall(session, release)
     return row
+
+
+def releases_with_recalls(session: Session, report: str | None) -> tuple[list[Release], dict[str, ReleaseRecall]]:
+    """Oversight: the releases (of one report, or all) and their recalls."""
+    query = select(Release).order_by(Release.created_at)
+    if report:
+        query = query.where(Release.report_stix_id == report)
+    recalls = {r.release_id: r for r in session.scalars(select(ReleaseRecall))}
+    return list(session.scalars(query)), recalls

@@ -8,8 +8,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tearline import __version__
+from tearline import __version__, journal
 from tearline.db.models import Principal
 from tearline.errors import TearlineError, Unauthorized
 from tearline.node import Node
@@ -34,9 +35,14 @@ def current_principal(
             "log in first: send 'Authorization: Bearer <token>' (from `tearline user add --print-token`)"
         )
     node = node_of(request)
-    with node.db.read() as session:
-        principal = principal_for_token(session, token)
-        session.expunge(principal)
+    try:
+        with node.db.read() as session:
+            principal = principal_for_token(session, token)
+            session.expunge(principal)
+    except Unauthorized as err:
+        with node.db.write() as session:
+            journal.record(session, node, "anonymous", "auth", [request.url.path], rule=err.message, outcome="denied")
+        raise
     return principal
 
 
@@ -59,6 +65,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    body = {"error": codes.get(exc.status_code, "http_error"), "message": str(exc.detail)}
+    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
 def create_app(node: Node) -> FastAPI:
     from tearline.web import routes_admin, routes_audit, routes_release, routes_reports
 
@@ -70,6 +83,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.add_exception_handler(TearlineError, _tearline_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(routes_reports.router, prefix="/api")
     app.include_router(routes_admin.router, prefix="/api")
     app.include_router(routes_release.router, prefix="/api")

@@ -6,16 +6,16 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
 from tearline.config import Settings
-from tearline.db.models import Principal, Workspace, WorkspacePolicy
+from tearline.db.models import Principal, Workspace
 from tearline.errors import Forbidden, InvalidInput, Problem
 from tearline.markings.scheme import EquivalenceTable
 from tearline.policy import host
 from tearline.store import registry as reg
 from tearline.store.principals import check_password, issue_token
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep
+from tearline.web.audited import audited, reader_of
 from tearline.web.schemas import LoginIn, PolicyIn
 
 router = APIRouter(tags=["node"])
@@ -25,7 +25,7 @@ router = APIRouter(tags=["node"])
 def login(body: LoginIn, node: NodeDep, response: Response) -> dict[str, Any]:
     """Local log-in (argon2id); returns a session token that expires."""
     minutes = Settings().session_minutes
-    with node.db.write() as session:
+    with audited(node, body.username, "login") as (session, _, _trail):
         principal = check_password(session, body.username, body.password)
         token = issue_token(session, principal, kind="session", ttl=timedelta(minutes=minutes))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=minutes * 60)
@@ -34,9 +34,8 @@ def login(body: LoginIn, node: NodeDep, response: Response) -> dict[str, Any]:
 
 @router.get("/me")
 def me(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    reader = node.reader(principal)
-    with node.db.read() as session:
-        slugs = session.scalars(select(Workspace.slug).where(Workspace.id.in_(reader.allowed_workspaces))).all()
+    with audited(node, principal, "me") as (session, reader, _trail):
+        slugs = host.workspace_slugs(session, reader_of(reader).allowed_workspaces)
     return {
         "username": principal.username,
         "nation": principal.nation,
@@ -52,12 +51,13 @@ def me(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
 @router.get("/workspaces/{slug}")
 def workspace(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """Enter a workspace: membership and the host's rules decide; a denial names the rule."""
-    with node.db.read() as session:
+    with audited(node, principal, "workspace.enter", [slug]) as (session, _, trail):
         ws = host.workspace_by_slug(session, slug)
         entry = host.may_enter(session, principal, ws)
         policy = host.current_policy(session, ws.id)
-    if not entry.allowed:
-        raise Forbidden(f"you may not enter workspace {slug!r}", rule=entry.rule)
+        trail.rule = f"host-policy-v{entry.policy_version}"
+        if not entry.allowed:
+            raise Forbidden(f"you may not enter workspace {slug!r}", rule=entry.rule)
     return {
         "slug": ws.slug,
         "name": ws.name,
@@ -68,12 +68,10 @@ def workspace(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[str, An
 
 @router.get("/workspaces/{slug}/policy")
 def workspace_policy(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with node.db.read() as session:
+    with audited(node, principal, "workspace.policy.read", [slug]) as (session, _, _trail):
         ws = host.workspace_by_slug(session, slug)
         _require_host_admin(principal, ws)
-        versions = session.scalars(
-            select(WorkspacePolicy).where(WorkspacePolicy.workspace_id == ws.id).order_by(WorkspacePolicy.version)
-        ).all()
+        versions = host.policy_versions(session, ws.id)
     return {
         "slug": slug,
         "versions": [
@@ -86,7 +84,7 @@ def workspace_policy(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[
 @router.put("/workspaces/{slug}/policy")
 def put_workspace_policy(slug: str, body: PolicyIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """A new version of the host rules; it applies to the next request of every session."""
-    with node.db.write() as session:
+    with audited(node, principal, "workspace.policy.change", [slug]) as (session, _, _trail):
         ws = host.workspace_by_slug(session, slug)
         actor = session.get(Principal, principal.id)
         assert actor is not None
@@ -115,6 +113,6 @@ def put_equivalence(body: dict[str, Any], node: NodeDep, principal: PrincipalDep
         table = EquivalenceTable.from_dict({**body, "version": 0})
     except (KeyError, TypeError, ValueError) as err:
         raise InvalidInput(Problem("agreements", f"malformed table: {err}")) from None
-    with node.db.write() as session:
+    with audited(node, principal, "equivalence.change") as (session, _, _trail):
         version = reg.set_equivalence_table(session, node.identity, table, principal.username, frozenset())
     return {"version": version}

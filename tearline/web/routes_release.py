@@ -8,12 +8,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tearline import journal
 from tearline.db.models import Principal
-from tearline.db.release_tables import ConsentRequest, Release, ReleaseRecall
 from tearline.markings.release import Recipient
 from tearline.policy.workflow import authorize
 from tearline.release import consents, workflow
@@ -21,6 +19,7 @@ from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.store.content import version_content
 from tearline.web.app import NodeDep, PrincipalDep
+from tearline.web.audited import audited
 
 router = APIRouter(tags=["release"])
 
@@ -65,7 +64,7 @@ def _me(session: Session, principal: Principal) -> Principal:
 @router.post("/release-requests", status_code=201)
 def open_request(body: ReleaseRequestIn, node: NodeDep, principal: PrincipalDep) -> JSONResponse:
     req = workflow.RequestIn(body.report, body.recipient.recipient(), body.purpose, body.need_to_know, body.expires_at)
-    with node.db.write() as session:
+    with audited(node, principal, "release.request", [body.report], journaled=True) as (session, _, _t):
         row = workflow.request_release(session, node, _me(session, principal), req)
         out = {"id": row.id, "state": row.state}
     return JSONResponse(out, status_code=201)
@@ -74,7 +73,7 @@ def open_request(body: ReleaseRequestIn, node: NodeDep, principal: PrincipalDep)
 @router.get("/release-requests/{request_id}/review")
 def review(request_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """Original and tearline side by side, banners before and after, the recipient's clearance."""
-    with node.db.write() as session:
+    with audited(node, principal, "release.review", [f"release-request:{request_id}"]) as (session, _, _t):
         me = _me(session, principal)
         authorize(me, "review", node.config.nation)
         request = workflow.get_request(session, request_id)
@@ -89,7 +88,11 @@ def review(request_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str,
 
 @router.post("/release-requests/{request_id}/approve")
 def approve(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with node.db.write() as session:
+    with audited(node, principal, "release.approve", [f"release-request:{request_id}"], journaled=True) as (
+        session,
+        _,
+        _t,
+    ):
         release = workflow.approve(session, node, _me(session, principal), request_id, body.determination)
         if release is None:
             return {"state": "requested", "waiting_for": "a second approver (two-person rule)"}
@@ -98,7 +101,11 @@ def approve(request_id: int, body: DecisionIn, node: NodeDep, principal: Princip
 
 @router.post("/release-requests/{request_id}/deny")
 def deny(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with node.db.write() as session:
+    with audited(node, principal, "release.deny", [f"release-request:{request_id}"], journaled=True) as (
+        session,
+        _,
+        _t,
+    ):
         row = workflow.deny(session, node, _me(session, principal), request_id, body.reason)
         return {"state": row.state, "reason": row.denial_reason}
 
@@ -106,7 +113,11 @@ def deny(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalD
 @router.post("/release-requests/{request_id}/consent")
 def ask_consent(request_id: int, body: ConsentAskIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """Ask the originators of withheld third-party or ORCON items for consent."""
-    with node.db.write() as session:
+    with audited(node, principal, "consent.request", [f"release-request:{request_id}"], journaled=True) as (
+        session,
+        _,
+        _t,
+    ):
         request = workflow.get_request(session, request_id)
         content = version_content(session, request.report_stix_id, request.version_number)
         tearline = workflow.tearline_of(
@@ -119,15 +130,15 @@ def ask_consent(request_id: int, body: ConsentAskIn, node: NodeDep, principal: P
 
 @router.get("/consent-requests")
 def consent_requests(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with node.db.read() as session:
+    with audited(node, principal, "consent.list") as (session, _, _trail):
         authorize(principal, "review", node.config.nation)
-        rows = session.scalars(select(ConsentRequest).order_by(ConsentRequest.created_at)).all()
+        rows = consents.all_requests(session)
         return {"items": [{**consents.request_message(r), "direction": r.direction, "state": r.state} for r in rows]}
 
 
 @router.post("/consent-requests/{request_id}/answer")
 def answer(request_id: str, body: ConsentAnswerIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with node.db.write() as session:
+    with audited(node, principal, "consent.answer", [request_id], journaled=True) as (session, _, _t):
         consent = consents.answer_consent(
             session, node, _me(session, principal), request_id, body.grant, body.expires_at, body.note
         )
@@ -136,7 +147,7 @@ def answer(request_id: str, body: ConsentAnswerIn, node: NodeDep, principal: Pri
 
 @router.post("/releases/{release_id}/recall")
 def recall(release_id: str, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with node.db.write() as session:
+    with audited(node, principal, "release.recall", [release_id], journaled=True) as (session, _, _t):
         row = workflow.recall(session, node, _me(session, principal), release_id, body.reason)
         return {"release": row.release_id, "recalled_at": row.at.isoformat()}
 
@@ -146,12 +157,8 @@ def releases(node: NodeDep, principal: PrincipalDep, report: str | None = None) 
     """Oversight: per record, who received it, when, and under which determination (officers and auditors)."""
     if not {"disclosure_officer", "auditor"} & set(principal.roles) or principal.nation != node.config.nation:
         authorize(principal, "review", node.config.nation)
-    with node.db.read() as session:
-        query = select(Release).order_by(Release.created_at)
-        if report:
-            query = query.where(Release.report_stix_id == report)
-        rows = session.scalars(query).all()
-        recalls = {r.release_id: r for r in session.scalars(select(ReleaseRecall))}
+    with audited(node, principal, "release.list", [report] if report else []) as (session, _, _trail):
+        rows, recalls = workflow.releases_with_recalls(session, report)
         return {
             "items": [
                 {

@@ -12,6 +12,7 @@ from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.store import reads
 from tearline.store.reports import create_report, edit_report
 from tearline.web.app import NodeDep, PrincipalDep
+from tearline.web.audited import audited, reader_of
 from tearline.web.schemas import ReportIn, report_draft
 from tearline.web.views import object_page_json, report_json
 
@@ -22,9 +23,9 @@ Offset = Annotated[int, Query(ge=0)]
 
 @router.get("/reports")
 def list_reports(node: NodeDep, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    reader = node.reader(principal)
-    with node.db.read() as session:
-        page = reads.report_list(session, reader, node.table(session), limit, offset)
+    with audited(node, principal, "report.list") as (session, reader, trail):
+        page = reads.report_list(session, reader_of(reader), node.table(session), limit, offset)
+        trail.objects = [item["id"] for item in page.items]
     return {"total": page.total, "items": page.items}
 
 
@@ -32,8 +33,8 @@ def list_reports(node: NodeDep, principal: PrincipalDep, limit: Limit = 50, offs
 def read_report(
     report_id: str, node: NodeDep, principal: PrincipalDep, version: Annotated[int | None, Query(ge=1)] = None
 ) -> dict[str, Any]:
-    reader = node.reader(principal)
-    with node.db.read() as session:
+    with audited(node, principal, "report.read", [report_id]) as (session, audited_reader, trail):
+        reader = reader_of(audited_reader)
         table = node.table(session)
         if version is not None and "auditor" not in reader.roles:
             # Read the current version first: a hidden report must answer the same 404 as a missing
@@ -45,26 +46,28 @@ def read_report(
                 raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
         else:
             view = reads.report_view(session, reader, table, report_id, version)
+        trail.objects += [p.hash for p in view.portions] + [o.stix_id for o in view.objects]
+        trail.marking = view.banner
     return report_json(view, table, node.config.nation)
 
 
 @router.post("/reports", status_code=201)
 def post_report(body: ReportIn, node: NodeDep, principal: PrincipalDep) -> JSONResponse:
-    with node.db.write() as session:
+    with audited(node, principal, "report.create") as (session, _, trail):
         registry = node.registry(session)
         author = session.merge(principal, load=False)
         report = create_report(session, report_draft(body, registry), author, node.identity, registry)
         stix_id = report.stix_id
+        trail.objects = [stix_id]
     return JSONResponse({"id": stix_id, "version": 1}, status_code=201)
 
 
 @router.put("/reports/{report_id}")
 def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """Edit: a new version. The editor must see every item of the current version."""
-    reader = node.reader(principal)
-    with node.db.write() as session:
+    with audited(node, principal, "report.edit", [report_id]) as (session, reader, _):
         registry = node.registry(session)
-        sees_all = reads.reader_sees_whole_report(session, reader, report_id)
+        sees_all = reads.reader_sees_whole_report(session, reader_of(reader), report_id)
         author = session.merge(principal, load=False)
         version = edit_report(
             session, report_id, report_draft(body, registry, report_id), author, node.identity, registry, sees_all
@@ -77,9 +80,9 @@ def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: Princip
 def list_objects(
     node: NodeDep, principal: PrincipalDep, type: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
-    reader = node.reader(principal)
-    with node.db.read() as session:
-        page = reads.object_list(session, reader, type, limit, offset)
+    with audited(node, principal, "object.list") as (session, reader, trail):
+        page = reads.object_list(session, reader_of(reader), type, limit, offset)
+        trail.objects = [o.stix_id for o in page.items]
         return object_page_json(page, node.table(session), node.config.nation)
 
 
@@ -109,14 +112,15 @@ def search(
 ) -> dict[str, Any]:
     """Objects by text, type, time window and bounding box; portions by text."""
     query = reads.SearchQuery(q, tuple(type or ()), after, before, _bbox(bbox), limit, offset)
-    reader = node.reader(principal)
-    with node.db.read() as session:
+    with audited(node, principal, "search") as (session, audited_reader, trail):
+        reader = reader_of(audited_reader)
         table = node.table(session)
         objects = object_page_json(reads.search_objects(session, reader, query), table, node.config.nation)
         portions: dict[str, Any] = {"total": 0, "items": []}
         if q and not (type or after or before or bbox):
             page = reads.search_portions(session, reader, q, limit, offset)
             portions = {"total": page.total, "items": [_portion_hit(h) for h in page.items]}
+        trail.objects = [o["id"] for o in objects["items"]] + [p["report"] for p in portions["items"]]
     return {"objects": objects, "portions": portions}
 
 
@@ -126,6 +130,5 @@ def _portion_hit(hit: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/counts")
 def counts(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    reader = node.reader(principal)
-    with node.db.read() as session:
-        return reads.counts(session, reader)
+    with audited(node, principal, "counts") as (session, reader, _):
+        return reads.counts(session, reader_of(reader))

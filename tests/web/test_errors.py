@@ -64,10 +64,6 @@ def test_each_error_is_json_with_a_code_a_message_and_for_bad_input_the_field(
         assert payload["rule"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py renders only TearlineError and validation errors; Starlette's own 404/405 answer {'detail': ...}",
-)
 @pytest.mark.parametrize(("method", "path"), [("GET", "/api/no-such-path"), ("DELETE", "/api/reports")])
 def test_unrouted_requests_answer_in_the_same_error_shape(client: TestClient, method: str, path: str) -> None:
     response = client.request(method, path)
