@@ -24,7 +24,8 @@ def ratio(value: float | None) -> str:
     if value is None:
         return "—"
     mark = "[green]" if value >= TARGET_RATIO else "[yellow]"
-    return f"{mark}{value:,.0f}×[/]"
+    shown = f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
+    return f"{mark}{shown}×[/]"
 
 
 def _ingest_rows(result: DatabaseResult) -> list[str]:
