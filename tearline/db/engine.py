@@ -29,7 +29,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # JIT only costs time on the node's short queries; a large table would otherwise switch it on.
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from tearline.db.models import Audience, Grant, MarkingRow, Portion, StixObject
+from tearline.db.models import Audience, Grant, MarkingRow, Portion, StixObject, UTCDateTime
 from tearline.markings.visibility import Viewer
 
 Item = Any  # Portion, StixObject or an alias of either
@@ -40,8 +40,13 @@ def _live_grant(reader: Reader, item: Item) -> list[ColumnElement[bool]]:
     return [
         or_(Grant.item_hash == item.hash, Grant.report_version_id == item.version_id),
         Grant.recalled_at.is_(None),
-        Grant.expires_at > reader.now,
+        Grant.expires_at > now_param(reader),
     ]
+
+
+def now_param(reader: Reader) -> BindParameter[datetime]:
+    """The decision time as a named parameter, so that a built statement can be reused later."""
+    return bindparam("now", value=reader.now, type_=UTCDateTime())
 
 
 def _grant_exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:

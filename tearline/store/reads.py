@@ -7,11 +7,12 @@ computed over what that reader may see and nothing else; a hidden report answers
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
@@ -335,14 +336,33 @@ def counts(session: Session, reader: Reader) -> dict[str, Any]:
 
 
 def portion_count(session: Session, reader: Reader) -> int:
-    """Visible portions (the benchmark's filtered count)."""
-    return session.scalar(select(func.count()).select_from(Portion).where(portion_visible(reader))) or 0
+    """Visible current portions, titles included."""
+    statement = _portion_statements(replace(reader, now=_EPOCH))[1]
+    return session.scalar(statement, {"now": reader.now}) or 0
 
 
 def portion_page(session: Session, reader: Reader, limit: int, after_id: int = 0) -> list[int]:
-    """Ids of a page of visible portions (the benchmark's filtered page)."""
-    query = select(Portion.id).where(Portion.id > after_id, portion_visible(reader)).order_by(Portion.id).limit(limit)
-    return list(session.scalars(query))
+    """Ids of a page of visible current portions after `after_id`, in id order (keyset paging)."""
+    statement = _portion_statements(replace(reader, now=_EPOCH))[0]
+    return list(session.scalars(statement, {"now": reader.now, "after": after_id, "limit": limit}))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=512)
+def _portion_statements(reader: Reader) -> tuple[Select[int], Select[int]]:
+    # Built once per principal's read context (its time is a parameter): building the filter and its
+    # cache key costs more than running it, on a page that touches a few hundred index entries.
+    visible = portion_visible(reader)
+    page = (
+        select(Portion.id)
+        .where(Portion.id > bindparam("after"), visible)
+        .order_by(Portion.id)
+        .limit(bindparam("limit"))
+    )
+    count = select(func.count()).select_from(Portion).where(visible)
+    return page, count
 
 
 def visible_reports(session: Session, reader: Reader, table: EquivalenceTable) -> Iterator[ReportView]:
