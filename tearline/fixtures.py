@@ -55,6 +55,7 @@ class Demo:
 
     principals: dict[str, Principal] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
+    release_request: int | None = None
 
     @staticmethod
     def passwords() -> dict[str, str]:
@@ -241,8 +242,12 @@ def precursor_report(registry: Registry, start: datetime) -> ReportDraft:
     )
 
 
-def build_demo(node: Node, start: datetime | None = None) -> Demo:
-    """Build the US node's part of the scenario in a freshly initialised node."""
+def build_demo(node: Node, start: datetime | None = None, pending_release: bool = False) -> Demo:
+    """Build the US node's part of the scenario in a freshly initialised node.
+
+    `pending_release` also opens step 2 of the storyline: ana's request to release the convoy
+    report to Mexico's FIA, waiting for two disclosure officers.
+    """
     start = start or clock.now()
     demo = Demo()
     with node.db.write() as session:
@@ -255,4 +260,23 @@ def build_demo(node: Node, start: datetime | None = None) -> Demo:
             ("precursor", precursor_report(registry, start)),
         ):
             demo.reports[short] = create_report(session, draft, submitter, node.identity, registry).stix_id
+    if pending_release:
+        demo.release_request = _request_convoy_release(node, demo, start)
     return demo
+
+
+def _request_convoy_release(node: Node, demo: Demo, start: datetime) -> int:
+    from tearline.markings.release import Recipient
+    from tearline.release.workflow import RequestIn, request_release
+
+    request = RequestIn(
+        report=demo.reports["convoy"],
+        recipient=Recipient("MEX", "MX-DEMO-FIA"),
+        purpose="Interdiction of the convoy at the Jiménez stop (fictional demo case).",
+        need_to_know="FIA analysts working the Highway 49 corridor.",
+        expires_at=start + timedelta(days=30),
+    )
+    with node.db.write() as session:
+        requester = session.get(Principal, demo.principals["ana.analyst"].id)
+        assert requester is not None
+        return request_release(session, node, requester, request).id

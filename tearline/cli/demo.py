@@ -33,7 +33,7 @@ def demo(
         raise ConfigError(f"{target} is not empty; the demo needs a fresh directory (or omit --data)")
     console.print(f"building the demo node in {target} …")
     node = init_node(target / "usa", "USA", "US-DEMO-NARC", demo=True)
-    built = build_demo(node)
+    built = build_demo(node, pending_release=True)
     _print_logins(built, f"http://{host}:{port}")
     if serve:
         uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
@@ -48,3 +48,9 @@ def _print_logins(built: Demo, url: str) -> None:
         line = f"  {username:<16} {password:<18} {nation}  {agency:<15} {held:<22} {','.join(roles)}"
         console.print(line, soft_wrap=True, highlight=False)
     console.print(f"reports: {', '.join(built.reports.values())}", soft_wrap=True)
+    if built.release_request is not None:
+        console.print(
+            f"release request {built.release_request} (convoy report to MEX/MX-DEMO-FIA) awaits two disclosure "
+            f"officers: {url}/api/release-requests/{built.release_request}/review",
+            soft_wrap=True,
+        )
