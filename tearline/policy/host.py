@@ -8,6 +8,7 @@ existing sessions and tokens too. A denial names the `@id` of the rule that fire
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,14 @@ from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 
 # Host rules only deny; this permit is ours, not the host's, so that membership decides the rest.
 BASE_PERMIT = '@id("member-may-enter")\npermit(principal, action == Action::"enter", resource);'
+# What a host rule may refer to (see `_entities` and `may_enter`). Cedar skips a forbid whose
+# condition errors, so a rule naming an unknown attribute would never deny: refuse it when set.
+HOST_SCHEMA = """
+entity Principal = { nation: String, agency: String, roles: Set<String> };
+entity Workspace = { host: String };
+action enter appliesTo { principal: [Principal], resource: [Workspace], context: { now: Long, today: String } };
+"""
+_POLICY_ID = re.compile(r"policy `([^`]+)`")
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,24 @@ class Entry:
 
 
 def validate_host_rules(text: str) -> dict[str, str]:
-    """Parse host rules; refuse syntax errors, permits (a host rule never widens) and rules without @id."""
+    """Parse host rules; refuse syntax errors, permits (a host rule never widens), rules without @id,
+    and rules that do not type-check against what a request carries."""
+    names = _rule_names(text)
+    if names:
+        checked = cedarpy.validate_policies(text, HOST_SCHEMA)
+        if not checked.validation_passed:
+            raise InvalidInput([Problem("policy", _with_rule_ids(str(e), names)) for e in checked.errors])
+    return names
+
+
+def _with_rule_ids(message: str, names: dict[str, str]) -> str:
+    for key, name in names.items():
+        message = message.replace(f"`{key}`", f"`{name}`").replace(f"[{key}]", f"[{name}]")
+    return message
+
+
+def _rule_names(text: str) -> dict[str, str]:
+    """Cedar's policy ids mapped to the rules' @id names; refuses what `validate_host_rules` documents."""
     if not text.strip():
         return {}
     try:
@@ -103,7 +129,7 @@ def may_enter(session: Session, principal: Principal, workspace: Workspace, now:
         return Entry(False, "not-a-member", version)
     if policy is None or not policy.policy_text.strip():
         return Entry(True, None, version)
-    names = validate_host_rules(policy.policy_text)
+    names = _rule_names(policy.policy_text)
     moment = clock.as_utc(now or clock.now())
     request = {
         "principal": f'Principal::"{principal.username}"',
@@ -112,10 +138,12 @@ def may_enter(session: Session, principal: Principal, workspace: Workspace, now:
         "context": {"now": int(moment.timestamp()), "today": moment.strftime("%Y-%m-%d")},
     }
     result = cedarpy.is_authorized(request, policy.policy_text + "\n" + BASE_PERMIT, _entities(principal, workspace))
-    if result.allowed:
+    # A rule that could not be evaluated might have forbidden entry: it denies too, and is named.
+    failed = [names.get(k, k) for e in result.diagnostics.errors for k in _POLICY_ID.findall(str(e))]
+    if result.allowed and not result.diagnostics.errors:
         return Entry(True, None, version)
-    fired = [names.get(r, r) for r in result.diagnostics.reasons]
-    return Entry(False, ", ".join(fired) or "host-rule-error", version)
+    fired = [] if result.allowed else [names.get(r, r) for r in result.diagnostics.reasons]
+    return Entry(False, ", ".join(dict.fromkeys(fired + failed)) or "host-rule-error", version)
 
 
 def allowed_workspaces(session: Session, principal: Principal, now: datetime | None = None) -> frozenset[int]:

@@ -15,9 +15,9 @@ from tearline.db.models import Principal, Report
 from tearline.fixtures import CAST
 from tearline.node import Node
 from tests.cli.support import free_port, run, serving
-from tests.web.support import quick_argon2
+from tests.web.support import quick
 
-__all__ = ["quick_argon2"]
+__all__ = ["quick"]
 
 
 def _text(output: str) -> str:
@@ -108,7 +108,7 @@ def test_a_command_on_a_missing_node_says_how_to_make_one(tmp_path: Path) -> Non
     assert "tearline init --data" in _text(result.stderr)
 
 
-def test_demo_no_serve_builds_the_scenario_and_prints_the_log_ins(tmp_path: Path, quick_argon2: None) -> None:
+def test_demo_no_serve_builds_the_scenario_and_prints_the_log_ins(tmp_path: Path, quick: None) -> None:
     result = _invoke("demo", "--data", tmp_path / "demo", "--no-serve")
     assert result.exit_code == 0, result.output
     output = _text(result.stdout)

@@ -19,10 +19,10 @@ from tearline.node import Node
 from tearline.policy import host
 from tearline.store.principals import add_principal
 from tearline.web.app import create_app
-from tests.web.support import assert_error, quick_argon2, token_headers
+from tests.web.support import assert_error, quick, token_headers
 
-__all__ = ["quick_argon2"]
-pytestmark = pytest.mark.usefixtures("quick_argon2")
+__all__ = ["quick"]
+pytestmark = pytest.mark.usefixtures("quick")
 
 CUTOFF = datetime(2026, 12, 1, tzinfo=UTC)
 RULE_ID = "no-can-from-2026-12-01"
@@ -139,6 +139,46 @@ def test_rules_that_could_widen_or_cannot_be_named_are_refused(
     body = assert_error(_set_rules(client, node, text), 422, field="policy")
     assert any(reason in p["reason"] for p in body["problems"]), body
     assert _policy_rows(node) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('@id("typo")\nforbid(principal, action, resource) when { context.nowx >= 0 };', "nowx"),
+        ('@id("no-rank")\nforbid(principal, action, resource) when { principal.rank == "x" };', "rank"),
+        ('@id("types")\nforbid(principal, action, resource) when { principal.nation == 840 };', "Long"),
+    ],
+    ids=["unknown-context-field", "unknown-principal-attribute", "type-mismatch"],
+)
+def test_a_rule_that_could_not_be_evaluated_is_refused_naming_it(
+    client: TestClient, node: Node, text: str, reason: str
+) -> None:
+    # Cedar skips a forbid whose condition errors: such a rule would never deny anyone.
+    body = assert_error(_set_rules(client, node, text), 422, field="policy")
+    assert any(reason in p["reason"] for p in body["problems"]), body
+    rule_id = text.split('"')[1]
+    assert any(rule_id in p["reason"] for p in body["problems"]), body
+    assert _policy_rows(node) == []
+
+
+def test_a_stored_rule_that_errors_when_evaluated_denies(node: Node, demo: Demo) -> None:
+    # Rules stored before they were checked against the schema: fail closed, naming the rule.
+    with node.db.write() as session:
+        ws = host.workspace_by_slug(session, WORKSPACE)
+        session.add(
+            WorkspacePolicy(
+                workspace_id=ws.id,
+                version=1,
+                policy_text='@id("typo")\nforbid(principal, action, resource) when { context.nowx >= 0 };',
+                created_by="adam.admin",
+                created_at=clock.now(),
+            )
+        )
+    with node.db.read() as session:
+        ws = host.workspace_by_slug(session, WORKSPACE)
+        chloe = session.scalar(select(Principal).where(Principal.username == "chloe.liaison"))
+        assert chloe is not None
+        assert host.may_enter(session, chloe, ws) == host.Entry(False, "typo", 1)
 
 
 def test_policy_versions_are_listed_for_the_host_admin(client: TestClient, node: Node) -> None:

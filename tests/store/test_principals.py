@@ -22,10 +22,10 @@ from tearline.store.principals import (
     set_password,
     update_principal,
 )
-from tests.web.support import quick_argon2
+from tests.web.support import quick
 
-__all__ = ["quick_argon2"]
-pytestmark = pytest.mark.usefixtures("quick_argon2")
+__all__ = ["quick"]
+pytestmark = pytest.mark.usefixtures("quick")
 
 
 def _principal_count(node: Node) -> int:

@@ -27,10 +27,10 @@ from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.filters import Reader
 from tearline.store.principals import add_principal
 from tearline.store.reports import create_report, edit_report
-from tests.web.support import quick_argon2
+from tests.web.support import quick
 
-__all__ = ["quick_argon2"]
-pytestmark = pytest.mark.usefixtures("quick_argon2")
+__all__ = ["quick"]
+pytestmark = pytest.mark.usefixtures("quick")
 
 
 def _reader(node: Node, username: str) -> Reader:

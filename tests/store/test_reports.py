@@ -18,10 +18,10 @@ from tearline.node import Node
 from tearline.store import reads
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.reports import create_report, edit_report, withdraw_report
-from tests.web.support import quick_argon2
+from tests.web.support import quick
 
-__all__ = ["quick_argon2"]
-pytestmark = pytest.mark.usefixtures("quick_argon2")
+__all__ = ["quick"]
+pytestmark = pytest.mark.usefixtures("quick")
 
 
 def _counts(node: Node) -> dict[str, int]:

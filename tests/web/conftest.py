@@ -12,17 +12,16 @@ from fastapi.testclient import TestClient
 from tearline import clock
 from tearline.fixtures import Demo, build_demo
 from tearline.node import Node
-from tearline.store import principals
 from tearline.web.app import create_app
 from tests.conftest import Templates
-from tests.web.support import QUICK_HASHER, quick_argon2
+from tests.web.support import quick, quick_settings
 
-__all__ = ["quick_argon2"]
+__all__ = ["quick"]
 
 
 @pytest.fixture(autouse=True)
-def _cheap_hashing(quick_argon2: None) -> None:
-    """Every API test logs in; keep argon2id but at the cheapest cost."""
+def _quick(quick: None) -> None:
+    """Every API test logs in: argon2id, at its cheapest cost."""
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def scenario(
     """The demo on a fresh node of each backend, built once per module: only for tests that do not write."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("TEARLINE_DATABASE_URL", raising=False)
-        patch.setattr(principals, "_hasher", QUICK_HASHER)
+        quick_settings(patch)
         target = tmp_path_factory.mktemp("scenario") / "node"
         node = templates.sqlite_node(target) if request.param == "sqlite" else templates.postgres_node(target)
         start = clock.now().replace(microsecond=0)

@@ -23,10 +23,14 @@ MISSING_REPORT = "report--00000000-0000-4000-8000-000000000000"
 QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
+def quick_settings(patch: pytest.MonkeyPatch) -> None:
+    """Cheaper, not different: argon2id at its lowest cost (the demo's eight log-ins cost ~2 s otherwise)."""
+    patch.setattr(principals, "_hasher", QUICK_HASHER)
+
+
 @pytest.fixture
-def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """argon2id still, with the cheapest parameters: the demo's eight log-ins cost ~2 s otherwise."""
-    monkeypatch.setattr(principals, "_hasher", QUICK_HASHER)
+def quick(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    quick_settings(monkeypatch)
     yield
 
 
