@@ -87,3 +87,25 @@ def test_a_malformed_table_is_422_naming_the_field(
     response = client.put("/api/equivalence", json=body, headers=token_headers(node, "adam.admin"))
     assert_error(response, 422, field=field)
     assert _table(client, node)["version"] == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="set_equivalence_table compares only label columns: an agreement's ceiling and its nations "
+    "change without the partners' signatures (DESIGN is silent: deny)",
+)
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda agreement: agreement.update(ceiling=4),
+        lambda agreement: agreement.update(nations=["USA", "CAN"]),
+    ],
+    ids=["raise-ceiling", "drop-a-nation"],
+)
+def test_a_change_to_the_agreement_itself_needs_the_partners_signatures(
+    client: TestClient, node: Node, change: Callable[[dict[str, Any]], None]
+) -> None:
+    table = copy.deepcopy(_table(client, node))
+    change(table["agreements"][0])
+    response = client.put("/api/equivalence", json=table, headers=token_headers(node, "adam.admin"))
+    assert assert_error(response, 403)["rule"] == "equivalence-partner-signature"
