@@ -116,7 +116,9 @@ def workspace_member(
 @reports_errors
 def workspace_policy(
     slug: Annotated[str, typer.Argument(help="Workspace.")],
-    file: Annotated[Path, typer.Argument(help="Cedar file of forbid rules, each with @id(...).")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Cedar file of forbid rules, each with @id(...).")
+    ],
     user: Annotated[str, typer.Option(help="An admin of the host nation, recorded as the author.")],
     data: DataDir = DEFAULT_DATA,
 ) -> None:

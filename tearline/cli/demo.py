@@ -29,8 +29,8 @@ def demo(
     from tearline.web.app import create_app
 
     target = data or Path(tempfile.mkdtemp(prefix="tearline-demo-"))
-    if target.exists() and any(target.iterdir()):
-        raise ConfigError(f"{target} is not empty; the demo needs a fresh directory (or omit --data)")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ConfigError(f"{target} is not an empty directory; the demo needs a fresh one (or omit --data)")
     console.print(f"building the demo node in {target} …")
     node = init_node(target / "usa", "USA", "US-DEMO-NARC", demo=True)
     built = build_demo(node, pending_release=True)

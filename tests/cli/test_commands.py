@@ -117,7 +117,45 @@ def test_demo_no_serve_builds_the_scenario_and_prints_the_log_ins(tmp_path: Path
     assert _rows(tmp_path / "demo" / "usa", Report) == 2
     again = _invoke("demo", "--data", tmp_path / "demo", "--no-serve")
     assert again.exit_code == 2
-    assert "not empty" in _text(again.stderr)
+    assert "not an empty directory" in _text(again.stderr)
+
+
+def test_demo_into_a_file_refuses_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    result = _invoke("demo", "--data", tmp_path / "a-file", "--no-serve")
+    assert result.exit_code == 2
+    assert "not an empty directory" in _text(result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_workspace_commands_set_host_rules_and_refuse_bad_ones(data: Path, tmp_path: Path) -> None:
+    def ok(*args: str | Path) -> str:
+        result = _invoke(*args, "--data", data)
+        assert result.exit_code == 0, result.output
+        return _text(result.stdout)
+
+    ok("agency", "add", "CA-DEMO-BORDER", "--nation", "CAN", "--law-enforcement")
+    ok("workspace", "add", "fc-norte", "--name", "Fusion centre", "--host-nation", "USA")
+    ok("user", "add", "adam", "--nation", "USA", "--agency", "US-DEMO-NARC", "--clearance", "SECRET", "--role", "admin")
+    ok("user", "add", "chloe", "--nation", "CAN", "--agency", "CA-DEMO-BORDER", "--clearance", "SECRET")
+    assert "chloe added to fc-norte" in ok("workspace", "member", "fc-norte", "chloe")
+
+    missing = _invoke("workspace", "policy", "fc-norte", tmp_path / "none.cedar", "--user", "adam", "--data", data)
+    assert missing.exit_code == 2
+    assert "does not exist" in _text(missing.output)
+    permit = tmp_path / "permit.cedar"
+    permit.write_text('@id("open")\npermit(principal, action, resource);\n', encoding="utf-8")
+    refused = _invoke("workspace", "policy", "fc-norte", permit, "--user", "adam", "--data", data)
+    assert refused.exit_code == 2
+    assert "policy: open: host rules may only forbid" in _text(refused.stderr)
+    foreign = _invoke("workspace", "policy", "fc-norte", permit, "--user", "chloe", "--data", data)
+    assert foreign.exit_code == 2
+    assert "only an admin of the host nation" in _text(foreign.stderr)
+
+    forbid = tmp_path / "no-can.cedar"
+    forbid.write_text('@id("no-can")\nforbid(principal, action, resource) when { principal.nation == "CAN" };\n')
+    assert "host rules version 1 in force" in ok("workspace", "policy", "fc-norte", forbid, "--user", "adam")
+    assert "chloe removed from fc-norte" in ok("workspace", "member", "fc-norte", "chloe", "--remove")
 
 
 def test_demo_serves_and_a_mexican_liaison_reads_the_convoy_report(tmp_path: Path) -> None:
