@@ -52,6 +52,26 @@ def live_consents(session: Session) -> list[Cover]:
     ]
 
 
+def delivery_covers(session: Session) -> list[Cover]:
+    """The unrecalled deliveries of received items (their expiry is checked at decision time)."""
+    rows = session.scalars(select(Grant).where(Grant.kind == "delivery", Grant.recalled_at.is_(None)))
+    return [
+        Cover(
+            "delivery",
+            g.grantor_nation,
+            g.nation,
+            g.agency,
+            g.item_hash,
+            g.report_version_id,
+            clock.as_utc(g.expires_at),
+            False,
+            grantor_agency=g.grantor_agency,
+            origin_id=g.origin_id,
+        )
+        for g in rows
+    ]
+
+
 def consent_needed(tearline: Tearline, originators: dict[str, tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
     """Withheld item hashes that a consent could free, grouped by originator (nation, agency)."""
     wanted: dict[tuple[str, str], list[str]] = {}
@@ -257,7 +277,16 @@ def revoke_consent(session: Session, node: Node, consent_id: str, by: str) -> li
             )
             session.execute(update(Grant).where(Grant.origin_id == release.id).values(recalled_at=clock.now()))
             enqueue_recall(session, release)
+            journal.record(
+                session,
+                node,
+                by,
+                "release.recall",
+                [release.report_stix_id, release.id],
+                rule=f"consent-revoked:{consent_id}",
+            )
             recalled.append(release.id)
+    journal.record(session, node, by, "consent.revoke", [consent_id, *recalled])
     return recalled
 
 

@@ -74,6 +74,11 @@ class Tearline:
         return [k.hash for k in self.kept]
 
     @property
+    def empty(self) -> bool:
+        """Nothing but (at most) the title would leave: such a tearline is never released."""
+        return not [k for k in self.kept if k.kind != "title"]
+
+    @property
     def earliest_consent_expiry(self) -> datetime | None:
         return min((c.expires_at for c in self.consents_used), default=None)
 
@@ -85,16 +90,26 @@ class TearlineContext:
     table: EquivalenceTable
     consents: tuple[Cover, ...]
     now: datetime
+    # The releases that delivered received items here (DESIGN §3.3 rule 5): a received item is
+    # live, and so may leave, only while one of them is unrecalled and unexpired.
+    deliveries: tuple[Cover, ...] = ()
 
 
-def tearline_for(content: VersionContent, recipient: Recipient, ctx: TearlineContext) -> Tearline:
-    """The tearline of one report version for one recipient (DESIGN §3.5)."""
+def tearline_for(
+    content: VersionContent, recipient: Recipient, ctx: TearlineContext, *, allow_empty: bool = False
+) -> Tearline:
+    """The tearline of one report version for one recipient (DESIGN §3.5).
+
+    An empty tearline is refused; `allow_empty` returns it instead (with no banner), so that the
+    holder can see what is withheld and ask the originators for consent. It is never released.
+    """
     if recipient.nation == ctx.maker.nation:
         raise TearlineRefused(Problem("recipient.nation", "sharing within one nation is not a release"))
     decisions = {id(item): _decide(item, recipient, ctx, content.version_id) for item in content.items}
     _withhold_dangling_relationships(content.items, decisions)
     kept_items = [item for item in content.items if decisions[id(item)][0] is None]
-    if not [i for i in kept_items if i.kind != "title"]:
+    empty = not [i for i in kept_items if i.kind != "title"]
+    if empty and not allow_empty:
         raise TearlineRefused(Problem("tearline", f"nothing of this report may go to {_who(recipient)}"))
     kept = _renumber(kept_items)
     withheld = tuple(
@@ -103,15 +118,15 @@ def tearline_for(content: VersionContent, recipient: Recipient, ctx: TearlineCon
         if decisions[id(i)][0] is not None
     )
     used = {id(c): c for item in kept_items for c in decisions[id(item)][1]}
-    rolled = roll_up([k.marking for k in kept], ctx.maker.nation, ctx.table)
+    rolled = roll_up([k.marking for k in kept], ctx.maker.nation, ctx.table) if kept else None
     return Tearline(
         report=content.stix_id,
         version=content.number,
         recipient=recipient,
         kept=kept,
         withheld=withheld,
-        banner=render(rolled, ctx.maker.nation, ctx.table),
-        level=rolled.common_level,
+        banner=render(rolled, ctx.maker.nation, ctx.table) if rolled else "",
+        level=rolled.common_level if rolled else -1,
         predicate=content.predicate,
         review_due=content.review_due,
         consents_used=tuple(used.values()),
@@ -125,7 +140,7 @@ def _who(recipient: Recipient) -> str:
 def _decide(
     item: VersionItem, recipient: Recipient, ctx: TearlineContext, version_id: int
 ) -> tuple[str | None, list[Cover]]:
-    if item.withdrawn:
+    if item.withdrawn or (item.received and not _delivered_live(item, ctx, version_id)):
         return str(Withheld.NOT_LIVE), []
     covering = consents_covering(ctx.consents, item.marking, recipient, item.hash, version_id, ctx.now)
     rule = release_rule(item.marking, recipient, ctx.maker, ctx.registry, ctx.table, covering)
@@ -134,6 +149,12 @@ def _decide(
     third_party = item.marking.originator_nation != ctx.maker.nation
     orcon = "ORCON" in item.marking.controls and item.marking.originator_agency != ctx.maker.agency
     return None, covering if (third_party or orcon) else []
+
+
+def _delivered_live(item: VersionItem, ctx: TearlineContext, version_id: int) -> bool:
+    return any(
+        c.kind == "delivery" and c.live(ctx.now) and c.covers_item(item.hash, version_id) for c in ctx.deliveries
+    )
 
 
 def _withhold_dangling_relationships(

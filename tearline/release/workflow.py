@@ -19,13 +19,13 @@ from tearline import clock, journal
 from tearline.db.models import Grant, Principal
 from tearline.db.release_tables import Release, ReleaseApproval, ReleaseRecall, ReleaseRequest
 from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
-from tearline.markings.release import Maker, Recipient
+from tearline.markings.release import Maker, Recipient, Withheld
 from tearline.node import Node
 from tearline.policy.workflow import authorize
-from tearline.release.consents import live_consents
+from tearline.release.consents import delivery_covers, live_consents
 from tearline.release.outbox import enqueue_recall, enqueue_release
 from tearline.release.rules import two_person_levels
-from tearline.release.tearline import Tearline, TearlineContext, tearline_for
+from tearline.release.tearline import Tearline, TearlineContext, TearlineRefused, tearline_for
 from tearline.store.content import VersionContent, version_content
 from tearline.store.reads import visible_hashes
 
@@ -39,15 +39,18 @@ class RequestIn:
     expires_at: datetime
 
 
-def tearline_of(session: Session, node: Node, content: VersionContent, recipient: Recipient) -> Tearline:
+def tearline_of(
+    session: Session, node: Node, content: VersionContent, recipient: Recipient, *, allow_empty: bool = False
+) -> Tearline:
     ctx = TearlineContext(
         maker=Maker(node.config.nation, node.config.agency),
         registry=node.registry(session),
         table=node.table(session),
         consents=tuple(live_consents(session)),
         now=clock.now(),
+        deliveries=tuple(delivery_covers(session)),
     )
-    return tearline_for(content, recipient, ctx)
+    return tearline_for(content, recipient, ctx, allow_empty=allow_empty)
 
 
 def request_release(session: Session, node: Node, requester: Principal, req: RequestIn) -> ReleaseRequest:
@@ -59,7 +62,10 @@ def request_release(session: Session, node: Node, requester: Principal, req: Req
         raise InvalidInput(problems)
     content = version_content(session, req.report)
     _require_reviewed(content)
-    tearline_of(session, node, content, req.recipient)  # refuses an empty tearline with its reason
+    tearline = _tearline_to_request(session, node, content, req.recipient)
+    earliest = tearline.earliest_consent_expiry
+    if earliest is not None and clock.as_utc(req.expires_at) > clock.as_utc(earliest):
+        raise InvalidInput(Problem("expires_at", f"exceeds the earliest expiry of the consents used ({earliest})"))
     row = ReleaseRequest(
         report_stix_id=req.report,
         version_number=content.number,
@@ -75,6 +81,22 @@ def request_release(session: Session, node: Node, requester: Principal, req: Req
     session.flush()
     journal.record(session, node, requester, "release.request", [req.report, f"release-request:{row.id}"])
     return row
+
+
+CONSENT_CAN_FREE = (str(Withheld.THIRD_PARTY), str(Withheld.ORCON))
+
+
+def _tearline_to_request(session: Session, node: Node, content: VersionContent, recipient: Recipient) -> Tearline:
+    """The tearline a request would release. An empty one is refused with its reason, unless an
+    originator's consent could free something: then the request waits for consent (approval still
+    refuses an empty tearline)."""
+    try:
+        return tearline_of(session, node, content, recipient)
+    except TearlineRefused:
+        waiting = tearline_of(session, node, content, recipient, allow_empty=True)
+        if not waiting.empty or not any(w.rule in CONSENT_CAN_FREE for w in waiting.withheld):
+            raise
+        return waiting
 
 
 def _request_problems(req: RequestIn) -> list[Problem]:
@@ -192,7 +214,7 @@ def _disseminate(
         session,
         node,
         approvers[-1],
-        "release.disseminate",  # type: ignore[arg-type]
+        "release.disseminate",
         [tearline.report, release_id, *tearline.kept_hashes],
         marking=tearline.banner,
     )

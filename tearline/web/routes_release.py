@@ -79,7 +79,7 @@ def review(request_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str,
         request = workflow.get_request(session, request_id)
         content = version_content(session, request.report_stix_id, request.version_number)
         tearline = workflow.tearline_of(
-            session, node, content, Recipient(request.recipient_nation, request.recipient_agency)
+            session, node, content, Recipient(request.recipient_nation, request.recipient_agency), allow_empty=True
         )
         data = review_data(session, node, me, request, tearline, content.version_id)
         journal.record(session, node, me, "release.review", [request.report_stix_id, f"release-request:{request.id}"])
@@ -121,7 +121,7 @@ def ask_consent(request_id: int, body: ConsentAskIn, node: NodeDep, principal: P
         request = workflow.get_request(session, request_id)
         content = version_content(session, request.report_stix_id, request.version_number)
         tearline = workflow.tearline_of(
-            session, node, content, Recipient(request.recipient_nation, request.recipient_agency)
+            session, node, content, Recipient(request.recipient_nation, request.recipient_agency), allow_empty=True
         )
         origin = {i.hash: (i.marking.originator_nation, i.marking.originator_agency) for i in content.items}
         rows = consents.request_consent(session, node, _me(session, principal), tearline, origin, body.purpose)
@@ -155,9 +155,9 @@ def recall(release_id: str, body: DecisionIn, node: NodeDep, principal: Principa
 @router.get("/releases")
 def releases(node: NodeDep, principal: PrincipalDep, report: str | None = None) -> dict[str, Any]:
     """Oversight: per record, who received it, when, and under which determination (officers and auditors)."""
-    if not {"disclosure_officer", "auditor"} & set(principal.roles) or principal.nation != node.config.nation:
-        authorize(principal, "review", node.config.nation)
     with audited(node, principal, "release.list", [report] if report else []) as (session, _, _trail):
+        if not {"disclosure_officer", "auditor"} & set(principal.roles) or principal.nation != node.config.nation:
+            authorize(principal, "review", node.config.nation)  # a refusal is audited too
         rows, recalls = workflow.releases_with_recalls(session, report)
         return {
             "items": [
