@@ -3,6 +3,8 @@
 Every layer appends with `record` (or `record_many`) inside its own write transaction
 (`Database.write()`): the entry commits with the action it records, or neither does, and an entry
 has no size limit. Entries are the canonical bytes of an `AuditEvent` (see `tearline.audit.event`).
+An append locks the log's head row until the transaction ends (every writer of the node waits
+for it), so append as late in the transaction as the action allows, and never in a read session.
 
 The log's origin, which is also the name of the key that signs its checkpoints, is
 `tearline.<nation>.<agency>/log`, lower case, with every character other than a-z, 0-9, '.' and

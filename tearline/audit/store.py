@@ -194,7 +194,7 @@ _UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ? WHERE id = ?"
 
 
 class DbHashSource:
-    """`merkle.HashSource` over the audit tables, with a cache that `prefetch` fills in two queries."""
+    """`merkle.HashSource` over the audit tables, with a cache that `prefetch` fills in one query."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -210,15 +210,35 @@ class DbHashSource:
         return found
 
     def prefetch(self, blocks: Iterable[tuple[int, int]]) -> None:
+        """Fetch the blocks not cached yet, leaves and nodes together, in one query."""
         wanted = set(blocks) - set(self._cache)
         leaves = sorted(index for level, index in wanted if level == 0)
         keys = sorted(node_key(level, index) for level, index in wanted if level > 0)
-        if leaves:
-            rows = _conn(self._session).execute(select(LEAF.c.idx, LEAF.c.hash).where(LEAF.c.idx.in_(leaves)))
-            self._cache.update(((0, idx), bytes(h)) for idx, h in rows)
-        if keys:
-            rows = _conn(self._session).execute(select(NODE.c.key, NODE.c.hash).where(NODE.c.key.in_(keys)))
-            self._cache.update((key_block(key), bytes(h)) for key, h in rows)
+        conn = _conn(self._session)
+        parts, params = [], []
+        for kind, (query, values) in enumerate(((_LEAF_HASHES, leaves), (_NODE_HASHES, keys))):
+            if values:
+                clause, bound = _any(conn, values)
+                parts.append(query.format(kind=kind, match=clause))
+                params += bound
+        if not parts:
+            return
+        for kind, key, hashed in conn.exec_driver_sql(_sql(conn, " UNION ALL ".join(parts)), tuple(params)):
+            self._cache[(0, key) if kind == 0 else key_block(key)] = bytes(hashed)
+
+    def has(self, block: tuple[int, int]) -> bool:
+        return block in self._cache
+
+
+_LEAF_HASHES = "SELECT {kind}, idx, hash FROM audit_leaf WHERE idx {match}"
+_NODE_HASHES = "SELECT {kind}, key, hash FROM audit_node WHERE key {match}"
+
+
+def _any(conn: Connection, values: list[int]) -> tuple[str, list[object]]:
+    """`IN (?, ...)` on SQLite; `= ANY(?)` with one array on PostgreSQL, so that the text stays the same."""
+    if conn.dialect.name == "sqlite":
+        return "IN (" + ", ".join("?" * len(values)) + ")", list(values)
+    return "= ANY(?::bigint[])", [values]
 
 
 class _Wanted:
@@ -232,41 +252,46 @@ class _Wanted:
         return _ZERO
 
 
-def _fetched(session: Session, compute: Callable[[HashSource], T]) -> T:
-    """Run `compute` once to learn the blocks it reads, fetch them together, then run it for real."""
+def _fetched(session: Session, size: int, compute: Callable[[HashSource], T]) -> T:
+    """Run `compute` once to learn the blocks it reads, fetch them in one query, then run it for real.
+
+    The tree of `size` entries exists iff its blocks do, so the head is read only to explain a miss.
+    """
+    if size < 0:
+        raise NotFound(f"there is no tree of size {size}")
     wanted = _Wanted()
     compute(wanted)
+    if size > 0:
+        wanted.blocks.add((0, size - 1))  # the last entry: whether the tree exists, even for an empty proof
     source = DbHashSource(session)
     source.prefetch(wanted.blocks)
+    missing = sorted(block for block in wanted.blocks if not source.has(block))
+    if missing:
+        current = log_size(session)
+        if size > current:
+            raise NotFound(f"the audit log has {current} entries; there is no tree of size {size}")
+        level, index = missing[0]
+        raise LogCorrupted(f"the audit log has no hash for the subtree at level {level}, index {index}")
     return compute(source)
-
-
-def _check_size(session: Session, size: int) -> None:
-    current = log_size(session)
-    if not 0 <= size <= current:
-        raise NotFound(f"the audit log has {current} entries; there is no tree of size {size}")
 
 
 def root_at(session: Session, size: int) -> bytes:
     """MTH of the first `size` entries."""
-    _check_size(session, size)
-    return _fetched(session, lambda source: tree_root(source, size))
+    return _fetched(session, size, lambda source: tree_root(source, size))
 
 
 def prove_inclusion(session: Session, index: int, size: int) -> list[bytes]:
     """RFC 9162 inclusion proof of entry `index` in the tree of `size` entries."""
-    _check_size(session, size)
     if not 0 <= index < size:
         raise NotFound(f"entry {index} is not in a tree of size {size}")
-    return _fetched(session, lambda source: inclusion_proof(source, index, size))
+    return _fetched(session, size, lambda source: inclusion_proof(source, index, size))
 
 
 def prove_consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
     """RFC 9162 consistency proof from the tree of `old_size` entries to the one of `new_size`."""
-    _check_size(session, new_size)
     if not 0 <= old_size <= new_size:
         raise NotFound(f"no consistency proof from size {old_size} to size {new_size}")
-    return _fetched(session, lambda source: consistency_proof(source, old_size, new_size))
+    return _fetched(session, new_size, lambda source: consistency_proof(source, old_size, new_size))
 
 
 # --- reading entries -----------------------------------------------------------------------------------

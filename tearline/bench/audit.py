@@ -6,7 +6,9 @@ Measured on a throw-away node per database (SQLite file, or a fresh PostgreSQL d
   at once), and batches of entries per commit; SQLite runs with `synchronous=FULL`, PostgreSQL
   with its defaults (`fsync` and `synchronous_commit` on);
 - the log is then filled to N entries with large batches, and inclusion and consistency proofs
-  at size N are timed one by one, each in its own read transaction, as the API serves them;
+  at size N are timed one by one inside an open read transaction (the log's own work), and
+  again each in a read transaction of its own (what an API request adds: on PostgreSQL, a
+  pool pre-ping, BEGIN and ROLLBACK round trips);
 - every timed proof is checked against the root.
 
 pymerkle's `SqliteTree` (optional, GPL, benchmark only: `pip install '.[bench]'`) gets the same
@@ -58,6 +60,8 @@ class Rates:
     fill: float = 0.0
     inclusion: float = 0.0
     consistency: float = 0.0
+    inclusion_tx: float = 0.0
+    consistency_tx: float = 0.0
     size: int = 0
 
 
@@ -146,31 +150,43 @@ def _batched(node: Node, start: int, count: int, batch: int, progress: Progress,
     return _rate(count, elapsed)
 
 
-def _proofs(node: Node, size: int, samples: int, rng: random.Random) -> tuple[float, float, int]:
+def _timed(call: Callable[..., object], *args: Any) -> float:
+    began = time.perf_counter()
+    call(*args)
+    return time.perf_counter() - began
+
+
+def _proofs(node: Node, size: int, samples: int, rng: random.Random) -> dict[str, float]:
+    """Median times: each proof inside an open read transaction, and each in a transaction of its own."""
+    positions = [(rng.randrange(size), rng.randrange(1, size)) for _ in range(samples)]
+    times: dict[str, list[float]] = {"inclusion": [], "consistency": [], "inclusion_tx": [], "consistency_tx": []}
+    with node.db.read() as session:
+        for index, old in positions:
+            times["inclusion"].append(_timed(log.prove_inclusion, session, index, size))
+            times["consistency"].append(_timed(log.prove_consistency, session, old, size))
+    for index, old in positions:
+        times["inclusion_tx"].append(_timed(_in_read, node, log.prove_inclusion, index, size))
+        times["consistency_tx"].append(_timed(_in_read, node, log.prove_consistency, old, size))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _in_read(node: Node, call: Callable[..., object], *args: Any) -> object:
+    with node.db.read() as session:
+        return call(session, *args)
+
+
+def _check_proofs(node: Node, size: int, samples: int, rng: random.Random) -> int:
+    """The proofs the bench timed, made again at the same positions and checked against the root."""
+    checked = 0
     with node.db.read() as session:
         root = log.root_at(session, size)
-    inclusion, consistency, checked = [], [], 0
-    for _ in range(samples):
-        index = rng.randrange(size)
-        began = time.perf_counter()
-        with node.db.read() as session:
+        for _ in range(samples):
+            index, old = rng.randrange(size), rng.randrange(1, size)
             path = log.prove_inclusion(session, index, size)
-        inclusion.append(time.perf_counter() - began)
-        checked += verify_inclusion(leaf_hash(entry_at(node, index)), index, size, path, root)
-        old = rng.randrange(1, size) if size > 1 else 1
-        began = time.perf_counter()
-        with node.db.read() as session:
+            checked += verify_inclusion(leaf_hash(log.read_leaf(session, index).data), index, size, path, root)
             proof = log.prove_consistency(session, old, size)
-        consistency.append(time.perf_counter() - began)
-        with node.db.read() as session:
-            old_root = log.root_at(session, old)
-        checked += verify_consistency(old, size, old_root, root, proof)
-    return statistics.median(inclusion), statistics.median(consistency), checked
-
-
-def entry_at(node: Node, index: int) -> bytes:
-    with node.db.read() as session:
-        return log.read_leaf(session, index).data
+            checked += verify_consistency(old, size, log.root_at(session, old), root, proof)
+    return checked
 
 
 def measure_ours(url: str, config: AuditBenchConfig, progress: Progress) -> AuditBenchResult:
@@ -190,7 +206,12 @@ def measure_ours(url: str, config: AuditBenchConfig, progress: Progress) -> Audi
             rest = max(config.entries - written, 0)
             rates.fill = _batched(node, written, rest, FILL_BATCH, progress, "fill") if rest else 0.0
             rates.size = max(config.entries, written)
-            rates.inclusion, rates.consistency, checked = _proofs(node, rates.size, config.proofs, rng)
+            state = rng.getstate()
+            medians = _proofs(node, rates.size, config.proofs, rng)
+            rates.inclusion, rates.consistency = medians["inclusion"], medians["consistency"]
+            rates.inclusion_tx, rates.consistency_tx = medians["inclusion_tx"], medians["consistency_tx"]
+            rng.setstate(state)
+            checked = _check_proofs(node, rates.size, config.proofs, rng)
         finally:
             node.close()
     return AuditBenchResult(target.label, describe(url), rates, checked=checked)

@@ -63,6 +63,8 @@ def results_table(results: list[AuditBenchResult], config: AuditBenchConfig) -> 
         (f"fill, {10_000:,} per commit", [_per_second(r.ours.fill) for r in results], _per_second(theirs.fill)),
         ("inclusion proof (median)", [_proof(r.ours.inclusion) for r in results], _ms(theirs.inclusion)),
         ("consistency proof (median)", [_proof(r.ours.consistency) for r in results], _ms(theirs.consistency)),
+        ("inclusion proof, own transaction", [_ms(r.ours.inclusion_tx) for r in results], "—"),
+        ("consistency proof, own transaction", [_ms(r.ours.consistency_tx) for r in results], "—"),
         ("ratio: 1 per commit", [_ratio(r.ratio("single"), TARGET_APPEND_RATIO) for r in results], ""),
         ("ratio: batched", [_ratio(r.ratio("batched"), TARGET_APPEND_RATIO) for r in results], ""),
         ("ratio: inclusion proof speed", [_ratio(r.ratio("inclusion", False)) for r in results], ""),
