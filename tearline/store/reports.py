@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tearline import clock
-from tearline.db.models import Portion, Principal, Report, ReportVersion, StixObject, Workspace
+from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVersion, StixObject, Workspace
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.marking import Registry, marking_problems
 from tearline.store.audience import intern_marking
@@ -58,6 +58,19 @@ def draft_problems(draft: ReportDraft, registry: Registry, session: Session) -> 
     ):
         problems.append(Problem("workspace", f"unknown workspace {draft.workspace!r}"))
     return problems
+
+
+def authorship_problems(draft: ReportDraft, author: Principal) -> list[Problem]:
+    """A report an analyst writes originates with the analyst's agency: every marking must say so.
+
+    (Partners' and other agencies' reports come in through ingest, with their own markings.)
+    """
+    own = (author.nation, author.agency)
+    items = [("title", draft.title.marking)]
+    items += [(f"portion {i + 1}", p.marking) for i, p in enumerate(draft.portions)]
+    items += [(o.stix_id, o.marking) for o in draft.objects]
+    reason = f"must be your agency, {author.agency} ({author.nation}): a marking is its originator's decision"
+    return [Problem("marking.originator", reason, item) for item, m in items if m.originator != own]
 
 
 def _object_problems(objects: tuple[ObjectDraft, ...], registry: Registry) -> list[Problem]:
@@ -136,7 +149,10 @@ def edit_report(
         raise NotFound(f"no report {stix_id}")
     if report.received:
         raise Forbidden("a received report is the partner's; ask its originator for a new version", rule="originator")
-    problems = draft_problems(draft, registry, session)
+    if _originators(session, report.id) - {(editor.nation, editor.agency)}:
+        # DESIGN §3.4: changing a marking is the originator's decision, never another agency's.
+        raise Forbidden("only the originator agency may make a new version of this report", rule="originator")
+    problems = draft_problems(draft, registry, session) + authorship_problems(draft, editor)
     if problems:
         raise InvalidInput(problems)
     for model in (Portion, StixObject):
@@ -145,6 +161,20 @@ def edit_report(
     if draft.workspace is not None:
         report.workspace_id = _workspace_id(session, draft.workspace)
     return _store_version(session, report, report.current_version, draft, editor, node, {})
+
+
+def _originators(session: Session, report_id: int) -> set[tuple[str, str]]:
+    """The (nation, agency) originators of the current version's portions and objects."""
+    found: set[tuple[str, str]] = set()
+    for model in (Portion, StixObject):
+        rows = session.execute(
+            select(MarkingRow.originator_nation, MarkingRow.originator_agency)
+            .join(model, model.marking_id == MarkingRow.id)
+            .where(model.report_id == report_id, model.is_current)
+            .distinct()
+        )
+        found |= {(nation, agency) for nation, agency in rows}
+    return found
 
 
 def _workspace_id(session: Session, slug: str | None) -> int | None:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.store import reads
-from tearline.store.reports import create_report, edit_report
+from tearline.store.reports import authorship_problems, create_report, edit_report
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, reader_of
 from tearline.web.schemas import ReportIn, report_draft
@@ -56,7 +56,11 @@ def post_report(body: ReportIn, node: NodeDep, principal: PrincipalDep) -> JSONR
     with audited(node, principal, "report.create") as (session, _, trail):
         registry = node.registry(session)
         author = session.merge(principal, load=False)
-        report = create_report(session, report_draft(body, registry), author, node.identity, registry)
+        draft = report_draft(body, registry)
+        problems = authorship_problems(draft, author)
+        if problems:
+            raise InvalidInput(problems)
+        report = create_report(session, draft, author, node.identity, registry)
         stix_id = report.stix_id
         trail.objects = [stix_id]
     return JSONResponse({"id": stix_id, "version": 1}, status_code=201)

@@ -216,3 +216,36 @@ def test_an_editor_who_cannot_see_the_whole_report_gets_the_missing_404(
     assert_error(missing, 404)
     assert hidden.json()["message"] == missing.json()["message"].replace(MISSING_REPORT, demo.reports["convoy"])
     assert row_counts(node) == before
+
+
+def test_only_the_originator_agency_makes_a_new_version(client: TestClient, node: Node) -> None:
+    """DESIGN §3.4: a marking is the originator's decision, so another agency may not rewrite it."""
+    report_id = _posted(client, node)  # REL TO USA, MEX, in the workspace: mateo and ian see all of it
+    widened = report_body(["Rewritten elsewhere, now for Canada too."])
+    widened["portions"][0]["marking"] = marking(["USA", "MEX", "CAN"])
+    before = row_counts(node)
+    for username in ("mateo.enlace", "ian.intel"):
+        refused = client.put(f"/api/reports/{report_id}", json=widened, headers=token_headers(node, username))
+        assert assert_error(refused, 403)["rule"] == "originator"
+    assert row_counts(node) == before
+    chloe = client.get(f"/api/reports/{report_id}", headers=token_headers(node, "chloe.liaison"))
+    assert_error(chloe, 404)
+
+
+def test_a_report_written_through_the_api_originates_with_its_authors_agency(client: TestClient, node: Node) -> None:
+    before = row_counts(node)
+    forged = _post(client, node, report_body(["Attributed to another agency."]), username="mateo.enlace")
+    problems = assert_error(forged, 422)["problems"]
+    assert {p["field"] for p in problems} == {"marking.originator"}
+    assert {p.get("item") for p in problems} >= {"title", "portion 1"}
+    assert row_counts(node) == before
+
+    mex = marking(["USA", "MEX"])
+    mex["originator"] = {"nation": "MEX", "agency": "MX-DEMO-FIA"}
+    mex["level"] = "SECRETA"
+    own = report_body(["Written by the Mexican liaison."], title={"text": "Liaison note", "marking": mex}, objects=[])
+    own["portions"][0]["marking"] = mex
+    created = _post(client, node, own, username="mateo.enlace")
+    assert created.status_code == 201, created.text
+    read = client.get(f"/api/reports/{created.json()['id']}", headers=token_headers(node, "ana.analyst"))
+    assert read.json()["portions"][0]["marking"]["originator"] == {"nation": "MEX", "agency": "MX-DEMO-FIA"}
