@@ -12,16 +12,22 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
-from tearline.audit.checkpoint import Checkpoint, open_checkpoint
+from tearline.audit import log
+from tearline.audit.checkpoint import Checkpoint, open_checkpoint, parse_decimal
 from tearline.audit.errors import NoteError
 from tearline.audit.keys import parse_verifier_key
 from tearline.audit.merkle import verify_append_only
 from tearline.audit.store import StoredLeaf
 from tearline.audit.verify import VerifyReport, verify_entries
+from tearline.audit.witness import AddCheckpoint
 from tearline.errors import TearlineError
+
+if TYPE_CHECKING:
+    from tearline.node import Node
 
 PAGE = 1_000
 
@@ -83,3 +89,41 @@ def verify_remote(client: httpx.Client, vkey: str | None = None, previous: str |
 def client_for(url: str, token: str | None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60)
+
+
+def request_cosignature(node: Node, client: httpx.Client, witness_vkey: str) -> int:
+    """Ask a partner's witness (tlog-witness, at `client.base_url`) to cosign our latest checkpoint.
+
+    Starts from old size 0; a 409 answer names the size the witness last cosigned, and the request
+    is made again with the consistency proof from there. The cosignature is verified and kept on
+    our stored checkpoint, which `tearline audit checkpoint` then serves. Returns the size cosigned.
+    """
+    with node.db.write() as session:
+        signed = log.latest_checkpoint(session, log.node_log_signer(node))
+    old_size = 0
+    for _ in range(2):
+        with node.db.read() as session:
+            proof = log.prove_consistency(session, old_size, signed.checkpoint.size)
+        body = AddCheckpoint(old_size, proof, signed.note).to_text()
+        try:
+            answer = client.post("/api/audit/witness/add-checkpoint", content=body.encode())
+        except httpx.HTTPError as err:
+            raise RemoteError(f"cannot reach the witness at {client.base_url}: {err}") from err
+        if answer.status_code == 409 and answer.headers.get("content-type") == "text/x.tlog.size":
+            old_size = _cosigned_size(answer.text, signed.checkpoint.size)
+            continue
+        if answer.status_code != 200:
+            raise RemoteError(f"the witness answered {answer.status_code}: {answer.text[:300]}")
+        with node.db.write() as session:
+            return log.add_cosignature(session, signed.note + answer.text, witness_vkey, log.verifier_key(node))
+    raise RemoteError("the witness keeps answering 409: its state changes under us")
+
+
+def _cosigned_size(text: str, ours: int) -> int:
+    try:
+        size = parse_decimal(text.removesuffix("\n"), "witness size")
+    except NoteError as err:
+        raise RemoteError(f"the witness's 409 answer is not a size: {err.message}") from err
+    if size > ours:
+        raise RemoteError(f"the witness cosigned size {size} of our log, which only has {ours}: a fork, or a rollback")
+    return size

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from tearline.audit import log
-from tearline.audit.remote import client_for, verify_remote
+from tearline.audit.remote import client_for, request_cosignature, verify_remote
 from tearline.audit.witness import trust_log, witness_verifier_key
 from tearline.cli.bench_audit import audit as bench_audit_command
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, err_console, open_node, reports_errors
@@ -121,3 +121,17 @@ def trust(
     with node.db.write() as session:
         origin = trust_log(session, partner_vkey)
     console.print(f"witnessing {origin}; partners verify our cosignatures with {witness_verifier_key(node)}")
+
+
+@audit_app.command()
+@reports_errors
+def cosign(
+    witness_url: Annotated[str, typer.Argument(help="The partner node's URL (its witness is under /api/audit).")],
+    witness_vkey: Annotated[str, typer.Option(help="The partner witness's verifier key (type 0x04).")],
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Have a partner's witness cosign the latest checkpoint; the cosignature is kept and served with it."""
+    node = open_node(data)
+    with client_for(witness_url, None) as client:
+        size = request_cosignature(node, client, witness_vkey)
+    console.print(f"checkpoint of size {size} cosigned by {witness_vkey.split('+', 1)[0]}")

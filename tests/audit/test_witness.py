@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tearline.audit import NoteError, ProofError, log, sign_checkpoint, verify_cosignature
 from tearline.audit.checkpoint import Checkpoint
 from tearline.audit.keys import Ed25519Signer
+from tearline.audit.remote import request_cosignature
 from tearline.audit.search import Query, search
 from tearline.audit.witness import (
     AddCheckpoint,
@@ -158,3 +159,15 @@ def test_the_witness_over_http(nodes: tuple[Node, Node]) -> None:
     assert client.get("/api/audit/witness/vkey").text == witness_verifier_key(witness) + "\n"
     malformed = client.post("/api/audit/witness/add-checkpoint", content="old x\n\n")
     assert malformed.status_code == 400
+
+
+def test_a_node_has_its_checkpoint_cosigned_by_a_partner_over_http(nodes: tuple[Node, Node]) -> None:
+    log_node, witness = nodes
+    partner = TestClient(create_app(witness))
+    fill(log_node, 6)
+    assert request_cosignature(log_node, partner, witness_verifier_key(witness)) == 6
+    fill(log_node, 3, start=6)
+    # The log does not know what the witness last cosigned: the 409 tells it, and it proves from there.
+    assert request_cosignature(log_node, partner, witness_verifier_key(witness)) == 9
+    served = TestClient(create_app(log_node)).get("/api/audit/checkpoint").text
+    assert verify_cosignature(served, witness_verifier_key(witness)) > 0
