@@ -54,9 +54,10 @@ def store_drafts(
     with node.db.write() as session:
         principal = principal_named(session, submitter, "submitter")
         registry = node.registry(session)
+        markings: dict[str, int] = {}
         for draft in drafts:
             try:
-                ids.append(create_report(session, draft, principal, node.identity, registry).stix_id)
+                ids.append(create_report(session, draft, principal, node.identity, registry, markings).stix_id)
             except InvalidInput as err:  # keep going, so the producer sees every problem at once
                 problems += [_in_report(p, draft.stix_id or "report") for p in err.problems]
             if progress is not None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from tearline import clock
 from tearline.errors import MarkingError, Problem
@@ -105,9 +106,13 @@ class Marking:
     def canonical(self) -> str:
         return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
+    @cached_property
+    def _digest(self) -> str:
+        return hashlib.sha256(self.canonical().encode()).hexdigest()
+
     def digest(self) -> str:
         """Identity of the marking; equal markings share one stored row and one audience."""
-        return hashlib.sha256(self.canonical().encode()).hexdigest()
+        return self._digest
 
 
 def marking_from_dict(raw: Mapping[str, object], registry: Registry, where: str = "marking") -> Marking:

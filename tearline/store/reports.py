@@ -108,9 +108,17 @@ def _item(problems: list[Problem], item: str) -> list[Problem]:
 
 
 def create_report(
-    session: Session, draft: ReportDraft, submitter: Principal, node: NodeIdentity, registry: Registry
+    session: Session,
+    draft: ReportDraft,
+    submitter: Principal,
+    node: NodeIdentity,
+    registry: Registry,
+    markings: dict[str, int] | None = None,
 ) -> Report:
-    """Store a new report (version 1), or refuse it whole."""
+    """Store a new report (version 1), or refuse it whole.
+
+    `markings` caches stored marking ids by digest across the reports of one transaction (bulk ingest).
+    """
     problems = draft_problems(draft, registry, session)
     stix_id = draft.stix_id or f"report--{uuid.uuid4()}"
     if session.scalar(select(Report.id).where(Report.stix_id == stix_id)) is not None:
@@ -128,7 +136,7 @@ def create_report(
     )
     session.add(report)
     session.flush()
-    _store_version(session, report, 1, draft, submitter, node, {})
+    _store_version(session, report, 1, draft, submitter, node, markings if markings is not None else {})
     return report
 
 
@@ -216,10 +224,12 @@ def _store_version(
         _portion_row(report.stix_id, number, pos, is_title, p, node, cache, session) | common
         for pos, is_title, p in portions
     ]
-    session.execute(insert(Portion), rows)
+    # Core inserts on the session's connection: the ORM's bulk path costs more than the rows themselves.
+    connection = session.connection()
+    connection.execute(insert(Portion.__table__), rows)  # type: ignore[arg-type]
     if draft.objects:
         objects = [_object_row(report.stix_id, number, o, node, cache, session) | common for o in draft.objects]
-        session.execute(insert(StixObject), objects)
+        connection.execute(insert(StixObject.__table__), objects)  # type: ignore[arg-type]
     return version
 
 
