@@ -45,6 +45,13 @@ def _proof(seconds: float) -> str:
     return f"{colour}{_ms(seconds)}[/]"
 
 
+def _durable(result: AuditBenchResult) -> float | None:
+    """The issue's target: our durable append rate (batched commits) over pymerkle's `append_entry` rate."""
+    if result.pymerkle is None or not result.pymerkle.single:
+        return None
+    return result.ours.batched / result.pymerkle.single
+
+
 def results_table(results: list[AuditBenchResult], config: AuditBenchConfig) -> Table:
     theirs = results[0].pymerkle or Rates()
     table = Table(title=f"tearline bench audit: {results[0].ours.size:,} entries")
@@ -65,8 +72,13 @@ def results_table(results: list[AuditBenchResult], config: AuditBenchConfig) -> 
         ("consistency proof (median)", [_proof(r.ours.consistency) for r in results], _ms(theirs.consistency)),
         ("inclusion proof, own transaction", [_ms(r.ours.inclusion_tx) for r in results], "—"),
         ("consistency proof, own transaction", [_ms(r.ours.consistency_tx) for r in results], "—"),
-        ("ratio: 1 per commit", [_ratio(r.ratio("single"), TARGET_APPEND_RATIO) for r in results], ""),
-        ("ratio: batched", [_ratio(r.ratio("batched"), TARGET_APPEND_RATIO) for r in results], ""),
+        ("ratio: 1 per commit", [_ratio(r.ratio("single")) for r in results], ""),
+        (
+            f"ratio: {config.batch} per commit / pymerkle's 1 per commit",
+            [_ratio(_durable(r), TARGET_APPEND_RATIO) for r in results],
+            "",
+        ),
+        ("ratio: batched / pymerkle batched", [_ratio(r.ratio("batched")) for r in results], ""),
         ("ratio: inclusion proof speed", [_ratio(r.ratio("inclusion", False)) for r in results], ""),
         ("ratio: consistency proof speed", [_ratio(r.ratio("consistency", False)) for r in results], ""),
     ]
