@@ -1,6 +1,8 @@
 """The transparency audit log: RFC 9162 Merkle tree, C2SP signed notes, checkpoints and proofs.
 
 This package's core is pure and storage-independent; a store plugs in through `HashSource`.
+The node's log in its database is `tearline.audit.log` (with `store`, `verify`, `search`,
+`witness` and `remote`): import those by name, since they need the database layer.
 """
 
 from tearline.audit.checkpoint import (

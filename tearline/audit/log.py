@@ -14,7 +14,6 @@ node's Ed25519 key from `tearline init`, as a C2SP signed-note type 0x01 key.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuditEvent",
     "LogTampered",
+    "SignedCheckpoint",
     "StoredLeaf",
     "VerifyReport",
     "add_cosignature",
@@ -222,6 +222,3 @@ def verify_log(session: Session, verifier: Verifier | str, batch: int = VERIFY_B
     batches = _batches(session, head.size, batch)
     return verify_entries(batches, head.size, signed, lambda start, end: read_nodes(session, start, end), head)
 
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()

@@ -8,7 +8,7 @@ transaction, so an entry commits with the action it records or not at all.
 
 The head keeps the frontier (the right-edge complete subtrees), so an append reads one row and
 writes the leaf, the nodes it completes (one on average) and the head. Proofs first work out which
-complete subtrees they need, then fetch them all in two queries.
+complete subtrees they need, then fetch them all in one query.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tearline.audit.merkle import (
     tree_root,
 )
 from tearline.clock import as_utc
-from tearline.db.audit_tables import HEAD_ID, AuditHead, AuditLeaf, AuditNode, AuditObject
+from tearline.db.audit_tables import HEAD_ID, AuditHead, AuditLeaf, AuditNode
 from tearline.errors import NotFound, TearlineError
 
 T = TypeVar("T")
@@ -43,7 +43,6 @@ _ZERO = bytes(HASH_SIZE)
 HEAD = cast(Table, AuditHead.__table__)
 LEAF = cast(Table, AuditLeaf.__table__)
 NODE = cast(Table, AuditNode.__table__)
-OBJECT = cast(Table, AuditObject.__table__)
 # Room for an index column entry; longer values are cut, and searches re-check the entry's bytes.
 ID_CUT = 255
 
