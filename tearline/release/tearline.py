@@ -146,9 +146,12 @@ def _decide(
     rule = release_rule(item.marking, recipient, ctx.maker, ctx.registry, ctx.table, covering)
     if rule is not None:
         return str(rule), []
-    third_party = item.marking.originator_nation != ctx.maker.nation
-    orcon = "ORCON" in item.marking.controls and item.marking.originator_agency != ctx.maker.agency
-    return None, covering if (third_party or orcon) else []
+    if item.marking.originator_nation != ctx.maker.nation:
+        return None, covering  # the third-party rule: every covering consent of the originator is used
+    if "ORCON" in item.marking.controls and item.marking.originator_agency != ctx.maker.agency:
+        # ORCON alone: only the originator agency's consents naming an agency are used
+        return None, [c for c in covering if c.grantor_agency == item.marking.originator_agency and c.agency]
+    return None, []
 
 
 def _delivered_live(item: VersionItem, ctx: TearlineContext, version_id: int) -> bool:
