@@ -157,10 +157,7 @@ def edit_report(
         raise NotFound(f"no report {stix_id}")
     if report.received:
         raise Forbidden("a received report is the partner's; ask its originator for a new version", rule="originator")
-    if _originators(session, report.id) - {(editor.nation, editor.agency)}:
-        # DESIGN §3.4: changing a marking is the originator's decision, never another agency's.
-        raise Forbidden("only the originator agency may make a new version of this report", rule="originator")
-    problems = draft_problems(draft, registry, session) + authorship_problems(draft, editor)
+    problems = draft_problems(draft, registry, session)
     if problems:
         raise InvalidInput(problems)
     for model in (Portion, StixObject):
@@ -169,6 +166,20 @@ def edit_report(
     if draft.workspace is not None:
         report.workspace_id = _workspace_id(session, draft.workspace)
     return _store_version(session, report, report.current_version, draft, editor, node, {})
+
+
+def require_originator(session: Session, stix_id: str, draft: ReportDraft, editor: Principal) -> None:
+    """An analyst's edit (DESIGN §3.4: a marking is its originator's decision, never another agency's).
+
+    The editor's agency must originate every current item, and the new version originates with it too.
+    Call it only for a report the editor sees whole, so that a hidden report still answers 404.
+    """
+    report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
+    if report_id is not None and _originators(session, report_id) - {(editor.nation, editor.agency)}:
+        raise Forbidden("only the originator agency may make a new version of this report", rule="originator")
+    problems = authorship_problems(draft, editor)
+    if problems:
+        raise InvalidInput(problems)
 
 
 def _originators(session: Session, report_id: int) -> set[tuple[str, str]]:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.store import reads
-from tearline.store.reports import authorship_problems, create_report, edit_report
+from tearline.store.reports import authorship_problems, create_report, edit_report, require_originator
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, reader_of
 from tearline.web.schemas import ReportIn, report_draft
@@ -68,14 +68,15 @@ def post_report(body: ReportIn, node: NodeDep, principal: PrincipalDep) -> JSONR
 
 @router.put("/reports/{report_id}")
 def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Edit: a new version. The editor must see every item of the current version."""
+    """Edit: a new version. The editor must see every item of the current version, and originate it."""
     with audited(node, principal, "report.edit", [report_id]) as (session, reader, _):
         registry = node.registry(session)
         sees_all = reads.reader_sees_whole_report(session, reader_of(reader), report_id)
         author = session.merge(principal, load=False)
-        version = edit_report(
-            session, report_id, report_draft(body, registry, report_id), author, node.identity, registry, sees_all
-        )
+        draft = report_draft(body, registry, report_id)
+        if sees_all:  # otherwise edit_report answers the 404 of a missing report
+            require_originator(session, report_id, draft, author)
+        version = edit_report(session, report_id, draft, author, node.identity, registry, sees_all)
         number = version.number
     return {"id": report_id, "version": number}
 

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from tearline import clock
 from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVersion, StixObject
-from tearline.errors import InvalidInput, NotFound
+from tearline.errors import Forbidden, InvalidInput, NotFound
 from tearline.fixtures import build_demo, us_marking
 from tearline.markings.marking import Marking
 from tearline.node import Node
 from tearline.store import reads
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
-from tearline.store.reports import create_report, edit_report, withdraw_report
+from tearline.store.reports import create_report, edit_report, require_originator, withdraw_report
 from tests.web.support import quick
 
 __all__ = ["quick"]
@@ -244,3 +244,22 @@ def test_a_withdrawn_report_leaves_every_read_path(node: Node) -> None:
     reader = node.reader(ana)
     with node.db.read() as session:
         assert reads.counts(session, reader) == {"reports": 1, "portions": 1, "objects": {}}
+
+
+def test_only_the_originator_agency_may_edit_and_the_edit_originates_with_it(node: Node) -> None:
+    build_demo(node)
+    stix_id = _create(node, _draft(node, ["Written by a NARC analyst."]))
+    with node.db.read() as session:
+        ian = session.scalar(select(Principal).where(Principal.username == "ian.intel"))
+        ana = session.scalar(select(Principal).where(Principal.username == "ana.analyst"))
+        assert ian is not None and ana is not None
+        with pytest.raises(Forbidden) as refused:
+            require_originator(session, stix_id, _draft(node, ["Edited."]), ian)
+        assert refused.value.rule == "originator"
+        require_originator(session, stix_id, _draft(node, ["Edited."]), ana)
+        registry = node.registry(session)
+    intel = replace(us_marking(registry, ["USA", "MEX"]), originator_agency="US-DEMO-INTEL")
+    foreign_title = replace(_draft(node, ["Edited."]), title=PortionDraft("Stash house in Reynosa", intel))
+    with node.db.read() as session, pytest.raises(InvalidInput) as invalid:
+        require_originator(session, stix_id, foreign_title, ana)
+    assert [(p.item, p.field) for p in invalid.value.problems] == [("title", "marking.originator")]
