@@ -163,11 +163,15 @@ def _delivered_live(item: VersionItem, ctx: TearlineContext, version_id: int) ->
 def _withhold_dangling_relationships(
     items: list[VersionItem], decisions: dict[int, tuple[str | None, list[Cover]]]
 ) -> None:
-    kept_ids = {i.stix_id for i in items if i.kind == "object" and decisions[id(i)][0] is None}
-    for item in items:
-        ends = [ref for ref in (item.source_ref, item.target_ref) if ref]
-        if decisions[id(item)][0] is None and any(ref not in kept_ids for ref in ends):
-            decisions[id(item)] = (RELATIONSHIP_END, [])
+    withheld_one = True
+    while withheld_one:  # until no kept item refers to a withheld one (an end may itself have ends)
+        withheld_one = False
+        kept_ids = {i.stix_id for i in items if i.kind == "object" and decisions[id(i)][0] is None}
+        for item in items:
+            ends = [ref for ref in (item.source_ref, item.target_ref) if ref]
+            if decisions[id(item)][0] is None and any(ref not in kept_ids for ref in ends):
+                decisions[id(item)] = (RELATIONSHIP_END, [])
+                withheld_one = True
 
 
 def _renumber(items: Iterable[VersionItem]) -> tuple[KeptItem, ...]:
