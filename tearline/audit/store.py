@@ -174,19 +174,36 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
         nodes += [(node_key(lv, ix), h) for lv, ix, h in frontier.push(hashed)]
         # One row per distinct object: the same id twice in one event is one fact to search.
         objects += [(oid, index) for oid in dict.fromkeys(o[:ID_CUT] for o in facts.objects)]
-    # Plain driver statements: per row, SQLAlchemy's parameter processing would cost more than the insert.
     conn = _conn(session)
-    for statement, rows in ((_INSERT_LEAF, leaves), (_INSERT_NODE, nodes), (_INSERT_OBJECT, objects)):
-        if rows:
-            conn.exec_driver_sql(_sql(conn, statement), rows if len(rows) > 1 else rows[0])
+    for into, rows in ((_INTO_LEAF, leaves), (_INTO_NODE, nodes), (_INTO_OBJECT, objects)):
+        _insert_rows(conn, into, rows)
     conn.exec_driver_sql(_sql(conn, _UPDATE_HEAD), (frontier.size, frontier.blob(), HEAD_ID))
     return first
 
 
-_INSERT_LEAF = "INSERT INTO audit_leaf (idx, hash, data, actor, action, outcome, at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
-_INSERT_NODE = "INSERT INTO audit_node (key, hash) VALUES (?, ?)"
-_INSERT_OBJECT = "INSERT INTO audit_object (object_id, idx) VALUES (?, ?)"
+_INTO_LEAF = "INSERT INTO audit_leaf (idx, hash, data, actor, action, outcome, at_us) VALUES "
+_INTO_NODE = "INSERT INTO audit_node (key, hash) VALUES "
+_INTO_OBJECT = "INSERT INTO audit_object (object_id, idx) VALUES "
 _UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ? WHERE id = ?"
+_ROWS_PER_STATEMENT = 1_000
+
+
+def _insert_rows(conn: Connection, into: str, rows: list[tuple[object, ...]]) -> None:
+    """Plain driver statements: per row, SQLAlchemy's parameter processing would cost more than the insert.
+
+    SQLite runs in-process, so an executemany is cheapest there; PostgreSQL gets multi-row VALUES,
+    since its driver would send an executemany one row at a time.
+    """
+    if not rows:
+        return
+    one = "(" + ", ".join("?" * len(rows[0])) + ")"
+    if conn.dialect.name == "sqlite" or len(rows) == 1:
+        conn.exec_driver_sql(_sql(conn, into + one), rows if len(rows) > 1 else rows[0])
+        return
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        flat = tuple(value for row in chunk for value in row)
+        conn.exec_driver_sql(_sql(conn, into + ", ".join([one] * len(chunk))), flat)
 
 
 # --- reading hashes --------------------------------------------------------------------------------------
