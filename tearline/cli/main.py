@@ -27,6 +27,7 @@ app.command("demo")(demo.demo)
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 bench_app.command("audit")(bench_audit_command)
+from tearline.cli import bench_release  # noqa: E402, F401  (mounts `tearline bench release`)
 
 
 @app.command()
