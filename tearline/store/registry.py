@@ -95,7 +95,10 @@ def set_equivalence_table(
         for nation in NATIONAL_LABELS
         if nation != node.nation
         and nation not in partner_signed
-        and current.column_digest(nation) != table.column_digest(nation)
+        and (
+            current.column_digest(nation) != table.column_digest(nation)
+            or _terms(current, nation) != _terms(table, nation)
+        )
     ]
     if unsigned:
         raise Forbidden(
@@ -121,6 +124,11 @@ def set_equivalence_table(
     )
     bump_policy_epoch(session)
     return version
+
+
+def _terms(table: EquivalenceTable, nation: str) -> set[tuple[str, tuple[str, ...], int]]:
+    """The agreements a nation is party to, with their parties and ceilings: changing them needs its signature."""
+    return {(a.name, tuple(sorted(a.nations)), a.ceiling) for a in table.agreements if nation in a.nations}
 
 
 def ensure_default_table(session: Session) -> None:

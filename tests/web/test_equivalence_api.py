@@ -89,11 +89,6 @@ def test_a_malformed_table_is_422_naming_the_field(
     assert _table(client, node)["version"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="set_equivalence_table compares only label columns: an agreement's ceiling and its nations "
-    "change without the partners' signatures (DESIGN is silent: deny)",
-)
 @pytest.mark.parametrize(
     "change",
     [
