@@ -12,7 +12,9 @@ Measured on a throw-away node per database (SQLite file, or a fresh PostgreSQL d
 - every timed proof is checked against the root.
 
 pymerkle's `SqliteTree` (optional, GPL, benchmark only: `pip install '.[bench]'`) gets the same
-entries in the same run: `append_entry` commits each entry, `append_entries` a batch.
+entries in the same run: `append_entry` commits each entry, `append_entries` a batch. Appends are
+measured in alternating rounds, ours then pymerkle's, so that both see the same load on a shared
+machine; each database's ratios compare it with the pymerkle rounds run beside it.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from typing import Any
 
 from tearline.audit import leaf_hash, log, verify_consistency, verify_inclusion
 from tearline.audit.event import AuditEvent
+from tearline.bench.audit_pymerkle import PymerkleTree, pymerkle_missing
 from tearline.bench.databases import bench_target, describe
 from tearline.node import Node, init_node
 
 Progress = Callable[[str, int, int], None]
 FILL_BATCH = 10_000
+ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -108,46 +112,67 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0
 
 
-def _single(node: Node, start: int, count: int) -> float:
-    events = [_event(start + i) for i in range(count)]
-    began = time.perf_counter()
-    for event in events:
-        with node.db.write() as session:
-            log.record(session, event, node.config.name)
-    return _rate(count, time.perf_counter() - began)
+class _Ours:
+    """Our log on one node, appending the bench entries in order."""
 
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.next = 0
 
-def _concurrent(node: Node, start: int, count: int, writers: int) -> float:
-    share = count // writers
-    events = [_event(start + i) for i in range(share * writers)]
+    def _events(self, count: int) -> list[AuditEvent]:
+        events = [_event(self.next + i) for i in range(count)]  # built outside the timing
+        self.next += count
+        return events
 
-    def work(w: int) -> None:
-        for event in events[w * share : (w + 1) * share]:
-            with node.db.write() as session:
-                log.record(session, event, node.config.name)
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return _rate(share * writers, time.perf_counter() - began)
-
-
-def _batched(node: Node, start: int, count: int, batch: int, progress: Progress, label: str) -> float:
-    done, elapsed = 0, 0.0
-    while done < count:
-        n = min(batch, count - done)
-        events = [_event(start + done + i) for i in range(n)]  # built outside the timing
+    def single(self, count: int) -> float:
+        events = self._events(count)
         began = time.perf_counter()
-        with node.db.write() as session:
-            log.record_many(session, events, node.config.name)
-        elapsed += time.perf_counter() - began
-        done += n
-        if done % (batch * 50) == 0 or done == count:
-            progress(label, done, count)
-    return _rate(count, elapsed)
+        for event in events:
+            with self.node.db.write() as session:
+                log.record(session, event, self.node.config.name)
+        return time.perf_counter() - began
+
+    def concurrent(self, count: int, writers: int) -> float:
+        share = count // writers
+        events = self._events(share * writers)
+
+        def work(w: int) -> None:
+            for event in events[w * share : (w + 1) * share]:
+                with self.node.db.write() as session:
+                    log.record(session, event, self.node.config.name)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return _rate(share * writers, time.perf_counter() - began)
+
+    def batched(self, count: int, batch: int, progress: Progress | None = None) -> float:
+        elapsed, done = 0.0, 0
+        while done < count:
+            events = self._events(min(batch, count - done))
+            began = time.perf_counter()
+            with self.node.db.write() as session:
+                log.record_many(session, events, self.node.config.name)
+            elapsed += time.perf_counter() - began
+            done += len(events)
+            if progress is not None and (done % (batch * 50) == 0 or done == count):
+                progress("fill", done, count)
+        return elapsed
+
+
+def _alternate(
+    rounds: int, total: int, ours: Callable[[int], float], theirs: Callable[[int], float] | None
+) -> tuple[float, float]:
+    """Rates (entries/s) of ours and theirs over `total` entries each, in alternating rounds."""
+    share = max(total // rounds, 1)
+    mine = other = 0.0
+    for _ in range(rounds):
+        mine += ours(share)
+        other += theirs(share) if theirs is not None else 0.0
+    return _rate(share * rounds, mine), _rate(share * rounds, other)
 
 
 def _timed(call: Callable[..., object], *args: Any) -> float:
@@ -189,99 +214,60 @@ def _check_proofs(node: Node, size: int, samples: int, rng: random.Random) -> in
     return checked
 
 
-def measure_ours(url: str, config: AuditBenchConfig, progress: Progress) -> AuditBenchResult:
-    rng = random.Random(config.seed)
+def measure(url: str, config: AuditBenchConfig, progress: Progress, pymerkle: PymerkleTree | None) -> AuditBenchResult:
+    """Our log on one database, with pymerkle's append rounds interleaved when it is given."""
     with bench_target(url) as target:
         node = init_node(target.data_dir, "USA", "US-DEMO-NARC", target.database_url)
         try:
-            rates = Rates()
-            rates.single = _single(node, 0, config.single)
+            ours, theirs, rates = _Ours(node), Rates(), Rates()
+            rates.single, theirs.single = _alternate(
+                ROUNDS, config.single, ours.single, pymerkle.single if pymerkle else None
+            )
             progress("one entry per commit", config.single, config.single)
-            written = config.single
             if config.writers > 1:
-                rates.concurrent = _concurrent(node, written, config.single, config.writers)
-                written += config.single // config.writers * config.writers
-            rates.batched = _batched(node, written, config.batched, config.batch, progress, "batched")
-            written += config.batched
-            rest = max(config.entries - written, 0)
-            rates.fill = _batched(node, written, rest, FILL_BATCH, progress, "fill") if rest else 0.0
-            rates.size = max(config.entries, written)
-            state = rng.getstate()
-            medians = _proofs(node, rates.size, config.proofs, rng)
-            rates.inclusion, rates.consistency = medians["inclusion"], medians["consistency"]
-            rates.inclusion_tx, rates.consistency_tx = medians["inclusion_tx"], medians["consistency_tx"]
-            rng.setstate(state)
-            checked = _check_proofs(node, rates.size, config.proofs, rng)
+                rates.concurrent = ours.concurrent(config.single, config.writers)
+            rates.batched, theirs.batched = _alternate(
+                ROUNDS,
+                config.batched,
+                lambda n: ours.batched(n, config.batch),
+                (lambda n: pymerkle.batched(n, config.batch)) if pymerkle else None,
+            )
+            progress("batched", config.batched, config.batched)
+            rest = max(config.entries - ours.next, 0)
+            rates.fill = _rate(rest, ours.batched(rest, FILL_BATCH, progress)) if rest else 0.0
+            rates.size = ours.next
+            checked = _proof_figures(node, rates, config)
         finally:
             node.close()
-    return AuditBenchResult(target.label, describe(url), rates, checked=checked)
+    return AuditBenchResult(target.label, describe(url), rates, theirs if pymerkle else None, checked=checked)
 
 
-def pymerkle_missing() -> str | None:
-    try:
-        import pymerkle  # noqa: F401
-    except ImportError:
-        return "pymerkle is not installed (it is GPL, so only the bench extra has it): pip install '.[bench]'"
-    return None
-
-
-def _median_time(call: Callable[[int], object], arguments: list[int]) -> float:
-    times = []
-    for argument in arguments:
-        began = time.perf_counter()
-        call(argument)
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
-
-
-def _pymerkle_appends(tree: Any, config: AuditBenchConfig, rates: Rates, progress: Progress) -> int:
-    entries = [entry(i) for i in range(config.single)]
-    began = time.perf_counter()
-    for data in entries:
-        tree.append_entry(data)  # one commit per entry
-    rates.single = _rate(config.single, time.perf_counter() - began)
-    progress("pymerkle one entry per commit", config.single, config.single)
-    elapsed = 0.0
-    for first in range(0, config.batched, config.batch):
-        chunk = [entry(config.single + first + i) for i in range(min(config.batch, config.batched - first))]
-        began = time.perf_counter()
-        tree.append_entries(chunk)  # one commit per batch
-        elapsed += time.perf_counter() - began
-    rates.batched = _rate(config.batched, elapsed)
-    return config.single + config.batched
-
-
-def measure_pymerkle(config: AuditBenchConfig, size: int, progress: Progress) -> Rates:
-    """The same entries through pymerkle's SqliteTree, in a temporary file."""
-    from pymerkle import SqliteTree
-
+def _proof_figures(node: Node, rates: Rates, config: AuditBenchConfig) -> int:
     rng = random.Random(config.seed)
-    rates = Rates(size=size)
-    with tempfile.TemporaryDirectory(prefix="tl-bench-pymerkle-") as tmp:
-        tree = SqliteTree(str(Path(tmp) / "pymerkle.db"))
-        try:
-            done = _pymerkle_appends(tree, config, rates, progress)
-            began = time.perf_counter()
-            for first in range(done, size, FILL_BATCH):
-                tree.append_entries([entry(i) for i in range(first, min(first + FILL_BATCH, size))])
-                progress("pymerkle fill", min(first + FILL_BATCH, size), size)
-            rates.fill = _rate(max(size - done, 0), time.perf_counter() - began)
-            n = tree.get_size()
-            # pymerkle counts leaves from 1.
-            indexes = [rng.randrange(1, n + 1) for _ in range(config.pymerkle_proofs)]
-            rates.inclusion = _median_time(lambda i: tree.prove_inclusion(i, n), indexes)
-            olds = [rng.randrange(1, n) for _ in range(config.pymerkle_proofs)]
-            rates.consistency = _median_time(lambda m: tree.prove_consistency(m, n), olds)
-        finally:
-            tree.close()
-    return rates
+    medians = _proofs(node, rates.size, config.proofs, rng)
+    rates.inclusion, rates.consistency = medians["inclusion"], medians["consistency"]
+    rates.inclusion_tx, rates.consistency_tx = medians["inclusion_tx"], medians["consistency_tx"]
+    return _check_proofs(node, rates.size, config.proofs, random.Random(config.seed))
 
 
 def run_audit_bench(urls: list[str], config: AuditBenchConfig, progress: Progress) -> list[AuditBenchResult]:
-    """Our log on each database, then pymerkle once at the largest size, shared by every result."""
-    results = [measure_ours(url, config, progress) for url in urls]
+    """Each database with pymerkle's appends beside it, then pymerkle's proofs at the largest size."""
     missing = pymerkle_missing() if config.pymerkle else "skipped: --no-pymerkle"
-    theirs = None if missing else measure_pymerkle(config, max(r.ours.size for r in results), progress)
+    with tempfile.TemporaryDirectory(prefix="tl-bench-pymerkle-") as tmp:
+        pymerkle = None if missing else PymerkleTree(Path(tmp) / "pymerkle.db", entry)
+        try:
+            results = [measure(url, config, progress, pymerkle) for url in urls]
+            if pymerkle is not None:
+                size = max(r.ours.size for r in results)
+                fill = pymerkle.fill(size, progress)
+                inclusion, consistency = pymerkle.proofs(config.pymerkle_proofs, config.seed)
+                for result in results:
+                    assert result.pymerkle is not None
+                    result.pymerkle.size, result.pymerkle.fill = size, fill
+                    result.pymerkle.inclusion, result.pymerkle.consistency = inclusion, consistency
+        finally:
+            if pymerkle is not None:
+                pymerkle.close()
     for result in results:
-        result.pymerkle, result.pymerkle_note = theirs, missing or ""
+        result.pymerkle_note = missing or ""
     return results
