@@ -105,7 +105,8 @@ def tearline_for(
     """
     if recipient.nation == ctx.maker.nation:
         raise TearlineRefused(Problem("recipient.nation", "sharing within one nation is not a release"))
-    decisions = {id(item): _decide(item, recipient, ctx, content.version_id) for item in content.items}
+    covers = _CoverIndex(ctx.consents + ctx.deliveries)
+    decisions = {id(item): _decide(item, recipient, ctx, content.version_id, covers) for item in content.items}
     _withhold_dangling_relationships(content.items, decisions)
     kept_items = [item for item in content.items if decisions[id(item)][0] is None]
     empty = not [i for i in kept_items if i.kind != "title"]
@@ -137,12 +138,30 @@ def _who(recipient: Recipient) -> str:
     return f"{recipient.nation}/{recipient.agency}" if recipient.agency else recipient.nation
 
 
+class _CoverIndex:
+    """Consents and deliveries by the item hash or version they name, so that each item looks only at its own."""
+
+    def __init__(self, covers: Iterable[Cover]) -> None:
+        self.by_hash: dict[str, list[Cover]] = {}
+        self.by_version: dict[int, list[Cover]] = {}
+        for cover in covers:
+            if cover.item_hash is not None:
+                self.by_hash.setdefault(cover.item_hash, []).append(cover)
+            if cover.version_id is not None:
+                self.by_version.setdefault(cover.version_id, []).append(cover)
+
+    def naming(self, item_hash: str, version_id: int) -> list[Cover]:
+        found = self.by_hash.get(item_hash, []) + self.by_version.get(version_id, [])
+        return list({id(c): c for c in found}.values())  # a cover naming both is one cover
+
+
 def _decide(
-    item: VersionItem, recipient: Recipient, ctx: TearlineContext, version_id: int
+    item: VersionItem, recipient: Recipient, ctx: TearlineContext, version_id: int, index: _CoverIndex
 ) -> tuple[str | None, list[Cover]]:
-    if item.withdrawn or (item.received and not _delivered_live(item, ctx, version_id)):
+    covers = index.naming(item.hash, version_id)
+    if item.withdrawn or (item.received and not _delivered_live(item, covers, ctx.now, version_id)):
         return str(Withheld.NOT_LIVE), []
-    covering = consents_covering(ctx.consents, item.marking, recipient, item.hash, version_id, ctx.now)
+    covering = consents_covering(covers, item.marking, recipient, item.hash, version_id, ctx.now)
     rule = release_rule(item.marking, recipient, ctx.maker, ctx.registry, ctx.table, covering)
     if rule is not None:
         return str(rule), []
@@ -154,10 +173,8 @@ def _decide(
     return None, []
 
 
-def _delivered_live(item: VersionItem, ctx: TearlineContext, version_id: int) -> bool:
-    return any(
-        c.kind == "delivery" and c.live(ctx.now) and c.covers_item(item.hash, version_id) for c in ctx.deliveries
-    )
+def _delivered_live(item: VersionItem, covers: list[Cover], now: datetime, version_id: int) -> bool:
+    return any(c.kind == "delivery" and c.live(now) and c.covers_item(item.hash, version_id) for c in covers)
 
 
 def _withhold_dangling_relationships(
