@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
@@ -181,29 +181,29 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
     return first
 
 
-_INTO_LEAF = "INSERT INTO audit_leaf (idx, hash, data, actor, action, outcome, at_us) VALUES "
-_INTO_NODE = "INSERT INTO audit_node (key, hash) VALUES "
-_INTO_OBJECT = "INSERT INTO audit_object (object_id, idx) VALUES "
+_INTO_LEAF = "audit_leaf (idx, hash, data, actor, action, outcome, at_us)"
+_INTO_NODE = "audit_node (key, hash)"
+_INTO_OBJECT = "audit_object (object_id, idx)"
 _UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ? WHERE id = ?"
-_ROWS_PER_STATEMENT = 1_000
 
 
 def _insert_rows(conn: Connection, into: str, rows: list[tuple[object, ...]]) -> None:
     """Plain driver statements: per row, SQLAlchemy's parameter processing would cost more than the insert.
 
-    SQLite runs in-process, so an executemany is cheapest there; PostgreSQL gets multi-row VALUES,
-    since its driver would send an executemany one row at a time.
+    SQLite runs in-process, so an executemany is cheapest there. On PostgreSQL one row is an
+    INSERT (prepared by the driver once it repeats); more rows go by COPY, in the same transaction,
+    because the driver would send an executemany one row at a time.
     """
     if not rows:
         return
-    one = "(" + ", ".join("?" * len(rows[0])) + ")"
     if conn.dialect.name == "sqlite" or len(rows) == 1:
-        conn.exec_driver_sql(_sql(conn, into + one), rows if len(rows) > 1 else rows[0])
+        statement = f"INSERT INTO {into} VALUES (" + ", ".join("?" * len(rows[0])) + ")"
+        conn.exec_driver_sql(_sql(conn, statement), rows if len(rows) > 1 else rows[0])
         return
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        flat = tuple(value for row in chunk for value in row)
-        conn.exec_driver_sql(_sql(conn, into + ", ".join([one] * len(chunk))), flat)
+    driver: Any = conn.connection.dbapi_connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY {into} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 # --- reading hashes --------------------------------------------------------------------------------------
