@@ -20,5 +20,6 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Apply every migration not yet applied (idempotent)."""
-    command.upgrade(alembic_config(url), "head")
+    """Apply every migration not yet applied (idempotent). Features add their tables on branches
+    of their own (federation, entity resolution), so every head is applied."""
+    command.upgrade(alembic_config(url), "heads")
