@@ -113,7 +113,7 @@ def request_consent(
         )
         session.add(row)
         session.flush()
-        enqueue(session, "consent-request", nation, request_message(row))
+        enqueue(session, node, "consent-request", nation, request_message(row))
         journal.record(session, node, officer, "consent.request", [row.id, *hashes])
         out.append(row)
     return out
@@ -172,7 +172,7 @@ def answer_consent(
         raise Forbidden("only the originator agency may consent", rule="originator-agency")
     row.state, row.answer, row.answered_at = ("granted" if grant else "refused"), note, clock.now()
     if not grant:
-        enqueue(session, "consent-answer", row.requester_nation, {"request": row.id, "answer": "refused"})
+        enqueue(session, node, "consent-answer", row.requester_nation, {"request": row.id, "answer": "refused"})
         journal.record(session, node, officer, "consent.refuse", [row.id])
         return None
     if expires_at is None or clock.as_utc(expires_at) <= clock.now():
@@ -182,6 +182,7 @@ def answer_consent(
     session.flush()
     enqueue(
         session,
+        node,
         "consent-answer",
         row.requester_nation,
         {"request": row.id, "answer": "granted", "consent": consent.body, "signature": consent.signature},
@@ -276,7 +277,7 @@ def revoke_consent(session: Session, node: Node, consent_id: str, by: str) -> li
                 ReleaseRecall(release_id=release.id, by=by, reason=f"consent {consent_id} revoked", at=clock.now())
             )
             session.execute(update(Grant).where(Grant.origin_id == release.id).values(recalled_at=clock.now()))
-            enqueue_recall(session, release)
+            enqueue_recall(session, node, release)
             journal.record(
                 session,
                 node,

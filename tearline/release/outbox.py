@@ -16,10 +16,15 @@ from tearline.stix.encode import bundle_for
 from tearline.store.reads import ObjectView, PortionView, ReportView
 
 
-def enqueue(session: Session, kind: str, destination: str, payload: dict[str, Any]) -> OutboxMessage:
+def enqueue(session: Session, node: Node, kind: str, destination: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Write a message for `destination` and its sealed unit in that partner's feed, in the caller's
+    transaction: the step it reports, the message and what the partner can pull commit together."""
+    from tearline.federation.feed import publish  # federation builds on release; import at use
+
     message = OutboxMessage(kind=kind, destination=destination, payload=payload, created_at=clock.now())
     session.add(message)
     session.flush()
+    publish(session, node, message)
     return message
 
 
@@ -43,13 +48,22 @@ def release_record(release: Release) -> dict[str, Any]:
 
 def enqueue_release(session: Session, node: Node, release: Release, tearline: Tearline) -> OutboxMessage:
     bundle = bundle_for([tearline_view(tearline, release)], node.config.nation, node.config.agency)
-    payload = {"release": release_record(release), "bundle": bundle}
-    return enqueue(session, "release", release.recipient_nation, payload)
+    payload = {"release": release_record(release), "items": item_keys(tearline), "bundle": bundle}
+    return enqueue(session, node, "release", release.recipient_nation, payload)
 
 
-def enqueue_recall(session: Session, release: Release) -> OutboxMessage:
+def item_keys(tearline: Tearline) -> dict[str, str]:
+    """Each kept item's place in the tearline -> its hash, so the partner's copy keeps our hashes."""
+    keys = {}
+    for item in tearline.kept:
+        key = {"title": "title", "portion": f"portion-{item.number}"}.get(item.kind, item.stix_id or "")
+        keys[key] = item.hash
+    return keys
+
+
+def enqueue_recall(session: Session, node: Node, release: Release) -> OutboxMessage:
     return enqueue(
-        session, "recall", release.recipient_nation, {"release": release.id, "report": release.report_stix_id}
+        session, node, "recall", release.recipient_nation, {"release": release.id, "report": release.report_stix_id}
     )
 
 

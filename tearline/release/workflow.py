@@ -286,8 +286,14 @@ def recall(session: Session, node: Node, officer: Principal, release_id: str, re
     session.add(row)
     session.execute(update(Grant).where(Grant.origin_id == release_id).values(recalled_at=clock.now()))
     journal.record(session, node, officer, "release.recall", [release.report_stix_id, release_id], rule=row.reason)
-    enqueue_recall(session, release)
+    enqueue_recall(session, node, release)
     return row
+
+
+def open_requests(session: Session) -> list[ReleaseRequest]:
+    """Requests that wait for a decision, oldest first (the officers' queue)."""
+    query = select(ReleaseRequest).where(ReleaseRequest.state == "requested").order_by(ReleaseRequest.id)
+    return list(session.scalars(query))
 
 
 def releases_with_recalls(session: Session, report: str | None) -> tuple[list[Release], dict[str, ReleaseRecall]]:

@@ -30,6 +30,9 @@ OBJECT_KINDS: dict[str, str] = {
 class PortionDraft:
     text: str
     marking: Marking
+    # A copy received from a partner keeps the originator's hash, so that a consent or recall
+    # naming an item means the same item on both nodes.
+    origin_hash: str | None = field(default=None, compare=False)
 
     def digest(self) -> str:
         """Hash of the portion's content and marking: what releases and consents name."""
@@ -48,6 +51,7 @@ class ObjectDraft:
     longitude: float | None = None
     source_ref: str | None = None
     target_ref: str | None = None
+    origin_hash: str | None = field(default=None, compare=False)
 
     def digest(self) -> str:
         return _digest({"id": self.stix_id, "body": self.body, "marking": self.marking.as_dict()})

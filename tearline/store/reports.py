@@ -266,7 +266,7 @@ def _portion_row(
         "is_title": is_title,
         "text": portion.text,
         "marking_id": intern_marking(session, portion.marking, node, cache),
-        "hash": item_hash(report_stix_id, number, f"portion-{position}", content),
+        "hash": portion.origin_hash or item_hash(report_stix_id, number, f"portion-{position}", content),
     }
 
 
@@ -280,7 +280,7 @@ def _object_row(
         "name": obj.name,
         "body": obj.body,
         "marking_id": intern_marking(session, obj.marking, node, cache),
-        "hash": item_hash(report_stix_id, number, obj.stix_id, content),
+        "hash": obj.origin_hash or item_hash(report_stix_id, number, obj.stix_id, content),
         "observed_at": clock.as_utc(obj.observed_at) if obj.observed_at else None,
         "latitude": obj.latitude,
         "longitude": obj.longitude,

@@ -1,0 +1,95 @@
+"""The feed: what each partner may read from us, as the STIX objects of sealed units.
+
+Every outbox message becomes one sealed unit in the feed of its destination, in the same
+transaction that wrote the message, so push and pull carry the same signed bytes. A release's
+STIX objects are written once per destination and version; the seal always is. `date_added`
+rises strictly within a destination's feed, and publishers of one destination take turns (a row
+lock), so that a partner polling with `added_after` never skips a row that commits late.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.federation_tables import FeedObject
+from tearline.db.models import Setting
+from tearline.db.release_tables import OutboxMessage
+from tearline.federation.seal import Unit, seal_unit, version_of
+from tearline.node import Node
+
+
+def unit_for(node: Node, message: OutboxMessage) -> Unit:
+    """The sealed unit an outbox message stands for."""
+    payload = dict(message.payload)
+    objects: list[dict[str, Any]] = []
+    if message.kind == "release":
+        objects = list(payload.pop("bundle")["objects"])
+    at = clock.stix_timestamp(clock.as_utc(message.created_at))
+    sender = (node.config.nation, node.config.agency)
+    name = f"{node.config.nation}:{node.config.agency}:outbox:{message.id}"
+    return seal_unit(node.signing_key(), sender, message.destination, message.kind, payload, objects, at, name)
+
+
+def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
+    """Write the message's unit into its destination's feed (call inside the message's transaction)."""
+    unit = unit_for(node, message)
+    dates = _feed_clock(session, message.destination, len(unit.objects) + 1)
+    present = _present(session, message.destination, unit.objects)
+    rows = []
+    for obj in [*unit.objects, unit.seal]:
+        key = (str(obj["id"]), version_of(obj))
+        if key in present:
+            continue
+        present.add(key)
+        rows.append(_row(message, obj, next(dates)))
+    session.add_all(rows)
+    session.flush()
+    return unit
+
+
+def _row(message: OutboxMessage, obj: dict[str, Any], added: datetime) -> FeedObject:
+    release = message.payload.get("release")
+    release_id = release.get("id") if isinstance(release, dict) else release
+    return FeedObject(
+        destination=message.destination,
+        stix_id=str(obj["id"]),
+        stix_type=str(obj["type"]),
+        modified=version_of(obj),
+        date_added=added,
+        body=obj,
+        outbox_id=message.id,
+        release_id=str(release_id) if release_id else None,
+    )
+
+
+def _present(session: Session, destination: str, objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    if not objects:
+        return set()
+    ids = {str(o["id"]) for o in objects}
+    rows = session.execute(
+        select(FeedObject.stix_id, FeedObject.modified).where(
+            FeedObject.destination == destination, FeedObject.stix_id.in_(ids)
+        )
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def _feed_clock(session: Session, destination: str, count: int) -> Any:
+    """`count` strictly rising timestamps after the feed's last one; holds the feed's lock."""
+    key = f"feed-clock:{destination}"
+    row = session.get(Setting, key, with_for_update=True)
+    start = clock.now()
+    if row is None:
+        row = Setting(key=key, value=start.isoformat())
+        session.add(row)
+        session.flush()
+    else:
+        start = max(start, datetime.fromisoformat(row.value) + timedelta(microseconds=1))
+    stamps = [start + timedelta(microseconds=i) for i in range(count)]
+    row.value = stamps[-1].isoformat()
+    return iter(stamps)
