@@ -10,6 +10,7 @@ profile="${1:-runtime}"
 need_debian=()
 python_ok() { command -v python3 >/dev/null && python3 -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 python_ok || need_debian+=(python3 python3-venv python3-dev)
+command -v npm >/dev/null || need_debian+=(nodejs npm)
 if [ "$profile" = "dev" ] && [ -f scripts/debian-packages-dev.txt ]; then
   while read -r pkg; do
     [ -z "$pkg" ] || [ "${pkg#\#}" != "$pkg" ] && continue
@@ -32,3 +33,8 @@ if [ "$profile" = "dev" ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+
+# The web console's browser libraries (Leaflet, world-atlas outlines), from the lock file, copied into
+# the package so that the node serves them itself: nothing is loaded from a CDN.
+npm ci --no-audit --no-fund --loglevel=error
+.venv/bin/python -c 'from pathlib import Path; from tearline.web.console.assets import vendor; vendor(Path("node_modules"))'

@@ -185,6 +185,11 @@ def workspace_slugs(session: Session, ids: frozenset[int]) -> list[str]:
     return sorted(session.scalars(select(Workspace.slug).where(Workspace.id.in_(ids))))
 
 
+def hosted_workspaces(session: Session, nation: str) -> list[Workspace]:
+    """The workspaces a nation hosts (what its admins may govern)."""
+    return list(session.scalars(select(Workspace).where(Workspace.host_nation == nation).order_by(Workspace.slug)))
+
+
 def policy_versions(session: Session, workspace_id: int) -> list[WorkspacePolicy]:
     query = select(WorkspacePolicy).where(WorkspacePolicy.workspace_id == workspace_id)
     return list(session.scalars(query.order_by(WorkspacePolicy.version)))

@@ -19,7 +19,8 @@ from tearline.markings.scheme import national_rank
 from tearline.markings.visibility import Viewer
 from tearline.store.registry import bump_policy_epoch
 
-ROLES = frozenset({"analyst", "disclosure_officer", "admin", "auditor"})
+# `peer` is a partner node itself: it reads what was released to its nation and posts sealed units.
+ROLES = frozenset({"analyst", "disclosure_officer", "admin", "auditor", "peer"})
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
@@ -161,6 +162,13 @@ def set_password(session: Session, principal: Principal, password: str) -> None:
     if len(password) < 8:
         raise InvalidInput(Problem("password", "must be at least 8 characters"))
     principal.password_hash = _hasher.hash(password)
+
+
+def revoke_token(session: Session, token: str) -> None:
+    """End one session (log-out); the principal's other sessions and API tokens stay."""
+    row = session.scalar(select(Token).where(Token.token_hash == token_digest(token)))
+    if row is not None:
+        session.delete(row)
 
 
 def revoke_tokens(session: Session, principal: Principal) -> None:

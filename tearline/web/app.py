@@ -12,9 +12,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tearline import __version__, journal
 from tearline.db.models import Principal
-from tearline.errors import TearlineError, Unauthorized
+from tearline.errors import Forbidden, TearlineError, Unauthorized
 from tearline.node import Node
 from tearline.store.principals import principal_for_token
+from tearline.web.csrf import CSRF_HEADER, SAFE_METHODS, require_csrf
 
 SESSION_COOKIE = "tearline_session"
 bearer = HTTPBearer(auto_error=False)
@@ -34,6 +35,15 @@ def current_principal(
         raise Unauthorized(
             "log in first: send 'Authorization: Bearer <token>' (from `tearline user add --print-token`)"
         )
+    principal = principal_of_token(request, token)
+    if credentials is None and request.method not in SAFE_METHODS:
+        # A cookie rides along on any site's request: a change needs the session's CSRF token too.
+        checked_csrf(request, principal, token, request.headers.get(CSRF_HEADER))
+    return principal
+
+
+def principal_of_token(request: Request, token: str) -> Principal:
+    """The principal of a bearer token or session; an unknown or expired one is refused and logged."""
     node = node_of(request)
     try:
         with node.db.read() as session:
@@ -44,6 +54,16 @@ def current_principal(
             journal.record(session, node, "anonymous", "auth", [request.url.path], rule=err.message, outcome="denied")
         raise
     return principal
+
+
+def checked_csrf(request: Request, principal: Principal, session_token: str, given: str | None) -> None:
+    node = node_of(request)
+    try:
+        require_csrf(node, session_token, given)
+    except Forbidden:
+        with node.db.write() as session:
+            journal.record(session, node, principal, "auth", [request.url.path], rule="csrf", outcome="denied")
+        raise
 
 
 NodeDep = Annotated[Node, Depends(node_of)]
@@ -73,7 +93,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(node: Node) -> FastAPI:
-    from tearline.web import routes_admin, routes_audit, routes_release, routes_reports
+    from tearline.web import console, routes_admin, routes_audit, routes_release, routes_reports
 
     app = FastAPI(
         title="tearline",
@@ -88,4 +108,5 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(routes_admin.router, prefix="/api")
     app.include_router(routes_release.router, prefix="/api")
     app.include_router(routes_audit.router, prefix="/api")
+    console.install(app)  # the browser console: HTML pages, its assets, log-in and log-out
     return app

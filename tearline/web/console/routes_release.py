@@ -1,0 +1,185 @@
+"""Console pages of the release workflow: request, review side by side, decide, consent, oversight.
+
+Each step calls the API's route function, so it is authorised, decided and audited exactly as there.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from tearline import clock
+from tearline.errors import InvalidInput, Problem, TearlineError
+from tearline.store.registry import load_registry
+from tearline.web import routes_release, routes_reports
+from tearline.web.app import NodeDep
+from tearline.web.console.pages import PageRoute, Reader, Writer, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+Text = Annotated[str, Form()]
+
+
+def end_of_day(day: str, field: str) -> datetime:
+    """A date from a form, as the end of that day in UTC (an expiry is exclusive)."""
+    try:
+        parsed = datetime.strptime(day, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInput(Problem(field, "give a date as YYYY-MM-DD")) from None
+    return datetime.combine(parsed, time(23, 59, 59), tzinfo=UTC)
+
+
+def _agencies(node: Any) -> list[tuple[str, str]]:
+    with node.db.read() as session:
+        registry = load_registry(session, node.identity)
+    return sorted((a.nation, a.name) for a in registry.agencies.values() if a.nation != node.config.nation)
+
+
+@router.get("/reports/{report_id}/release")
+def release_form(report_id: str, request: Request, node: NodeDep, principal: Reader) -> Response:
+    return _release_form(request, node, principal, report_id)
+
+
+def _release_form(
+    request: Request, node: Any, principal: Any, report_id: str, problems: list[Problem] | None = None
+) -> Response:
+    report = routes_reports.read_report(report_id, node, principal, None)
+    default_expiry = (clock.now() + timedelta(days=30)).date().isoformat()
+    return render(
+        request,
+        "release_request.html",
+        principal,
+        banner=report["banner"],
+        report=report,
+        agencies=_agencies(node),
+        default_expiry=default_expiry,
+        problems=problems or [],
+        status=422 if problems else 200,
+    )
+
+
+@router.post("/reports/{report_id}/release")
+def request_release(
+    report_id: str,
+    request: Request,
+    node: NodeDep,
+    principal: Writer,
+    recipient: Text,
+    purpose: Text = "",
+    need_to_know: Text = "",
+    expires: Text = "",
+) -> Response:
+    nation, _, agency = recipient.partition("/")
+    try:
+        body = routes_release.ReleaseRequestIn(
+            report=report_id,
+            recipient=routes_release.RecipientIn(nation=nation, agency=agency or None),
+            purpose=purpose,
+            need_to_know=need_to_know,
+            expires_at=end_of_day(expires, "expires_at"),
+        )
+        created = routes_release.open_request(body, node, principal)
+    except InvalidInput as err:
+        return _release_form(request, node, principal, report_id, err.problems)
+    request_id = json.loads(bytes(created.body))["id"]
+    return RedirectResponse(f"/review/{request_id}", status_code=303)
+
+
+@router.get("/review/{request_id}")
+def review(request_id: int, request: Request, node: NodeDep, principal: Reader) -> Response:
+    return _review(request, node, principal, request_id)
+
+
+def _review(
+    request: Request, node: Any, principal: Any, request_id: int, error: TearlineError | None = None
+) -> Response:
+    data = routes_release.review(request_id, node, principal)
+    return render(
+        request,
+        "review.html",
+        principal,
+        banner=data["banner_before"],
+        review=data,
+        outcome=request.query_params.get("outcome"),
+        release=request.query_params.get("release"),
+        error=error,
+        status=error.status if error else 200,
+    )
+
+
+@router.post("/review/{request_id}/approve")
+def approve(request_id: int, request: Request, node: NodeDep, principal: Writer, determination: Text = "") -> Response:
+    try:
+        result = routes_release.approve(
+            request_id, routes_release.DecisionIn(determination=determination), node, principal
+        )
+    except TearlineError as err:
+        return _review(request, node, principal, request_id, err)
+    if result["state"] == "disseminated":
+        target = f"/review/{request_id}?outcome=disseminated&release={result['release']['id']}"
+    else:
+        target = f"/review/{request_id}?outcome=waiting"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/review/{request_id}/deny")
+def deny(request_id: int, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
+    try:
+        routes_release.deny(request_id, routes_release.DecisionIn(reason=reason), node, principal)
+    except TearlineError as err:
+        return _review(request, node, principal, request_id, err)
+    return RedirectResponse(f"/review/{request_id}?outcome=denied", status_code=303)
+
+
+@router.get("/consent")
+def consent(request: Request, node: NodeDep, principal: Reader) -> Response:
+    return _consent(request, node, principal)
+
+
+def _consent(request: Request, node: Any, principal: Any, error: TearlineError | None = None) -> Response:
+    items = routes_release.consent_requests(node, principal)["items"]
+    default_expiry = (clock.now() + timedelta(days=30)).date().isoformat()
+    return render(
+        request,
+        "consent.html",
+        principal,
+        items=list(reversed(items)),
+        default_expiry=default_expiry,
+        error=error,
+        status=error.status if error else 200,
+    )
+
+
+@router.post("/consent/{request_id}/answer")
+def answer_consent(
+    request_id: str,
+    request: Request,
+    node: NodeDep,
+    principal: Writer,
+    decision: Text,
+    expires: Text = "",
+    note: Text = "",
+) -> Response:
+    grant = decision == "grant"
+    try:
+        expires_at = end_of_day(expires, "expires_at") if grant else None
+        body = routes_release.ConsentAnswerIn(grant=grant, expires_at=expires_at, note=note)
+        routes_release.answer(request_id, body, node, principal)
+    except TearlineError as err:
+        return _consent(request, node, principal, err)
+    return RedirectResponse("/consent", status_code=303)
+
+
+@router.get("/releases")
+def releases(request: Request, node: NodeDep, principal: Reader) -> Response:
+    items = routes_release.releases(node, principal)["items"]
+    return render(request, "releases.html", principal, items=list(reversed(items)))
+
+
+@router.post("/releases/{release_id}/recall")
+def recall(release_id: str, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
+    routes_release.recall(release_id, routes_release.DecisionIn(reason=reason), node, principal)
+    return RedirectResponse("/releases", status_code=303)

@@ -1,0 +1,168 @@
+"""Console pages for reports: the inbox, the read view, and the marking editor.
+
+Each page calls the API's own route functions, so a page read is the same audited read as the API's
+(`report.list`, `report.read`, ...), filtered in SQL for the reader, with the same banners.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from tearline.errors import InvalidInput, MarkingError, Problem
+from tearline.markings.banner import banner_text, portion_mark
+from tearline.markings.marking import Marking, marking_from_dict
+from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS
+from tearline.release import workflow
+from tearline.stix.objects import _ends as object_ends  # the ends the store checks (DESIGN §3.3 rule 8)
+from tearline.store.rollup import reports_banner
+from tearline.web import routes_release, routes_reports
+from tearline.web.app import NodeDep
+from tearline.web.audited import audited
+from tearline.web.console.pages import PageRoute, Reader, Writer, render
+from tearline.web.schemas import ReportIn
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+actions = APIRouter(prefix="/console", include_in_schema=False)  # JSON for the pages' scripts
+
+
+def _officer(principal: Any, nation: str) -> bool:
+    return "disclosure_officer" in principal.roles and principal.nation == nation
+
+
+@router.get("/inbox")
+def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
+    """New reports, the release queue, consent requests and recalls; live events join by the stream."""
+    listed = routes_reports.list_reports(node, principal, 50, 0)
+    nation = node.config.nation
+    queue: list[dict[str, Any]] = []
+    consents: list[dict[str, Any]] = []
+    recalls: list[dict[str, Any]] = []
+    if _officer(principal, nation):
+        with audited(node, principal, "release.queue") as (session, _, trail):
+            queue = [
+                {
+                    "id": r.id,
+                    "report": r.report_stix_id,
+                    "recipient": f"{r.recipient_nation}/{r.recipient_agency or '*'}",
+                    "purpose": r.purpose,
+                    "created_at": r.created_at,
+                }
+                for r in workflow.open_requests(session)
+            ]
+            trail.objects = [f"release-request:{r['id']}" for r in queue]
+        consents = [c for c in routes_release.consent_requests(node, principal)["items"] if c["state"] == "pending"]
+    if principal.nation == nation and {"disclosure_officer", "auditor"} & set(principal.roles):
+        recalls = [r for r in routes_release.releases(node, principal)["items"] if r["recalled_at"]]
+    with node.db.read() as session:
+        banner = reports_banner(
+            session, node.reader(principal), node.table(session), [r["id"] for r in listed["items"]]
+        )
+    return render(
+        request,
+        "inbox.html",
+        principal,
+        banner=banner,
+        reports=listed["items"],
+        total=listed["total"],
+        queue=queue,
+        consents=consents,
+        recalls=recalls,
+    )
+
+
+@router.get("/reports/new")
+def new_report(request: Request, node: NodeDep, principal: Reader) -> Response:
+    return _editor(request, node, principal, None)
+
+
+@router.get("/reports/{report_id}")
+def read_report(
+    report_id: str,
+    request: Request,
+    node: NodeDep,
+    principal: Reader,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    report = routes_reports.read_report(report_id, node, principal, version)
+    return render(request, "report.html", principal, banner=report["banner"], report=report)
+
+
+@router.get("/reports/{report_id}/edit")
+def edit_report(report_id: str, request: Request, node: NodeDep, principal: Reader) -> Response:
+    report = routes_reports.read_report(report_id, node, principal, None)
+    return _editor(request, node, principal, report)
+
+
+def _editor(request: Request, node: Any, principal: Any, report: dict[str, Any] | None) -> Response:
+    with node.db.read() as session:
+        registry = node.registry(session)
+    choices = {
+        "levels": {nation: list(labels) for nation, labels in NATIONAL_LABELS.items()},
+        "nations": sorted(registry.nations),
+        "controls": sorted(CONTROLS),
+        "compartments": sorted(registry.compartments),
+        "author": {"nation": principal.nation, "agency": principal.agency},
+    }
+    banner = report["banner"] if report else None
+    return render(request, "editor.html", principal, banner=banner, report=report, choices=choices)
+
+
+def _required(body: ReportIn) -> None:
+    """What 28 CFR Part 23 asks of every record, required by the editor."""
+    problems = [
+        Problem(name, reason)
+        for name, value, reason in (
+            ("predicate", body.predicate, "state the criminal predicate (reasonable suspicion)"),
+            ("need_to_know", body.need_to_know, "state who needs to know this record"),
+        )
+        if not value.strip()
+    ]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _with_ends(body: ReportIn) -> ReportIn:
+    """Sightings and relationships keep the ends the store checks for visibility."""
+    for obj in body.objects:
+        if obj.source_ref is None and obj.target_ref is None:
+            with contextlib.suppress(KeyError, TypeError, IndexError):  # a malformed body is the store's to refuse
+                obj.source_ref, obj.target_ref = object_ends(obj.type, obj.properties)
+    return body
+
+
+@actions.post("/reports")
+def create(body: ReportIn, node: NodeDep, principal: Writer) -> JSONResponse:
+    _required(body)
+    return routes_reports.post_report(_with_ends(body), node, principal)
+
+
+@actions.post("/reports/{report_id}")
+def save(report_id: str, body: ReportIn, node: NodeDep, principal: Writer) -> dict[str, Any]:
+    _required(body)
+    return routes_reports.put_report(report_id, _with_ends(body), node, principal)
+
+
+@actions.post("/banner")
+def preview_banner(body: dict[str, Any], node: NodeDep, principal: Writer) -> dict[str, Any]:
+    """The banner a draft would carry, and each item's mark; an invalid marking is refused with its reason."""
+    raw = body.get("markings")
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput(Problem("markings", "give the markings of the draft's items"))
+    problems: list[Problem] = []
+    markings: list[Marking] = []
+    with node.db.read() as session:
+        registry = node.registry(session)
+        table = node.table(session)
+    for i, item in enumerate(raw):
+        try:
+            markings.append(marking_from_dict(item, registry, f"markings[{i}]"))
+        except MarkingError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise MarkingError(problems)
+    nation = node.config.nation
+    return {"banner": banner_text(markings, nation, table), "marks": [portion_mark(m, nation, table) for m in markings]}

@@ -1,0 +1,36 @@
+// The inbox listens to the node's server-sent events (GET /api/stream) where the node offers them:
+// new reports, releases received, consent requests and recalls appear as they happen.
+"use strict";
+(() => {
+  const state = document.getElementById("live-state");
+  const list = document.getElementById("live-events");
+  if (!state || !list) return;
+  const labels = JSON.parse(list.dataset.labels || "{}");
+  if (!("EventSource" in window)) { state.textContent = state.dataset.off; return; }
+  const source = new EventSource("/api/stream", {withCredentials: true});
+  source.addEventListener("open", () => { state.textContent = state.dataset.on; });
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) { state.textContent = state.dataset.off; }
+  });
+  const show = (kind) => (event) => {
+    let data = {};
+    try { data = JSON.parse(event.data); } catch (e) { data = {text: event.data}; }
+    const item = document.createElement("li");
+    item.className = "event " + kind;
+    const what = document.createElement("strong");
+    what.textContent = labels[kind] || kind;
+    const detail = document.createElement("span");
+    const report = data.report || (data.release && data.release.report) || data.id || "";
+    detail.textContent = " " + [data.title, data.banner, report].filter(Boolean).join(" · ");
+    item.append(what, detail);
+    if (typeof report === "string" && report.startsWith("report--")) {
+      const link = document.createElement("a");
+      link.href = "/reports/" + report; link.textContent = " →";
+      item.append(link);
+    }
+    list.prepend(item);
+  };
+  for (const kind of ["report", "release-received", "consent-request", "recall"]) {
+    source.addEventListener(kind, show(kind));
+  }
+})();
