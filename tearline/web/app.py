@@ -93,6 +93,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(node: Node) -> FastAPI:
+    from tearline.taxii.routes import taxii_app
     from tearline.web import console, routes_admin, routes_audit, routes_release, routes_reports
 
     app = FastAPI(
@@ -108,5 +109,6 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(routes_admin.router, prefix="/api")
     app.include_router(routes_release.router, prefix="/api")
     app.include_router(routes_audit.router, prefix="/api")
+    app.mount("/taxii2", taxii_app(node))  # TAXII 2.1: its own media types and error bodies
     console.install(app)  # the browser console: HTML pages, its assets, log-in and log-out
     return app

@@ -1,0 +1,234 @@
+"""The `holdings` collection: everything the caller may read on this node, as STIX 2.1, read-only.
+
+Objects and reports are rendered exactly as an export renders them. A collection must let a
+consumer resolve every marking it serves, so each national marking-definition is placed just
+before the first report version (in the caller's view) whose items use it, and tearline's own
+definitions (identities, extension and TLP 2.0 definitions) before the caller's first version.
+An object's `date_added` is the creation time of the report version that holds it; the order is
+the store's keyset order, so paging is stable while reports are added.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.federation_tables import Peer
+from tearline.errors import NotFound
+from tearline.stix import ids
+from tearline.stix.definitions import (
+    extension_definition,
+    marking_definition,
+    node_identity,
+    tearline_identity,
+    tlp_definition,
+)
+from tearline.stix.objects import stix_object
+from tearline.stix.reports import stix_report
+from tearline.store import holdings as held
+from tearline.store.holdings import Key, Selection
+from tearline.store.reads import markings_by_id, report_view
+from tearline.taxii.collections import AddResult, Caller, Collection, Filters, ObjectPage, TaxiiObject, register
+
+DEFINITION_RANK = 0
+DEFINITION_TYPES = frozenset({"identity", "extension-definition", "marking-definition"})
+
+
+def holdings_id(nation: str, agency: str) -> str:
+    """The collection's id: the same on every start of the node, distinct between nodes."""
+    return str(uuid.uuid5(ids.NAMESPACE, f"taxii-holdings:{nation}:{agency}"))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: Key
+    obj: TaxiiObject
+    marking_id: int | None = None  # an object's, so that its definition need not be looked up again
+
+
+def encode_cursor(key: Key) -> str:
+    return f"{key.version_id}.{key.rank}.{key.stix_id}"
+
+
+def decode_cursor(text: str | None) -> Key | None:
+    if text is None:
+        return None
+    try:
+        version, rank, stix_id = text.split(".", 2)
+        return Key(int(version), int(rank), stix_id)
+    except ValueError:
+        raise NotFound("no such page: the 'next' value is not one this server gave") from None
+
+
+class Holdings:
+    """The node's own holdings, for its own principals (a partner node reads its feed instead)."""
+
+    can_read = True
+    can_write = False
+
+    def __init__(self, caller: Caller) -> None:
+        config = caller.node.config
+        self.id = holdings_id(config.nation, config.agency)
+        self.title = f"Holdings of {config.name}"
+        self.description = "Every report and object you may read on this node, with its markings."
+        self._nation, self._agency = config.nation, config.agency
+
+    def page(self, session: Session, caller: Caller, filters: Filters, limit: int, after: str | None) -> ObjectPage:
+        cursor = decode_cursor(after)
+        if filters.spec_versions and "2.1" not in filters.spec_versions:
+            return ObjectPage([], False)
+        sel = Selection(filters.types, filters.ids, filters.added_after)
+        units, boundary = self._units(session, caller, sel, cursor, limit)
+        entries = sorted(units + self._definitions(session, caller, filters, cursor, units, boundary), key=_key)
+        entries = [e for e in entries if cursor is None or e.key > cursor]
+        more = boundary is not None or len(entries) > limit
+        entries = entries[:limit]
+        next_cursor = encode_cursor(entries[-1].key) if more and entries else None
+        kept = _versions(session, caller, entries, filters.versions)
+        return ObjectPage([e.obj for e in kept], more and next_cursor is not None, next_cursor)
+
+    def add(self, session: Session, caller: Caller, envelope: dict[str, Any]) -> AddResult:
+        raise NotImplementedError("the holdings collection is read-only")
+
+    # -- reports and objects -------------------------------------------------------------------
+
+    def _units(
+        self, session: Session, caller: Caller, sel: Selection, cursor: Key | None, limit: int
+    ) -> tuple[list[_Entry], Key | None]:
+        """Up to `limit` reports and objects after the cursor, and the key of the first one left over."""
+        reader = caller.reader
+        objects = held.held_objects(session, reader, sel, cursor, limit + 1)
+        until = objects[limit].key.version_id if len(objects) > limit else None
+        reports = held.held_reports(session, reader, sel, cursor, limit + 1, until)
+        creator = ids.node_identity_id(self._nation, self._agency)
+        merged: list[tuple[Key, Any]] = sorted(
+            [(r.key, r) for r in reports] + [(o.key, o) for o in objects], key=lambda pair: pair[0]
+        )
+        boundary = merged[limit][0] if len(merged) > limit else None
+        table = caller.node.table(session)
+        out: list[_Entry] = []
+        for key, item in merged[:limit]:
+            if isinstance(item, held.HeldObject):
+                body = stix_object(item.view, clock.stix_timestamp(item.added), creator)
+            else:
+                view = report_view(session, reader, table, key.stix_id)
+                body = stix_report(view, creator, view.workspace)
+            marking_id = item.marking_id if isinstance(item, held.HeldObject) else None
+            out.append(_Entry(key, TaxiiObject(key.stix_id, body["modified"], item.added, body), marking_id))
+        return out, boundary
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def _definitions(
+        self,
+        session: Session,
+        caller: Caller,
+        filters: Filters,
+        cursor: Key | None,
+        units: list[_Entry],
+        boundary: Key | None,
+    ) -> list[_Entry]:
+        """Definitions placed between the cursor and the boundary, as the filters admit them."""
+        if filters.types and not DEFINITION_TYPES & set(filters.types):
+            return []
+        reader = caller.reader
+        first = self._first_version(session, filters, cursor)
+        if first is None:
+            return []
+        last = boundary.version_id if boundary is not None else None
+        # Without a type or id filter the page holds every visible object strictly inside the range:
+        # only the two versions at its edges need their objects' markings read again.
+        unfiltered = not filters.types and not filters.ids
+        edges = {first} | ({last} if last is not None else set())
+        used = held.markings_used(session, reader, first, last, edges if unfiltered and last is not None else None)
+        if unfiltered:
+            used |= {(e.key.version_id, e.marking_id) for e in units if e.marking_id is not None}
+        if not used:
+            return []
+        start = min(v for v, _ in used)
+        seen = held.markings_seen_before(session, reader, start, {m for _, m in used})
+        prelude = not seen and self._is_first(session, caller, cursor, start)
+        fresh: dict[int, set[int]] = {}
+        for version, marking in sorted(used):
+            if marking not in seen:
+                seen.add(marking)
+                fresh.setdefault(version, set()).add(marking)
+        markings = markings_by_id(session, {m for ms in fresh.values() for m in ms})
+        times = held.version_times(session, [*fresh, start])
+        out: list[_Entry] = []
+        if prelude:
+            out += [self._definition(start, times[start], body) for body in self._prelude()]
+        for version, marking_ids in fresh.items():
+            for marking_id in marking_ids:
+                out.append(self._definition(version, times[version], marking_definition(markings[marking_id])))
+        return [e for e in out if _admitted(e.obj, filters)]
+
+    def _first_version(self, session: Session, filters: Filters, cursor: Key | None) -> int | None:
+        if cursor is not None:
+            return cursor.version_id
+        if filters.added_after is not None:
+            return held.first_version_after(session, filters.added_after)
+        return 0
+
+    def _is_first(self, session: Session, caller: Caller, cursor: Key | None, start: int) -> bool:
+        if cursor is None:
+            return True
+        return held.first_visible_version(session, caller.reader) == start
+
+    def _prelude(self) -> list[dict[str, Any]]:
+        exts = [ids.EXT_MARKING, ids.EXT_REPORT, *ids.NEW_SDO.values()]
+        return [
+            tearline_identity(),
+            node_identity(self._nation, self._agency),
+            *[extension_definition(e) for e in exts],
+            *[tlp_definition(name) for name in ids.TLP2_IDS],
+        ]
+
+    @staticmethod
+    def _definition(version: int, added: Any, body: dict[str, Any]) -> _Entry:
+        modified = body.get("modified", body["created"])
+        return _Entry(Key(version, DEFINITION_RANK, body["id"]), TaxiiObject(body["id"], modified, added, body))
+
+
+def _key(entry: _Entry) -> Key:
+    return entry.key
+
+
+def _admitted(obj: TaxiiObject, filters: Filters) -> bool:
+    if filters.types and obj.body["type"] not in filters.types:
+        return False
+    if filters.ids and obj.stix_id not in filters.ids:
+        return False
+    return filters.added_after is None or obj.date_added > filters.added_after
+
+
+def _versions(session: Session, caller: Caller, entries: list[_Entry], versions: tuple[str, ...]) -> list[_Entry]:
+    """TAXII `match[version]`: an object held in several reports has one version per report."""
+    if "all" in versions:
+        return entries
+    objects = [e.obj.stix_id for e in entries if e.key.rank == held.OBJECT_RANK]
+    copies = held.other_copies(session, caller.reader, objects) if objects else {}
+    return [e for e in entries if _wanted(e, copies.get(e.obj.stix_id, [e.key.version_id]), versions)]
+
+
+def _wanted(entry: _Entry, copies: list[int], versions: tuple[str, ...]) -> bool:
+    here = entry.key.version_id
+    return (
+        ("last" in versions and here == max(copies))
+        or ("first" in versions and here == min(copies))
+        or entry.obj.modified in versions
+    )
+
+
+def holdings_for(session: Session, caller: Caller) -> list[Collection]:
+    """Every principal of the node sees the holdings collection; a partner node's account does not."""
+    is_peer = session.scalar(select(Peer.nation).where(Peer.principal_id == caller.principal.id))
+    return [] if is_peer else [Holdings(caller)]
+
+
+register(holdings_for)
