@@ -85,7 +85,9 @@ def request_release(
     except InvalidInput as err:
         return _release_form(request, node, principal, report_id, err.problems)
     request_id = json.loads(bytes(created.body))["id"]
-    return RedirectResponse(f"/review/{request_id}", status_code=303)
+    if "disclosure_officer" in principal.roles and principal.nation == node.config.nation:
+        return RedirectResponse(f"/review/{request_id}", status_code=303)
+    return RedirectResponse(f"/reports/{report_id}?requested={request_id}", status_code=303)
 
 
 @router.get("/review/{request_id}")
