@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tearline import clock
-from tearline.db.release_tables import OutboxMessage, Release
+from tearline.db.release_tables import Consent, OutboxMessage, Release
 from tearline.node import Node
 from tearline.release.tearline import Tearline
 from tearline.stix.encode import bundle_for
@@ -48,7 +48,12 @@ def release_record(release: Release) -> dict[str, Any]:
 
 def enqueue_release(session: Session, node: Node, release: Release, tearline: Tearline) -> OutboxMessage:
     bundle = bundle_for([tearline_view(tearline, release)], node.config.nation, node.config.agency)
-    payload = {"release": release_record(release), "items": item_keys(tearline), "bundle": bundle}
+    payload = {
+        "release": release_record(release),
+        "items": item_keys(tearline),
+        "consents": consent_proofs(session, release.consents_used),
+        "bundle": bundle,
+    }
     return enqueue(session, node, "release", release.recipient_nation, payload)
 
 
@@ -59,6 +64,16 @@ def item_keys(tearline: Tearline) -> dict[str, str]:
         key = {"title": "title", "portion": f"portion-{item.number}"}.get(item.kind, item.stix_id or "")
         keys[key] = item.hash
     return keys
+
+
+def consent_proofs(session: Session, consent_ids: list[str]) -> list[dict[str, Any]]:
+    """The originators' signed consents a release used, so the recipient can check them itself."""
+    proofs = []
+    for consent_id in consent_ids:
+        consent = session.get(Consent, consent_id)
+        if consent is not None:
+            proofs.append({"body": consent.body, "signature": consent.signature})
+    return proofs
 
 
 def enqueue_recall(session: Session, node: Node, release: Release) -> OutboxMessage:

@@ -18,6 +18,7 @@ from tearline import clock
 from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVersion, StixObject, Workspace
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.marking import Registry, marking_problems
+from tearline.store import changes
 from tearline.store.audience import intern_marking
 from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.registry import NodeIdentity
@@ -137,6 +138,7 @@ def create_report(
     session.add(report)
     session.flush()
     _store_version(session, report, 1, draft, submitter, node, markings if markings is not None else {})
+    changes.note(session, "report", stix_id, 1)
     return report
 
 
@@ -160,12 +162,30 @@ def edit_report(
     problems = draft_problems(draft, registry, session)
     if problems:
         raise InvalidInput(problems)
+    if draft.workspace is not None:
+        report.workspace_id = _workspace_id(session, draft.workspace)
+    return _next_version(session, report, draft, editor, node)
+
+
+def store_received_version(
+    session: Session, report: Report, draft: ReportDraft, sender: Principal, node: NodeIdentity, registry: Registry
+) -> ReportVersion:
+    """A partner's newer release of a report we hold as received: it becomes the current version."""
+    problems = draft_problems(draft, registry, session)
+    if problems:
+        raise InvalidInput(problems)
+    return _next_version(session, report, draft, sender, node)
+
+
+def _next_version(
+    session: Session, report: Report, draft: ReportDraft, author: Principal, node: NodeIdentity
+) -> ReportVersion:
     for model in (Portion, StixObject):
         session.execute(update(model).where(model.report_id == report.id).values(is_current=False))
     report.current_version += 1
-    if draft.workspace is not None:
-        report.workspace_id = _workspace_id(session, draft.workspace)
-    return _store_version(session, report, report.current_version, draft, editor, node, {})
+    version = _store_version(session, report, report.current_version, draft, author, node, {})
+    changes.note(session, "report", report.stix_id, report.current_version)
+    return version
 
 
 def require_originator(session: Session, stix_id: str, draft: ReportDraft, editor: Principal) -> None:

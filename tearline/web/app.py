@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tearline import __version__, journal
 from tearline.db.models import Principal
 from tearline.errors import Forbidden, TearlineError, Unauthorized
+from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
 from tearline.store.principals import principal_for_token
 from tearline.web.csrf import CSRF_HEADER, SAFE_METHODS, require_csrf
@@ -30,6 +31,8 @@ def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
     """The caller, re-read on every request so that a changed principal or revoked token bites at once."""
+    if credentials is None and is_signed(request.headers):
+        return principal_of_signature(request)
     token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthorized(
@@ -39,6 +42,21 @@ def current_principal(
     if credentials is None and request.method not in SAFE_METHODS:
         # A cookie rides along on any site's request: a change needs the session's CSRF token too.
         checked_csrf(request, principal, token, request.headers.get(CSRF_HEADER))
+    return principal
+
+
+def principal_of_signature(request: Request) -> Principal:
+    """A partner node's own request, signed with its node key (tearline.federation.auth)."""
+    node = node_of(request)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    try:
+        with node.db.read() as session:
+            principal = principal_for_signature(session, request.headers, request.method, target)
+            session.expunge(principal)
+    except Unauthorized as err:
+        with node.db.write() as session:
+            journal.record(session, node, "anonymous", "auth", [request.url.path], rule=err.message, outcome="denied")
+        raise
     return principal
 
 
@@ -93,6 +111,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(node: Node) -> FastAPI:
+    from tearline.federation import collections as _partner  # noqa: F401  (registers the feed and inbox)
     from tearline.taxii.routes import taxii_app
     from tearline.web import console, routes_admin, routes_audit, routes_release, routes_reports
 

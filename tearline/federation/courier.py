@@ -1,0 +1,268 @@
+"""Delivery: push every outbox message to its partner, and pull from partners as a fallback.
+
+Push POSTs each message's sealed unit to the partner's inbox collection, in outbox order per
+partner (a recall never overtakes its release). A message is marked delivered only after the
+partner's status resource says the unit was taken (applied now, or already before), so a crash
+or an outage at any point means the unit is sent again later and applied once. Failures back
+off exponentially per message. Pull reads our feed on the partner with `added_after` and
+applies whole units, for when the partner cannot reach us or we missed a push.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tearline import clock, journal
+from tearline.db.federation_tables import Peer
+from tearline.db.release_tables import OutboxMessage
+from tearline.errors import TearlineError
+from tearline.federation import receive
+from tearline.federation.auth import NodeAuth
+from tearline.federation.collections import feed_id, inbox_id
+from tearline.federation.feed import unit_for
+from tearline.federation.peers import all_peers
+from tearline.federation.seal import Unit, digest, units_of
+from tearline.node import SERVICE_ACCOUNT, Node
+from tearline.taxii.client import TaxiiClient
+
+log = logging.getLogger(__name__)
+API_ROOT = "taxii2/tearline/"
+MAX_BACKOFF_SECONDS = 60.0
+FIRST_BACKOFF_SECONDS = 0.25
+
+ClientFor = Callable[[Node, Peer], TaxiiClient]
+
+
+def signed_client(node: Node, peer: Peer) -> TaxiiClient:
+    return TaxiiClient(f"{peer.url}/taxii2/", auth=NodeAuth(node.config.nation, node.signing_key()), timeout=10.0)
+
+
+@dataclass
+class Delivery:
+    pushed: int = 0
+    refused: int = 0
+    failed: int = 0
+    pulled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)))
+
+
+# --- push --------------------------------------------------------------------------------------
+
+
+def push_pending(node: Node, client_for: ClientFor = signed_client) -> Delivery:
+    """Push what is due, partner by partner; stop at a partner's first failure to keep its order."""
+    done = Delivery()
+    with node.db.read() as session:
+        peers = {p.nation: p for p in all_peers(session)}
+        for p in peers.values():
+            session.expunge(p)
+    for nation, peer in peers.items():
+        with client_for(node, peer) as client:
+            for message_id in _due(node, nation):
+                if not _push_one(node, peer, client, message_id, done):
+                    break
+    return done
+
+
+def _due(node: Node, destination: str) -> list[int]:
+    now = clock.now()
+    with node.db.read() as session:
+        query = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.destination == destination, OutboxMessage.delivered_at.is_(None))
+            .order_by(OutboxMessage.id)
+        )
+        ids = list(session.scalars(query))
+        blocked = session.scalar(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.next_attempt_at > now)
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+    # A message waiting out its back-off holds the ones behind it: order per partner is kept.
+    return [i for i in ids if blocked is None or i < blocked]
+
+
+def _push_one(node: Node, peer: Peer, client: TaxiiClient, message_id: int, done: Delivery) -> bool:
+    with node.db.read() as session:
+        message = session.get(OutboxMessage, message_id)
+        assert message is not None
+        unit = unit_for(node, message)
+    envelope = {"objects": [*unit.objects, unit.seal]}
+    try:
+        status = client.add_and_wait(API_ROOT, inbox_id(peer.nation, peer.agency), envelope, timeout=10.0)
+    except (TearlineError, httpx.HTTPError) as err:
+        _failed(node, message_id, str(err))
+        done.failed += 1
+        done.errors.append(f"{peer.nation}: {err}")
+        return False
+    refused = [f for f in status.get("failures", []) if f.get("id") == unit.seal["id"]]
+    if status.get("status") != "complete":
+        _failed(node, message_id, f"the partner's status is still {status.get('status')!r}")
+        done.failed += 1
+        return False
+    _delivered(node, message_id, peer.nation, refused[0].get("message") if refused else None)
+    if refused:
+        done.refused += 1
+    else:
+        done.pushed += 1
+    return True
+
+
+def _failed(node: Node, message_id: int, error: str) -> None:
+    with node.db.write() as session:
+        message = session.get(OutboxMessage, message_id)
+        assert message is not None
+        message.attempts += 1
+        message.next_attempt_at = clock.now() + backoff(message.attempts)
+        message.last_error = error[:2000]
+
+
+def _delivered(node: Node, message_id: int, nation: str, refusal: str | None) -> None:
+    with node.db.write() as session:
+        message = session.get(OutboxMessage, message_id)
+        assert message is not None
+        message.attempts += 1
+        message.delivered_at = clock.now()
+        message.last_error = f"refused by {nation}: {refusal}" if refusal else None
+        journal.record(
+            session,
+            node,
+            f"{SERVICE_ACCOUNT}@{node.config.agency}",
+            f"federation.push.{message.kind}",
+            [_subject(message), nation],
+            rule=f"refused: {refusal}"[:500] if refusal else None,
+            outcome="denied" if refusal else "allowed",
+        )
+
+
+def _subject(message: OutboxMessage) -> str:
+    """What the message is about, for the log: the release, the consent request, or the message."""
+    subject = message.payload.get("release") or message.payload.get("request") or message.payload.get("id")
+    if isinstance(subject, dict):
+        subject = subject.get("id")
+    return str(subject or f"outbox:{message.id}")
+
+
+# --- pull --------------------------------------------------------------------------------------
+
+
+def pull_all(node: Node, client_for: ClientFor = signed_client) -> Delivery:
+    done = Delivery()
+    with node.db.read() as session:
+        peers = all_peers(session)
+        for p in peers:
+            session.expunge(p)
+    for peer in peers:
+        try:
+            with client_for(node, peer) as client:
+                done.pulled += pull_from(node, peer, client)
+        except (TearlineError, httpx.HTTPError) as err:
+            done.failed += 1
+            done.errors.append(f"pull from {peer.nation}: {err}")
+    return done
+
+
+def pull_from(node: Node, peer: Peer, client: TaxiiClient) -> int:
+    """Apply every unit of our feed on `peer` added since the last pull; returns units applied."""
+    collection = feed_id(peer.nation, peer.agency, node.config.nation)
+    applied, carried = 0, list[dict[str, Any]]()
+    for page in client.objects(API_ROOT, collection, added_after=peer.pulled_until, limit=500):
+        units, carried = units_of([*carried, *page.items])
+        for unit in units:
+            applied += _apply_pulled(node, peer, client, collection, unit)
+        if page.date_added_last and not carried:
+            _advance(node, peer, page.date_added_last)
+    return applied
+
+
+def _apply_pulled(node: Node, peer: Peer, client: TaxiiClient, collection: str, unit: Unit) -> int:
+    wanted = [(d["id"], d["sha256"]) for d in unit.seal.get("object_digests", [])]
+    have = {(o["id"], digest(o)): o for o in unit.objects}
+    for stix_id, sha in wanted:
+        if (stix_id, sha) not in have:  # a shared object the feed holds once, from an earlier unit
+            for obj in client.object(API_ROOT, collection, stix_id, **{"match[version]": "all"}).items:
+                have[(obj["id"], digest(obj))] = obj
+    complete = Unit(unit.seal, [have[w] for w in wanted if w in have])
+    try:
+        with node.db.write() as session:
+            outcome = receive.receive_unit(session, node, _attached(session, peer), complete)
+    except TearlineError as err:
+        with node.db.write() as session:
+            receive.refuse(session, node, peer.nation, str(unit.seal.get("id")), err)
+        return 0
+    return 1 if outcome.applied else 0
+
+
+def _attached(session: Session, peer: Peer) -> Peer:
+    found = session.get(Peer, peer.nation)
+    assert found is not None
+    return found
+
+
+def _advance(node: Node, peer: Peer, stamp: str) -> None:
+    moment = clock.parse_timestamp(stamp)
+    with node.db.write() as session:
+        row = session.get(Peer, peer.nation)
+        if row is not None and (row.pulled_until is None or clock.as_utc(row.pulled_until) < moment):
+            row.pulled_until = moment
+    peer.pulled_until = moment
+
+
+# --- the background courier --------------------------------------------------------------------
+
+
+class Courier:
+    """A thread that pushes as soon as it is nudged (after a release commits), retries what is
+    due, and pulls from every partner every `pull_every` seconds."""
+
+    def __init__(self, node: Node, pull_every: float = 5.0, tick: float = 0.25) -> None:
+        self.node = node
+        self.pull_every = pull_every
+        self.tick = tick
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"courier-{node.config.nation}", daemon=True)
+        self._last_pull: datetime | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.tick)
+            self._wake.clear()
+            try:
+                push_pending(self.node)
+                now = clock.now()
+                if self._last_pull is None or (now - self._last_pull).total_seconds() >= self.pull_every:
+                    self._last_pull = now
+                    pull_all(self.node)
+            except Exception:  # the courier must outlive any one bad round; the next one retries
+                log.exception("delivery round failed on %s", self.node.config.name)
+
+
+def pending_count(session: Session) -> int:
+    query = select(func.count()).where(OutboxMessage.delivered_at.is_(None))
+    return session.scalar(query) or 0

@@ -1,0 +1,114 @@
+"""Partner nodes, registered by hand: trust is explicit, never discovered.
+
+A peer is known by its nation and agency, its URL, and its verifier key (the C2SP signed-note
+key that `tearline audit vkey` prints on that node). The same Ed25519 key signs the partner's
+checkpoints, its sealed units and its requests to us. Each peer also gets a principal here, with
+the role `peer`, through which it reads its feed and posts to our inbox; a bearer token for that
+principal lets a standard TAXII client connect as the partner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tearline import clock, journal
+from tearline.audit.errors import NoteError
+from tearline.audit.keys import parse_verifier_key
+from tearline.db.federation_tables import Peer
+from tearline.db.models import AgencyRow, Principal
+from tearline.errors import Conflict, InvalidInput, NotFound, Problem
+from tearline.markings.scheme import NATIONAL_LABELS
+from tearline.node import Node
+from tearline.store import registry as reg
+from tearline.store.principals import add_principal, issue_token
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    nation: str
+    agency: str
+    url: str
+    vkey: str
+    username: str
+
+
+def peer_username(nation: str) -> str:
+    return f"peer-{nation.lower()}"
+
+
+def public_key(vkey: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(parse_verifier_key(vkey).public_key)
+
+
+def add_peer(
+    session: Session, node: Node, nation: str, agency: str, url: str, vkey: str, law_enforcement: bool = True
+) -> tuple[Peer, str]:
+    """Register a partner node; returns it and a new bearer token for its principal here."""
+    problems = _peer_problems(node, nation, agency, url, vkey)
+    if problems:
+        raise InvalidInput(problems)
+    if session.get(Peer, nation) is not None:
+        raise Conflict(f"a peer for {nation} is already registered; remove it first to change it")
+    reg.add_partner(session, nation)
+    if session.get(AgencyRow, agency) is None:
+        reg.add_agency(session, agency, nation, law_enforcement)
+    principal = session.scalar(select(Principal).where(Principal.username == peer_username(nation)))
+    if principal is None:
+        top = NATIONAL_LABELS[nation][-1]  # what was released to the nation decides, not a clearance
+        principal = add_principal(session, peer_username(nation), nation, agency, top, roles=["peer"])
+    peer = Peer(
+        nation=nation, agency=agency, url=url.rstrip("/"), vkey=vkey, principal_id=principal.id, added_at=clock.now()
+    )
+    session.add(peer)
+    token = issue_token(session, principal, kind="api")
+    journal.record(session, node, "node-admin", "peer.add", [nation, agency, url])
+    return peer, token
+
+
+def _peer_problems(node: Node, nation: str, agency: str, url: str, vkey: str) -> list[Problem]:
+    problems = []
+    if nation not in NATIONAL_LABELS:
+        problems.append(Problem("nation", f"unknown nation {nation!r}; known: {', '.join(NATIONAL_LABELS)}"))
+    elif nation == node.config.nation:
+        problems.append(Problem("nation", "a peer is a partner nation's node, not one of our own"))
+    if not agency.strip():
+        problems.append(Problem("agency", "must not be empty"))
+    if not url.startswith(("http://", "https://")):
+        problems.append(Problem("url", "must start with http:// or https://"))
+    try:
+        parse_verifier_key(vkey)
+    except (NoteError, ValueError) as err:
+        problems.append(Problem("vkey", f"not a C2SP signed-note verifier key ({err}); use `tearline audit vkey`"))
+    return problems
+
+
+def get_peer(session: Session, nation: str) -> Peer:
+    peer = session.get(Peer, nation)
+    if peer is None:
+        raise NotFound(f"no peer for {nation}; register it with `tearline peer add`")
+    return peer
+
+
+def peer_of(session: Session, principal: Principal) -> Peer | None:
+    """The peer a principal stands for, if it is a partner node's principal."""
+    if "peer" not in principal.roles:
+        return None
+    return session.scalar(select(Peer).where(Peer.principal_id == principal.id))
+
+
+def all_peers(session: Session) -> list[Peer]:
+    return list(session.scalars(select(Peer).order_by(Peer.nation)))
+
+
+def peer_token(session: Session, node: Node, nation: str) -> str:
+    """A new bearer token for a registered peer's principal (for a standard TAXII client)."""
+    peer = get_peer(session, nation)
+    principal = session.get(Principal, peer.principal_id)
+    assert principal is not None
+    token = issue_token(session, principal, kind="api")
+    journal.record(session, node, "node-admin", "peer.token", [nation])
+    return token

@@ -1,0 +1,34 @@
+"""The change log behind the live stream: one row per new or changed item, in the transaction
+that made the change, so a subscriber never hears of a change that did not commit. Rows say only
+which report changed; what a subscriber is told is computed for that subscriber when sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.federation_tables import ChangeEvent
+
+
+def note(
+    session: Session,
+    kind: str,
+    report: str | None,
+    version: int | None = None,
+    role: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a change: a report event (`report` set) or a role's event (a consent request)."""
+    session.add(
+        ChangeEvent(
+            at=clock.now(),
+            kind=kind,
+            report_stix_id=report,
+            version_number=version,
+            audience_role=role,
+            detail=detail or {},
+            note="",
+        )
+    )
