@@ -152,7 +152,7 @@ class Holdings:
             return []
         start = min(v for v, _ in used)
         seen = held.markings_seen_before(session, reader, start, {m for _, m in used})
-        prelude = not seen and self._is_first(session, caller, cursor, start)
+        prelude = not seen and self._is_first(session, caller, filters, cursor, start)
         fresh: dict[int, set[int]] = {}
         for version, marking in sorted(used):
             if marking not in seen:
@@ -161,11 +161,12 @@ class Holdings:
         markings = markings_by_id(session, {m for ms in fresh.values() for m in ms})
         times = held.version_times(session, [*fresh, start])
         out: list[_Entry] = []
-        if prelude:
-            out += [self._definition(start, times[start], body) for body in self._prelude()]
+        if prelude:  # in a fixed order: identities before the definitions they create
+            out += [self._definition(start, times[start], f"0{i:02d}", b) for i, b in enumerate(self._prelude())]
         for version, marking_ids in fresh.items():
             for marking_id in marking_ids:
-                out.append(self._definition(version, times[version], marking_definition(markings[marking_id])))
+                body = marking_definition(markings[marking_id])
+                out.append(self._definition(version, times[version], f"1{body['id']}", body))
         return [e for e in out if _admitted(e.obj, filters)]
 
     def _first_version(self, session: Session, filters: Filters, cursor: Key | None) -> int | None:
@@ -175,8 +176,9 @@ class Holdings:
             return held.first_version_after(session, filters.added_after)
         return 0
 
-    def _is_first(self, session: Session, caller: Caller, cursor: Key | None, start: int) -> bool:
-        if cursor is None:
+    def _is_first(self, session: Session, caller: Caller, filters: Filters, cursor: Key | None, start: int) -> bool:
+        """Is `start` the caller's first version? (It is when reading from the very beginning.)"""
+        if cursor is None and filters.added_after is None:
             return True
         return held.first_visible_version(session, caller.reader) == start
 
@@ -190,9 +192,10 @@ class Holdings:
         ]
 
     @staticmethod
-    def _definition(version: int, added: Any, body: dict[str, Any]) -> _Entry:
+    def _definition(version: int, added: Any, place: str, body: dict[str, Any]) -> _Entry:
+        """A definition's key sorts by `place` among the definitions of its version."""
         modified = body.get("modified", body["created"])
-        return _Entry(Key(version, DEFINITION_RANK, body["id"]), TaxiiObject(body["id"], modified, added, body))
+        return _Entry(Key(version, DEFINITION_RANK, place), TaxiiObject(body["id"], modified, added, body))
 
 
 def _key(entry: _Entry) -> Key:
