@@ -7,9 +7,12 @@ labels in banners and portion marks are never translated: each nation's are show
 
 from __future__ import annotations
 
+import gettext
+import io
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from fastapi import Request
 
@@ -20,27 +23,19 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "console"
 
 
-class Catalog:
-    """gettext over one language's messages; an untranslated message falls back to English."""
-
-    def __init__(self, language: str, messages: dict[str, str]) -> None:
-        self.language = language
-        self.messages = messages
-
-    def gettext(self, message: str) -> str:
-        return self.messages.get(message) or message
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.gettext(singular if n == 1 else plural)
-
-
 @lru_cache(maxsize=len(LANGUAGES))
-def catalog(language: str) -> Catalog:
+def catalog(language: str) -> gettext.GNUTranslations:
+    """One language's messages; an untranslated message falls back to English.
+
+    The `.po` catalog is compiled in memory, so that plural forms follow the language's own rule.
+    """
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     with path.open("rb") as handle:
         parsed = read_po(handle, locale=language)
-    messages = {str(m.id): str(m.string) for m in parsed if m.id and isinstance(m.id, str) and m.string}
-    return Catalog(language, messages)
+    compiled = io.BytesIO()
+    write_mo(compiled, parsed)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
 
 def negotiate(accept_language: str | None) -> str:
