@@ -35,11 +35,14 @@ from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.taxii.client import TaxiiClient
 
 log = logging.getLogger(__name__)
-API_ROOT = "taxii2/tearline/"
 MAX_BACKOFF_SECONDS = 60.0
 FIRST_BACKOFF_SECONDS = 0.25
 
 ClientFor = Callable[[Node, Peer], TaxiiClient]
+
+
+def api_root(peer: Peer) -> str:
+    return f"{peer.url}/taxii2/tearline/"
 
 
 def signed_client(node: Node, peer: Peer) -> TaxiiClient:
@@ -103,7 +106,7 @@ def _push_one(node: Node, peer: Peer, client: TaxiiClient, message_id: int, done
         unit = unit_for(node, message)
     envelope = {"objects": [*unit.objects, unit.seal]}
     try:
-        status = client.add_and_wait(API_ROOT, inbox_id(peer.nation, peer.agency), envelope, timeout=10.0)
+        status = client.add_and_wait(api_root(peer), inbox_id(peer.nation, peer.agency), envelope, timeout=10.0)
     except (TearlineError, httpx.HTTPError) as err:
         _failed(node, message_id, str(err))
         done.failed += 1
@@ -180,7 +183,7 @@ def pull_from(node: Node, peer: Peer, client: TaxiiClient) -> int:
     """Apply every unit of our feed on `peer` added since the last pull; returns units applied."""
     collection = feed_id(peer.nation, peer.agency, node.config.nation)
     applied, carried = 0, list[dict[str, Any]]()
-    for page in client.objects(API_ROOT, collection, added_after=peer.pulled_until, limit=500):
+    for page in client.objects(api_root(peer), collection, added_after=peer.pulled_until, limit=500):
         units, carried = units_of([*carried, *page.items])
         for unit in units:
             applied += _apply_pulled(node, peer, client, collection, unit)
@@ -194,7 +197,7 @@ def _apply_pulled(node: Node, peer: Peer, client: TaxiiClient, collection: str, 
     have = {(o["id"], digest(o)): o for o in unit.objects}
     for stix_id, sha in wanted:
         if (stix_id, sha) not in have:  # a shared object the feed holds once, from an earlier unit
-            for obj in client.object(API_ROOT, collection, stix_id, **{"match[version]": "all"}).items:
+            for obj in client.object(api_root(peer), collection, stix_id, **{"match[version]": "all"}).items:
                 have[(obj["id"], digest(obj))] = obj
     complete = Unit(unit.seal, [have[w] for w in wanted if w in have])
     try:

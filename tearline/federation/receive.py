@@ -30,6 +30,7 @@ from tearline.markings.visibility import Cover
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.release import consents
 from tearline.release.outbox import enqueue_recall
+from tearline.stix import ids
 from tearline.stix.decode import bundle_to_drafts
 from tearline.store import changes
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
@@ -93,7 +94,8 @@ def _apply_release(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
     record: dict[str, Any] = unit.payload["release"]
     items: dict[str, str] = unit.payload.get("items", {})
     registry = node.registry(session)
-    (draft,) = bundle_to_drafts({"type": "bundle", "id": "bundle--x", "objects": unit.objects}, registry)
+    bundle = {"type": "bundle", "id": ids.bundle_id(unit.objects), "objects": unit.objects}
+    (draft,) = bundle_to_drafts(bundle, registry)
     draft = _with_origin_hashes(draft, items)
     covers = _verified_consents(session, unit.payload.get("consents", []))
     us = Recipient(node.config.nation, record["recipient"].get("agency") or node.config.agency)

@@ -1,0 +1,202 @@
+"""Delivery between two real nodes over HTTP on loopback (DESIGN §5 step 2, issue 5 §3, §4, §8).
+
+The US node approves a release to Mexico; the courier pushes the sealed unit to Mexico's inbox;
+Mexico checks it and stores it with its provenance. Pull is the fallback. A partner that is down
+gets everything once it is back, exactly once; tampered or unsigned units are refused whole.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from tearline.db.audit_tables import AuditLeaf
+from tearline.db.federation_tables import Received, ReceivedRelease
+from tearline.db.models import Report
+from tearline.db.release_tables import OutboxMessage
+from tearline.errors import NotFound
+from tearline.federation import courier
+from tearline.federation.auth import NodeAuth
+from tearline.federation.collections import inbox_id
+from tearline.federation.feed import unit_for
+from tearline.fixtures import build_demo
+from tearline.node import Node
+from tearline.release import workflow
+from tearline.store.reads import report_view
+from tests.conftest import Templates
+from tests.federation.support import Pair, free_port, holds, register_each_other, serving
+from tests.release.support import cheap_passwords, mex_node, p, release_convoy_to_mexico
+
+CONVOY = "Three tractor-trailers"
+
+
+@pytest.fixture
+def pair(
+    node: Node, backend: str, templates: Templates, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pair]:
+    cheap_passwords(monkeypatch)
+    demo = build_demo(node)
+    mex = mex_node(backend, templates, tmp_path)
+    mex_port = free_port()
+    with serving(node) as us_url, serving(mex, mex_port) as mex_url:
+        token = register_each_other(node, us_url, mex, mex_url)
+        yield Pair(node, mex, demo, us_url, mex_url, token)
+    mex.close()
+
+
+def _mateo_sees(mex: Node, report: str) -> str:
+    with mex.db.read() as session:
+        mateo = p(session, "mateo.enlace")
+        session.expunge(mateo)
+    reader = mex.reader(mateo)  # its audience is refreshed before the reading snapshot starts
+    with mex.db.read() as session:
+        view = report_view(session, reader, mex.table(session), report)
+    return " ".join(portion.text for portion in view.portions)
+
+
+def _count(node: Node, model: type, *where: object) -> int:
+    with node.db.read() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0  # type: ignore[arg-type]
+
+
+def test_an_approved_release_is_pushed_and_readable_at_the_partner_with_its_provenance(pair: Pair) -> None:
+    release = release_convoy_to_mexico(pair.us, pair.demo)
+    done = courier.push_pending(pair.us)
+    assert (done.pushed, done.failed, done.refused) == (1, 0, 0), done.errors
+    report = release.report_stix_id
+    text = _mateo_sees(pair.mex, report)
+    assert CONVOY in text
+    assert "source" not in text.lower()  # the NOFORN source portion stayed home
+    with pair.mex.db.read() as session:
+        held = session.get(ReceivedRelease, release.id)
+        assert held is not None
+        assert (held.originator_nation, held.originator_agency, held.sender_nation) == ("USA", "US-DEMO-NARC", "USA")
+        assert held.banner == release.banner
+        assert session.scalar(select(Report.received).where(Report.stix_id == report)) is True
+    with pair.us.db.read() as session:
+        assert session.scalar(select(OutboxMessage.delivered_at).where(OutboxMessage.kind == "release")) is not None
+    assert courier.push_pending(pair.us).pushed == 0  # nothing left to send
+
+
+def test_a_recall_withdraws_the_partners_copy_on_every_read(pair: Pair) -> None:
+    release = release_convoy_to_mexico(pair.us, pair.demo)
+    courier.push_pending(pair.us)
+    assert CONVOY in _mateo_sees(pair.mex, release.report_stix_id)
+    with pair.us.db.write() as session:
+        workflow.recall(session, pair.us, p(session, "dan.disclosure"), release.id, "The convoy was interdicted.")
+    assert courier.push_pending(pair.us).pushed == 1
+    with pytest.raises(NotFound):
+        _mateo_sees(pair.mex, release.report_stix_id)
+    with pair.mex.db.read() as session:
+        assert session.get(ReceivedRelease, release.id).recalled_at is not None  # type: ignore[union-attr]
+
+
+def _post(pair: Pair, objects: list[dict[str, object]], auth: httpx.Auth | None) -> httpx.Response:
+    url = f"{pair.mex_url}/taxii2/tearline/collections/{inbox_id('MEX', 'MX-DEMO-FIA')}/objects/"
+    media = "application/taxii+json;version=2.1"
+    headers = {"Content-Type": media, "Accept": media}
+    return httpx.post(url, json={"objects": objects}, headers=headers, auth=auth, timeout=10)
+
+
+def test_tampered_unsigned_and_unknown_senders_are_refused_logged_and_nothing_is_stored(pair: Pair) -> None:
+    release = release_convoy_to_mexico(pair.us, pair.demo)
+    with pair.us.db.read() as session:
+        message = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "release"))
+        assert message is not None
+        unit = unit_for(pair.us, message)
+    signed_by_us = NodeAuth("USA", pair.us.signing_key())
+    before = _count(pair.mex, AuditLeaf)
+
+    tampered = copy.deepcopy(unit.objects)
+    report = next(o for o in tampered if o["type"] == "report")
+    report["name"] = "Nothing to see"
+    answer = _post(pair, [*tampered, unit.seal], signed_by_us)
+    assert answer.status_code == 202
+    assert unit.seal["id"] in {f["id"] for f in answer.json()["failures"]}
+    assert "does not match" in next(f["message"] for f in answer.json()["failures"] if f["id"] == unit.seal["id"])
+
+    unsigned = {k: v for k, v in unit.seal.items() if k != "signature"}
+    answer = _post(pair, [*unit.objects, unsigned], signed_by_us)
+    assert unit.seal["id"] in {f["id"] for f in answer.json()["failures"]}
+
+    assert _post(pair, [*unit.objects, unit.seal], None).status_code == 401
+    stranger = NodeAuth("USA", Ed25519PrivateKey.generate())
+    assert _post(pair, [*unit.objects, unit.seal], stranger).status_code == 401
+
+    assert not holds(pair.mex, release.report_stix_id)
+    assert _count(pair.mex, Received) == 0
+    with pair.mex.db.read() as session:
+        leaves = [bytes(row) for row in session.scalars(select(AuditLeaf.data).where(AuditLeaf.idx >= before))]
+    refused = [leaf for leaf in leaves if b"federation.receive" in leaf and b"denied" in leaf]
+    assert len(refused) == 2 and any(b"bad-digest" in leaf for leaf in refused)
+    assert any(b"bad-signature" in leaf for leaf in refused)
+
+
+def test_pull_is_the_fallback_and_applies_each_unit_once(pair: Pair) -> None:
+    release = release_convoy_to_mexico(pair.us, pair.demo)
+    done = courier.pull_all(pair.mex)
+    assert done.pulled == 1, done.errors
+    assert CONVOY in _mateo_sees(pair.mex, release.report_stix_id)
+    assert courier.pull_all(pair.mex).pulled == 0
+    assert courier.push_pending(pair.us).pushed == 1  # the late push is acknowledged, not applied again
+    assert _count(pair.mex, Received) == 1
+    assert _count(pair.mex, ReceivedRelease) == 1
+
+
+def test_a_partner_down_for_a_while_gets_everything_exactly_once(
+    node: Node, backend: str, templates: Templates, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_passwords(monkeypatch)
+    demo = build_demo(node)
+    mex = mex_node(backend, templates, tmp_path)
+    mex_port = free_port()
+    mex_url = f"http://127.0.0.1:{mex_port}"
+    with serving(node) as us_url:
+        register_each_other(node, us_url, mex, mex_url)
+        release = release_convoy_to_mexico(node, demo)
+        with node.db.write() as session:
+            workflow.recall(session, node, p(session, "dan.disclosure"), release.id, "Interdicted.")
+        down = courier.push_pending(node)  # Mexico is not listening
+        assert (down.pushed, down.failed) == (0, 1)
+        with node.db.read() as session:
+            waiting = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        assert all(m.delivered_at is None for m in waiting)
+        assert waiting[0].attempts == 1 and waiting[0].next_attempt_at is not None and waiting[0].last_error
+        assert waiting[1].attempts == 0  # the recall waits behind its release
+        with serving(mex, mex_port):
+            assert courier.push_pending(node).pushed == 0  # still backing off: nothing is sent early
+            time.sleep(courier.FIRST_BACKOFF_SECONDS + 0.1)
+            back = courier.push_pending(node)
+            again = courier.push_pending(node)
+    assert (back.pushed, back.failed) == (2, 0)
+    assert again.pushed == 0
+    assert _count(mex, Received) == 2
+    with mex.db.read() as session:
+        assert session.get(ReceivedRelease, release.id).recalled_at is not None  # type: ignore[union-attr]
+    mex.close()
+
+
+def test_a_sender_that_dies_after_the_partner_took_a_unit_sends_it_again_and_it_is_applied_once(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release_convoy_to_mexico(pair.us, pair.demo)
+
+    def die(*_args: object) -> None:
+        raise KeyboardInterrupt("killed before it could mark the message delivered")
+
+    monkeypatch.setattr(courier, "_delivered", die)
+    with pytest.raises(KeyboardInterrupt):
+        courier.push_pending(pair.us)
+    monkeypatch.undo()
+    assert _count(pair.mex, Received) == 1
+    again = courier.push_pending(pair.us)
+    assert again.pushed == 1
+    assert _count(pair.mex, Received) == 1
+    assert _count(pair.mex, ReceivedRelease) == 1
