@@ -27,7 +27,9 @@ app.command("demo")(demo.demo)
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 bench_app.command("audit")(bench_audit_command)
-from tearline.cli import bench_release  # noqa: E402, F401  (mounts `tearline bench release`)
+from tearline.cli import bench_console, bench_release, screenshots  # noqa: E402, F401  (mount `bench release`, `bench console`)
+
+app.command("screenshots")(screenshots.screenshots)
 
 
 @app.command()
