@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -110,17 +112,43 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-def create_app(node: Node) -> FastAPI:
+def create_app(node: Node, deliver: bool = False) -> FastAPI:
+    """The node's application. `deliver=True` (as `tearline serve` does) also runs the courier that
+    pushes the outbox to partners and pulls from them; tests drive delivery by hand instead."""
     from tearline.federation import collections as _partner  # noqa: F401  (registers the feed and inbox)
+    from tearline.federation.courier import Courier
     from tearline.taxii.routes import taxii_app
-    from tearline.web import console, routes_admin, routes_audit, routes_release, routes_reports
+    from tearline.web import console, routes_admin, routes_audit, routes_release, routes_reports, routes_stream
+
+    courier = Courier(node) if deliver else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if courier is not None:
+            courier.start()
+        yield
+        if courier is not None:
+            courier.stop()
 
     app = FastAPI(
         title="tearline",
         version=__version__,
         description="A tearline node: marked intelligence stored and served only to those the rules admit.",
+        lifespan=lifespan,
     )
     app.state.node = node
+    app.state.courier = courier
+    if courier is not None:
+
+        @app.middleware("http")
+        async def _nudge_courier(request: Request, call_next: Any) -> Any:
+            # A change may have written outbox messages (a release, a recall, a consent answer):
+            # wake the courier once it committed, so a partner hears within the second.
+            response = await call_next(request)
+            if request.method not in SAFE_METHODS and response.status_code < 400:
+                courier.nudge()
+            return response
+
     app.add_exception_handler(TearlineError, _tearline_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -128,6 +156,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(routes_admin.router, prefix="/api")
     app.include_router(routes_release.router, prefix="/api")
     app.include_router(routes_audit.router, prefix="/api")
+    app.include_router(routes_stream.router, prefix="/api")
     app.mount("/taxii2", taxii_app(node))  # TAXII 2.1: its own media types and error bodies
     console.install(app)  # the browser console: HTML pages, its assets, log-in and log-out
     return app
