@@ -256,7 +256,11 @@ def _apply_recall(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
             session.execute(update(Grant).where(Grant.origin_id == onward.id).values(recalled_at=now))
             enqueue_recall(session, node, onward)
     changes.note(
-        session, "recall", held.report_stix_id, role="disclosure_officer", detail={"release": release_id, "from": peer.nation}
+        session,
+        "recall",
+        held.report_stix_id,
+        role="disclosure_officer",
+        detail={"release": release_id, "from": peer.nation},
     )
     return release_id
 

@@ -93,27 +93,26 @@ def test_every_event_sent_is_in_the_audit_log(client: TestClient, node: Node, de
 def test_a_live_subscriber_hears_a_new_report_as_it_is_stored(node: Node, demo: Demo) -> None:
     headers = token_headers(node, "mateo.enlace")
     heard: list[dict[str, Any]] = []
-    with serving(node) as url:
-        with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
-            start = parse(http.get("/api/stream", params={"once": "true"}).text)
-            last = start[-1]["id"] if start else 0
+    with serving(node) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as http:
+        start = parse(http.get("/api/stream", params={"once": "true"}).text)
+        last = start[-1]["id"] if start else 0
 
-            def listen() -> None:
-                with http.stream("GET", "/api/stream", headers={"Last-Event-ID": str(last)}) as response:
-                    buffer = ""
-                    for chunk in response.iter_text():
-                        buffer += chunk
-                        heard.extend(parse(buffer.rsplit("\n\n", 1)[0]) if "\n\n" in buffer else [])
-                        buffer = buffer.rsplit("\n\n", 1)[-1] if "\n\n" in buffer else buffer
-                        if any(e["kind"] == "report" for e in heard):
-                            return
+        def listen() -> None:
+            with http.stream("GET", "/api/stream", headers={"Last-Event-ID": str(last)}) as response:
+                buffer = ""
+                for chunk in response.iter_text():
+                    buffer += chunk
+                    heard.extend(parse(buffer.rsplit("\n\n", 1)[0]) if "\n\n" in buffer else [])
+                    buffer = buffer.rsplit("\n\n", 1)[-1] if "\n\n" in buffer else buffer
+                    if any(e["kind"] == "report" for e in heard):
+                        return
 
-            listener = threading.Thread(target=listen, daemon=True)
-            listener.start()
-            time.sleep(0.3)
-            created = httpx.post(
-                f"{url}/api/reports", json=report_body(["A new sighting"]), headers=token_headers(node, "ana.analyst")
-            )
-            assert created.status_code == 201, created.text
-            listener.join(timeout=10)
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        time.sleep(0.3)
+        created = httpx.post(
+            f"{url}/api/reports", json=report_body(["A new sighting"]), headers=token_headers(node, "ana.analyst")
+        )
+        assert created.status_code == 201, created.text
+        listener.join(timeout=10)
     assert [e["report"] for e in heard if e["kind"] == "report"] == [created.json()["id"]]
