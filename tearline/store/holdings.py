@@ -4,23 +4,41 @@ The order is a keyset `(version, rank, id)`: report versions are numbered as the
 that this order is the order of their creation time, and each is walked as its report (rank 1)
 then its objects (rank 2). Every query filters inside SQL with `tearline.store.filters`; a hidden
 item is never fetched, counted or used to place another.
+
+A page runs a handful of these queries. Building the visibility filter costs more than running it
+on a page, so each statement is built once per principal's read context (its time, the cursor and
+the other values are parameters), as `reads.portion_page` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, union
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, tuple_, union
 from sqlalchemy.orm import Session
 
-from tearline.db.models import MarkingRow, Portion, Report, ReportVersion, StixObject
+from tearline.db.models import MarkingRow, Portion, Report, ReportVersion, StixObject, UTCDateTime, Workspace
+from tearline.markings.banner import banner_text
+from tearline.markings.scheme import EquivalenceTable
 from tearline.store.filters import Reader, object_visible, portion_visible
-from tearline.store.reads import ObjectView, _hides_source, _object_view, markings_by_id, report_visible
+from tearline.store.reads import (
+    ObjectView,
+    PortionView,
+    ReportView,
+    _hides_source,
+    _object_view,
+    _portion_text,
+    markings_by_id,
+    report_visible,
+)
 
 REPORT_RANK, OBJECT_RANK = 1, 2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LAST_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, order=True)
@@ -55,13 +73,31 @@ class HeldObject:
     marking_id: int
 
 
-def _after_version(column: Any, after: Key | None, rank: int) -> ColumnElement[bool]:
-    bound: ColumnElement[bool]
-    if after is None:
-        bound = column > 0
-    else:
-        bound = column >= after.version_id if after.rank < rank else column > after.version_id
-    return bound
+def _timeless(reader: Reader) -> Reader:
+    """The reader as a cache key: its time is passed to each execution as the `now` parameter."""
+    return replace(reader, now=_EPOCH)
+
+
+def _params(reader: Reader, **values: Any) -> dict[str, Any]:
+    return {"now": reader.now, **values}
+
+
+def _added_after() -> Any:
+    return bindparam("added_after", type_=UTCDateTime())
+
+
+@lru_cache(maxsize=256)
+def _reports_statement(reader: Reader, by_id: bool) -> Any:
+    rv = ReportVersion
+    query: Any = (
+        select(rv.id, Report.stix_id, rv.created_at)
+        .join(Report, and_(Report.id == rv.report_id, Report.current_version == rv.number))
+        .where(rv.id > bindparam("after"), rv.id <= bindparam("until"), rv.created_at > _added_after())
+        .where(report_visible(reader))
+        .order_by(rv.id)
+        .limit(bindparam("limit"))
+    )
+    return query.where(Report.stix_id.in_(bindparam("ids", expanding=True))) if by_id else query
 
 
 def held_reports(
@@ -70,45 +106,49 @@ def held_reports(
     """Visible reports (their current version) after `after` and up to version `until`, in holdings order."""
     if sel.types and "report" not in sel.types:
         return []
-    rv = ReportVersion
-    query = (
-        select(rv.id, Report.stix_id, rv.created_at)
-        .join(Report, and_(Report.id == rv.report_id, Report.current_version == rv.number))
-        .where(_after_version(rv.id, after, REPORT_RANK), report_visible(reader))
-        .order_by(rv.id)
-        .limit(limit)
+    # A report sorts after its version's definitions and before its objects.
+    floor = 0 if after is None else after.version_id - (1 if after.rank < REPORT_RANK else 0)
+    values = _params(
+        reader, after=floor, until=_LAST_ID if until is None else until, limit=limit,
+        added_after=sel.added_after or _EPOCH, **({"ids": list(sel.ids)} if sel.ids else {}),
+    )  # fmt: skip
+    rows = session.execute(_reports_statement(_timeless(reader), bool(sel.ids)), values)
+    return [HeldReport(Key(v, REPORT_RANK, s), at) for v, s, at in rows]
+
+
+@lru_cache(maxsize=256)
+def _objects_statement(reader: Reader, by_type: bool, by_id: bool) -> Any:
+    o = StixObject
+    query: Any = (
+        select(o, Report.stix_id, ReportVersion.created_at)
+        .join(ReportVersion, ReportVersion.id == o.version_id)
+        .join(Report, Report.id == o.report_id)
+        .where(tuple_(o.version_id, o.stix_id) > tuple_(bindparam("after_version"), bindparam("after_id")))
+        .where(ReportVersion.created_at > _added_after(), object_visible(reader, o))
+        .order_by(o.version_id, o.stix_id)
+        .limit(bindparam("limit"))
     )
-    if sel.ids:
-        query = query.where(Report.stix_id.in_(sel.ids))
-    if sel.added_after is not None:
-        query = query.where(rv.created_at > sel.added_after)
-    if until is not None:
-        query = query.where(rv.id <= until)
-    return [HeldReport(Key(v, REPORT_RANK, s), at) for v, s, at in session.execute(query)]
+    if by_type:
+        query = query.where(o.stix_type.in_(bindparam("types", expanding=True)))
+    if by_id:
+        query = query.where(o.stix_id.in_(bindparam("ids", expanding=True)))
+    return query
 
 
 def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | None, limit: int) -> list[HeldObject]:
     """Visible objects after `after`, in holdings order, with source-sensitive fields already hidden."""
-    o = StixObject
-    if after is not None and after.rank >= OBJECT_RANK:
-        position: ColumnElement[bool] = tuple_(o.version_id, o.stix_id) > tuple_(after.version_id, after.stix_id)
-    else:
-        position = _after_version(o.version_id, after, OBJECT_RANK)
-    query = (
-        select(o, Report.stix_id, ReportVersion.created_at)
-        .join(ReportVersion, ReportVersion.id == o.version_id)
-        .join(Report, Report.id == o.report_id)
-        .where(position, object_visible(reader, o))
-        .order_by(o.version_id, o.stix_id)
-        .limit(limit)
+    # Every id sorts after "", so (version, "") stands for "from the start of that version".
+    version, stix_id = (0, "") if after is None else (after.version_id, after.stix_id)
+    if after is not None and after.rank < OBJECT_RANK:
+        stix_id = ""
+    values = _params(
+        reader, after_version=version, after_id=stix_id, limit=limit, added_after=sel.added_after or _EPOCH
     )
     if sel.types:
-        query = query.where(o.stix_type.in_(sel.types))
+        values["types"] = list(sel.types)
     if sel.ids:
-        query = query.where(o.stix_id.in_(sel.ids))
-    if sel.added_after is not None:
-        query = query.where(ReportVersion.created_at > sel.added_after)
-    rows = session.execute(query).all()
+        values["ids"] = list(sel.ids)
+    rows = session.execute(_objects_statement(_timeless(reader), bool(sel.types), bool(sel.ids)), values).all()
     ids = {row.marking_id for row, _, _ in rows}
     markings = markings_by_id(session, ids)
     hidden = _hides_source(session, reader, ids)
@@ -123,21 +163,52 @@ def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | 
     ]
 
 
+@lru_cache(maxsize=256)
+def _used_statement(reader: Reader, bounded: bool, edges_only: bool) -> Any:
+    p, o = Portion, StixObject
+
+    def in_range(item: Any) -> ColumnElement[bool]:
+        first = item.version_id >= bindparam("first")
+        return and_(first, item.version_id <= bindparam("last")) if bounded else first
+
+    objects = o.version_id.in_(bindparam("edges", expanding=True)) if edges_only else in_range(o)
+    return union(
+        select(p.version_id, p.marking_id).where(in_range(p), portion_visible(reader, p)),
+        select(o.version_id, o.marking_id).where(objects, object_visible(reader, o)),
+    )
+
+
 def markings_used(
     session: Session, reader: Reader, first: int, last: int | None, object_versions: Collection[int] | None
 ) -> set[tuple[int, int]]:
     """(version, marking) of visible portions of versions `first`..`last` (None: on), and of visible
     objects of those versions, or only of `object_versions` when the caller holds the others already."""
+    values = _params(reader, first=first)
+    if last is not None:
+        values["last"] = last
+    if object_versions is not None:
+        values["edges"] = sorted(object_versions)
+    statement = _used_statement(_timeless(reader), last is not None, object_versions is not None)
+    return {(v, m) for v, m in session.execute(statement, values).all()}
 
-    def in_range(item: Any) -> ColumnElement[bool]:
-        bound: ColumnElement[bool] = item.version_id >= first if last is None else item.version_id.between(first, last)
-        return bound
 
+@lru_cache(maxsize=256)
+def _seen_statement(reader: Reader) -> Select[Any]:
     p, o = Portion, StixObject
-    statement: Any = select(p.version_id, p.marking_id).where(in_range(p), portion_visible(reader, p))
-    objects = in_range(o) if object_versions is None else o.version_id.in_(sorted(object_versions))
-    statement = union(statement, select(o.version_id, o.marking_id).where(objects, object_visible(reader, o)))
-    return {(v, m) for v, m in session.execute(statement).all()}
+
+    def used(item: Any, visible: ColumnElement[bool]) -> ColumnElement[bool]:
+        # One EXISTS per marking stops at its first visible use, instead of walking every use.
+        return (
+            select(item.id)
+            .where(item.marking_id == MarkingRow.id, item.version_id < bindparam("version"), visible)
+            .correlate(MarkingRow)
+            .exists()
+        )
+
+    return select(MarkingRow.id).where(
+        MarkingRow.id.in_(bindparam("wanted", expanding=True)),
+        or_(used(p, portion_visible(reader, p)), used(o, object_visible(reader, o))),
+    )
 
 
 def markings_seen_before(session: Session, reader: Reader, version_id: int, marking_ids: Iterable[int]) -> set[int]:
@@ -145,30 +216,24 @@ def markings_seen_before(session: Session, reader: Reader, version_id: int, mark
     wanted = sorted(set(marking_ids))
     if not wanted:
         return set()
+    values = _params(reader, version=version_id, wanted=wanted)
+    return set(session.scalars(_seen_statement(_timeless(reader)), values))
+
+
+@lru_cache(maxsize=256)
+def _first_statements(reader: Reader) -> tuple[Select[Any], Select[Any]]:
     p, o = Portion, StixObject
-
-    def used(item: Any, visible: ColumnElement[bool]) -> ColumnElement[bool]:
-        # One EXISTS per marking stops at its first visible use, instead of walking every use.
-        return (
-            select(item.id)
-            .where(item.marking_id == MarkingRow.id, item.version_id < version_id, visible)
-            .correlate(MarkingRow)
-            .exists()
-        )
-
-    statement = select(MarkingRow.id).where(
-        MarkingRow.id.in_(wanted), or_(used(p, portion_visible(reader, p)), used(o, object_visible(reader, o)))
+    return (
+        select(func.min(p.version_id)).where(portion_visible(reader, p)),
+        select(func.min(o.version_id)).where(object_visible(reader, o)),
     )
-    return set(session.scalars(statement))
 
 
 def first_visible_version(session: Session, reader: Reader) -> int | None:
     """The earliest report version with anything visible to the reader."""
-    p, o = Portion, StixObject
-    portion = session.scalar(select(func.min(p.version_id)).where(portion_visible(reader, p)))
-    obj = session.scalar(select(func.min(o.version_id)).where(object_visible(reader, o)))
-    found = [v for v in (portion, obj) if v is not None]
-    return min(found) if found else None
+    found = [session.scalar(s, _params(reader)) for s in _first_statements(_timeless(reader))]
+    versions = [v for v in found if v is not None]
+    return min(versions) if versions else None
 
 
 def first_version_after(session: Session, moment: datetime) -> int | None:
@@ -184,6 +249,15 @@ def version_times(session: Session, version_ids: Iterable[int]) -> dict[int, dat
     return {v: at for v, at in rows}
 
 
+@lru_cache(maxsize=256)
+def _copies_statement(reader: Reader) -> Any:
+    o = StixObject
+    query: Any = select(o.stix_id, o.version_id).where(
+        o.stix_id.in_(bindparam("ids", expanding=True)), object_visible(reader, o)
+    )
+    return query
+
+
 def other_copies(session: Session, reader: Reader, stix_ids: Iterable[str]) -> dict[str, list[int]]:
     """Versions of every visible copy of these objects (one id may stand in several reports)."""
     ids = sorted(set(stix_ids))
@@ -195,18 +269,66 @@ def other_copies(session: Session, reader: Reader, stix_ids: Iterable[str]) -> d
     repeated = list(session.scalars(shared))
     if not repeated:
         return {}
-    rows = session.execute(select(o.stix_id, o.version_id).where(o.stix_id.in_(repeated), object_visible(reader, o)))
     out: dict[str, list[int]] = {}
-    for stix_id, version_id in rows:
+    for stix_id, version_id in session.execute(_copies_statement(_timeless(reader)), _params(reader, ids=repeated)):
         out.setdefault(stix_id, []).append(version_id)
     return out
 
 
-def object_copies(session: Session, reader: Reader, stix_id: str) -> list[HeldObject]:
-    """Every visible copy of one object, oldest first."""
-    return held_objects(session, reader, Selection(ids=(stix_id,)), None, 10_000)
+@lru_cache(maxsize=256)
+def _view_statements(reader: Reader) -> tuple[Select[Any], Select[Any]]:
+    portions = (
+        select(Portion)
+        .where(Portion.version_id == bindparam("version"), portion_visible(reader))
+        .order_by(Portion.position)
+    )
+    objects = (
+        select(StixObject)
+        .where(StixObject.version_id == bindparam("version"), object_visible(reader, StixObject))
+        .order_by(StixObject.id)
+    )
+    return portions, objects
 
 
-def report_key(session: Session, reader: Reader, stix_id: str) -> HeldReport | None:
-    found = held_reports(session, reader, Selection(ids=(stix_id,)), None, 1)
-    return found[0] if found else None
+def current_report_view(session: Session, reader: Reader, table: EquivalenceTable, version_id: int) -> ReportView:
+    """The current version of a report as `reads.report_view` shows it, for rendering as STIX.
+
+    Only the content is computed: `version` and `versions` (which STIX does not carry) are 0.
+    """
+    portion_statement, object_statement = _view_statements(_timeless(reader))
+    values = _params(reader, version=version_id)
+    portions = session.scalars(portion_statement, values).all()
+    objects = session.scalars(object_statement, values).all()
+    meta = session.get(ReportVersion, version_id)
+    assert meta is not None
+    report = session.get(Report, meta.report_id)
+    assert report is not None
+    ids = {p.marking_id for p in portions} | {o.marking_id for o in objects}
+    markings = markings_by_id(session, ids)
+    hidden = _hides_source(session, reader, ids)
+    title = next((p for p in portions if p.is_title), None)
+    body = [p for p in portions if not p.is_title]
+    return ReportView(
+        stix_id=report.stix_id,
+        version=0,
+        versions=0,
+        title=_portion_text(title.text, markings[title.marking_id], title.marking_id in hidden) if title else None,
+        title_marking=markings[title.marking_id] if title else None,
+        banner=banner_text(markings.values(), reader.node_nation, table),
+        portions=[
+            PortionView(
+                i + 1,
+                _portion_text(p.text, markings[p.marking_id], p.marking_id in hidden),
+                markings[p.marking_id],
+                p.hash,
+            )
+            for i, p in enumerate(body)
+        ],
+        objects=[_object_view(o, markings[o.marking_id], o.marking_id in hidden, report.stix_id) for o in objects],
+        predicate=meta.predicate,
+        need_to_know=meta.need_to_know,
+        review_due=meta.review_due,
+        created_at=meta.created_at,
+        workspace=session.scalar(select(Workspace.slug).where(Workspace.id == report.workspace_id)),
+        title_hash=title.hash if title else None,
+    )

@@ -32,7 +32,7 @@ from tearline.stix.objects import stix_object
 from tearline.stix.reports import stix_report
 from tearline.store import holdings as held
 from tearline.store.holdings import Key, Selection
-from tearline.store.reads import markings_by_id, report_view
+from tearline.store.reads import markings_by_id
 from tearline.taxii.collections import AddResult, Caller, Collection, Filters, ObjectPage, TaxiiObject, register
 
 DEFINITION_RANK = 0
@@ -116,7 +116,7 @@ class Holdings:
             if isinstance(item, held.HeldObject):
                 body = stix_object(item.view, clock.stix_timestamp(item.added), creator)
             else:
-                view = report_view(session, reader, table, key.stix_id)
+                view = held.current_report_view(session, reader, table, key.version_id)
                 body = stix_report(view, creator, view.workspace)
             marking_id = item.marking_id if isinstance(item, held.HeldObject) else None
             out.append(_Entry(key, TaxiiObject(key.stix_id, body["modified"], item.added, body), marking_id))
