@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tearline.cli import admin, demo
+from tearline.cli import admin, demo, federation
 from tearline.cli.audit import audit_app, bench_audit_command
 from tearline.cli.bench import bench_app
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
@@ -26,10 +26,15 @@ app.add_typer(admin.workspace_app, name="workspace")
 app.command("demo")(demo.demo)
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
+app.add_typer(federation.peer_app, name="peer")
+app.command("deliver")(federation.deliver)
 bench_app.command("audit")(bench_audit_command)
 from tearline.cli import bench_console, bench_release, screenshots  # noqa: E402, F401  (mount `bench release`, `bench console`)
 
 app.command("screenshots")(screenshots.screenshots)
+from tearline.cli import bench_resolve, resolve  # noqa: E402, F401  (mounts `tearline bench resolve`)
+
+app.command("resolve")(resolve.resolve)
 
 
 @app.command()
@@ -63,7 +68,7 @@ def serve(
 
     node = open_node(data)
     console.print(f"serving {node.config.name} on http://{host}:{port}/ (API under /api)")
-    uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(node, deliver=True), host=host, port=port, log_level="warning")
 
 
 @app.command()
