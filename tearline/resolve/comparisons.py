@@ -1,0 +1,195 @@
+"""The comparisons of the resolver's Fellegi-Sunter model, one per name component and attribute.
+
+Each level is SQL over the standardised columns (DuckDB dialect; Spark reads the same functions).
+A missing value is a null level, never a disagreement: a US record without a maternal surname says
+nothing against a Mexican record that has one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Level = dict[str, Any]
+
+# The given names agree in some way (nickname, compound, typo) or one side has none.
+# A shared second name (Carlos in "Antonio Carlos" and "José Carlos", brothers) is no agreement
+# unless one side has a single given name ("José Luis" and "Luis").
+COMPOUND_AGREE = ("list_has_any(given_alts_l, given_alts_r) AND (len(string_split(given_all_l, ' ')) = 1"
+                  " OR len(string_split(given_all_r, ' ')) = 1)")
+GIVEN_AGREE = ("given1_l IS NULL OR given1_r IS NULL OR list_has_any(given_first_alts_l, given_first_alts_r)"
+               f" OR ({COMPOUND_AGREE})"
+               " OR (jaro_winkler_similarity(given1_l, given1_r) >= 0.88"
+               " AND abs(length(given1_l) - length(given1_r)) <= 2)")
+
+# Given name and surname written in each other's fields, each within a typo.
+SWAPPED = ("jaro_winkler_similarity(given1_l, paternal_r) >= 0.88"
+           " AND jaro_winkler_similarity(paternal_l, given1_r) >= 0.88")
+
+
+def _null(*columns: str) -> Level:
+    sides = " OR ".join(f"{c}_l IS NULL OR {c}_r IS NULL" for c in columns)
+    return {"sql_condition": sides, "label_for_charts": "missing", "is_null_level": True}
+
+
+def _level(sql: str, label: str, tf: str | None = None, **fixed: Any) -> Level:
+    level: Level = {"sql_condition": sql, "label_for_charts": label}
+    if tf:
+        level["tf_adjustment_column"] = tf
+        level["tf_adjustment_weight"] = 1.0
+    level.update(fixed)
+    return level
+
+
+def _else(**fixed: Any) -> Level:
+    return {"sql_condition": "ELSE", "label_for_charts": "all other", **fixed}
+
+
+def _comparison(name: str, description: str, levels: list[Level]) -> dict[str, Any]:
+    return {"output_column_name": name, "comparison_description": description, "comparison_levels": levels}
+
+
+def given_names() -> dict[str, Any]:
+    return _comparison("given", "given names, nickname-aware", [
+        _null("given1"),
+        _level("given_all_l = given_all_r", "all given names agree", tf="given_all"),
+        _level("given1_l = given1_r", "first given name agrees", tf="given1"),
+        _level("list_has_any(given_first_alts_l, given_first_alts_r)", "first given name agrees as a nickname"),
+        _level(COMPOUND_AGREE, "a given name agrees (compound names)"),
+        _level("list_has_any(given_keys_l, given_keys_r)", "a given name sounds alike"),
+        # Length-bounded, so that Rosa and Rosario (another name) are not a typo of each other.
+        _level("jaro_winkler_similarity(given1_l, given1_r) >= 0.88 AND abs(length(given1_l) - length(given1_r)) <= 2",
+               "first given name within a typo"),
+        _level(SWAPPED, "agrees with the other's surname (fields swapped)"),
+        _else(),
+    ])
+
+
+def paternal() -> dict[str, Any]:
+    return _comparison("paternal", "paternal (first) surname", [
+        _null("paternal"),
+        _level("paternal_l = paternal_r", "exact", tf="paternal"),
+        _level("paternal_key_l = paternal_key_r", "sounds alike"),
+        _level("jaro_winkler_similarity(paternal_l, paternal_r) >= 0.88", "within a typo"),
+        _level("paternal_key_l = maternal_key_r OR maternal_key_l = paternal_key_r",
+               "agrees with the other's maternal surname"),
+        # The swap is weighed once, by the given-name comparison: neutral here.
+        _level(SWAPPED, "fields swapped (weighed under given names)",
+               m_probability=0.01, u_probability=0.01, fix_m_probability=True, fix_u_probability=True),
+        _else(),
+    ])
+
+
+def maternal() -> dict[str, Any]:
+    return _comparison("maternal", "maternal (second) surname; missing is null", [
+        _null("maternal"),
+        _level("maternal_l = maternal_r", "exact", tf="maternal"),
+        _level("maternal_key_l = maternal_key_r", "sounds alike"),
+        _level("jaro_winkler_similarity(maternal_l, maternal_r) >= 0.88", "within a typo"),
+        _level("maternal_key_l = paternal_key_r OR paternal_key_l = maternal_key_r",
+               "agrees with the other's paternal surname"),
+        _else(),
+    ])
+
+
+def date_of_birth() -> dict[str, Any]:
+    both_full = "dob_m_l IS NOT NULL AND dob_m_r IS NOT NULL"
+    return _comparison("dob", "date of birth across MM/DD and DD/MM", [
+        _null("dob_y"),
+        _level(f"{both_full} AND dob_l = dob_r", "exact"),
+        _level(f"{both_full} AND dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r",
+               "day and month swapped"),
+        _level(
+            f"{both_full} AND ((dob_y_l = dob_y_r AND (dob_m_l = dob_m_r OR dob_d_l = dob_d_r))"
+            " OR (dob_m_l = dob_m_r AND dob_d_l = dob_d_r AND abs(dob_y_l - dob_y_r) <= 10))",
+            "one part differs",
+        ),
+        _level("(dob_m_l IS NULL OR dob_m_r IS NULL) AND dob_y_l = dob_y_r", "only the year known; agrees"),
+        _level("abs(dob_y_l - dob_y_r) <= 2", "within two years"),
+        _else(),
+    ])
+
+
+def phones() -> dict[str, Any]:
+    # Relatives share a family phone: a shared number is strong evidence only beside agreeing given
+    # names, so the two cases are separate levels (their weights are learned apart).
+    shared = "list_has_any(phones_l, phones_r)"
+    return _comparison("phone", "phones in E.164, apart for relatives", [
+        _null("phones"),
+        _level(f"{shared} AND ({GIVEN_AGREE})", "a phone in common, given names agree"),
+        _level(shared, "a phone in common, given names differ (a family phone)"),
+        _else(),
+    ])
+
+
+def national_id() -> dict[str, Any]:
+    return _comparison("national_id", "national id (CURP, SSN, SIN...)", [
+        _null("national_id"),
+        _level("national_id_l = national_id_r", "exact"),
+        _level("damerau_levenshtein(national_id_l, national_id_r) <= 1", "one edit"),
+        _else(),
+    ])
+
+
+def aliases() -> dict[str, Any]:
+    # Fixed, weak weights: an "El …" alias corroborates a name match and never links on its own
+    # (2.3 bits for agreement; disagreement says nothing, since agencies know different aliases).
+    return _comparison("alias", "aliases (weak, fixed weights)", [
+        _null("alias_keys"),
+        _level("list_has_any(alias_keys_l, alias_keys_r)", "an alias in common",
+               m_probability=0.25, u_probability=0.05, fix_m_probability=True, fix_u_probability=True),
+        _else(m_probability=0.75, u_probability=0.75, fix_m_probability=True, fix_u_probability=True),
+    ])
+
+
+def sex() -> dict[str, Any]:
+    return _comparison("sex", "sex", [_null("sex"), _level("sex_l = sex_r", "agrees"), _else()])
+
+
+def address() -> dict[str, Any]:
+    # A home town is shared by a whole family, so agreement is weighed apart when given names differ.
+    overlap = ("len(list_intersect(address_tokens_l, address_tokens_r))"
+               " / len(list_distinct(list_concat(address_tokens_l, address_tokens_r)))")
+    return _comparison("address", "address or home town, apart for relatives", [
+        _null("address"),
+        _level(f"address_l = address_r AND ({GIVEN_AGREE})", "exact, given names agree"),
+        _level(f"{overlap} >= 0.6 AND ({GIVEN_AGREE})", "most words agree, given names agree"),
+        _level(f"{overlap} >= 0.3 AND ({GIVEN_AGREE})", "some words agree, given names agree"),
+        _level(f"{overlap} >= 0.6", "most words agree, given names differ (a family address)"),
+        _else(),
+    ])
+
+
+def resolver_comparisons() -> list[dict[str, Any]]:
+    return [given_names(), paternal(), maternal(), date_of_birth(), phones(), national_id(), aliases(), sex(),
+            address()]
+
+
+BLOCKING_RULES: list[str | dict[str, Any]] = [
+    "l.paternal_key = r.paternal_key AND l.given1_key = r.given1_key",
+    {"blocking_rule": "l.paternal_key = r.paternal_key AND l.given_first_alts = r.given_first_alts",
+     "arrays_to_explode": ["given_first_alts"]},
+    "l.paternal_key = r.maternal_key AND l.given1_key = r.given1_key",
+    "l.maternal_key = r.paternal_key AND l.given1_key = r.given1_key",
+    "l.paternal_key = r.paternal_key AND l.maternal_key = r.maternal_key",
+    "l.dob_y = r.dob_y AND l.dob_m = r.dob_m AND l.dob_d = r.dob_d",
+    "l.dob_y = r.dob_y AND l.dob_m = r.dob_d AND l.dob_d = r.dob_m",
+    {"blocking_rule": "l.phones = r.phones", "arrays_to_explode": ["phones"]},
+    "l.national_id = r.national_id",
+    "l.given1_key = r.given1_key AND l.dob_y = r.dob_y",
+    "l.given1_key = r.paternal_key",
+    "l.paternal_key = r.given1_key",
+    "l.paternal_key = r.paternal_key AND l.given1_key_alt = r.given1_key_alt",
+    "l.given1_key = r.given1_key AND substr(l.paternal_key, 1, 3) = substr(r.paternal_key, 1, 3)",
+    "l.address_key = r.address_key AND l.given1_key = r.given1_key",
+    "l.address_key = r.address_key AND l.paternal_key = r.paternal_key",
+    # a national id with one wrong character still shares its first or its last half
+    "substr(l.national_id, 1, 4) = substr(r.national_id, 1, 4)",
+    "substr(l.national_id, -3) = substr(r.national_id, -3) AND l.dob_y = r.dob_y",
+    "l.paternal_key = r.paternal_key AND l.dob_y = r.dob_y",
+    "l.address = r.address AND l.given1_key = r.given1_key",
+]
+
+
+# Levels (numbered from "all other" = 0 upwards) that corroborate a name match with evidence that
+# relatives and namesakes do not share: a date of birth, a personal phone, an id, the maternal surname.
+CORROBORATING_LEVELS: dict[str, int] = {"dob": 3, "phone": 2, "national_id": 1, "maternal": 2}

@@ -1,0 +1,188 @@
+"""The resolver's Splink model: settings, training (EM with term-frequency adjustments),
+pairwise prediction and clustering, on Splink's DuckDB backend.
+
+The same settings run on Splink's Spark backend (`splink.backends.spark.SparkAPI`) when a batch
+outgrows one machine: the comparison SQL uses functions both dialects have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from tearline.resolve.comparisons import BLOCKING_RULES, CORROBORATING_LEVELS, resolver_comparisons
+
+UPPER_THRESHOLD = 0.95
+LOWER_THRESHOLD = 0.5
+# Pairs below this are not kept at all; between it and LOWER they only explain a non-merge.
+PREDICT_FLOOR = 0.01
+
+# EM needs blocks where one person, not one family or one common name, is the usual match:
+# the whole name (relatives and homonyms rarely share all of it), then the date of birth.
+TRAINING_RULES = (
+    "l.paternal_key = r.paternal_key AND l.maternal_key = r.maternal_key AND l.given1_key = r.given1_key",
+    "l.dob_y = r.dob_y AND l.dob_m = r.dob_m AND l.dob_d = r.dob_d",
+)
+DETERMINISTIC_RULES = (
+    "l.national_id = r.national_id",
+    "l.paternal = r.paternal AND l.given1 = r.given1 AND l.dob = r.dob",
+)
+ARRAY_COLUMNS = ("given_first_alts", "given_alts", "given_keys", "phones", "alias_keys", "address_tokens")
+STRING_COLUMNS = ("source", "given1", "given_all", "given1_key", "paternal", "maternal", "paternal_key",
+                  "maternal_key", "dob", "sex", "phone1", "national_id", "address", "address_key", "name_block",
+                  "alias1", "given1_key_alt")
+INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
+
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet_splink() -> None:
+    logging.getLogger("splink").setLevel(logging.WARNING)
+
+
+def settings(comparisons: Sequence[dict[str, Any]] | None = None,
+             blocking_rules: Sequence[str | dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The Splink settings dictionary of the resolver (one table of every source, deduplicated)."""
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "comparisons": list(comparisons or resolver_comparisons()),
+        "blocking_rules_to_generate_predictions": list(blocking_rules or BLOCKING_RULES),
+        "retain_matching_columns": True,
+        "retain_intermediate_calculation_columns": True,
+        "additional_columns_to_retain": ["source"],
+        "max_iterations": 20,
+        "em_convergence": 0.0001,
+    }
+
+
+def frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of standardised columns as a typed frame (empty lists become nulls)."""
+    df = pd.DataFrame(list(rows))
+    for column in ARRAY_COLUMNS:
+        if column in df:
+            df[column] = df[column].map(lambda v: v if isinstance(v, list) and v else None)
+    for column in STRING_COLUMNS:
+        if column in df:
+            df[column] = df[column].astype("object").where(df[column].notna(), None)
+    for column in INT_COLUMNS:
+        if column in df:
+            df[column] = df[column].astype("Int64")
+    df["unique_id"] = df["unique_id"].astype("int64")
+    return df
+
+
+@dataclass
+class TrainedModel:
+    """A trained model as Splink's JSON settings, so that it can be stored and used again."""
+
+    settings_json: dict[str, Any]
+    upper: float = UPPER_THRESHOLD
+    lower: float = LOWER_THRESHOLD
+    labels_used: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps({"settings": self.settings_json, "upper": self.upper, "lower": self.lower,
+                           "labels_used": self.labels_used, "notes": self.notes})
+
+    @classmethod
+    def loads(cls, text: str) -> TrainedModel:
+        data = json.loads(text)
+        return cls(data["settings"], data["upper"], data["lower"], data.get("labels_used", 0), data.get("notes", {}))
+
+
+def _linker(df: pd.DataFrame, model_settings: dict[str, Any] | str) -> Any:
+    from splink import DuckDBAPI, Linker
+
+    _quiet_splink()
+    db_api = DuckDBAPI()
+    table = db_api.register(df)
+    return Linker(table, model_settings, log_level=None)
+
+
+def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, recall: float = 0.7,
+          training_rules: Sequence[str] = TRAINING_RULES,
+          deterministic_rules: Sequence[str] = DETERMINISTIC_RULES,
+          seed: int = 1, u_pairs: float = 3e5) -> tuple[TrainedModel, Any]:
+    """Train by EM on `df` (u by random sampling, the match prior from deterministic rules)."""
+    linker = _linker(df, model_settings or settings())
+    training = linker.training
+    # With no deterministic match at all (tiny inputs) the prior keeps its default.
+    with contextlib.suppress(Exception):
+        training.estimate_probability_two_random_records_match(list(deterministic_rules), recall=recall)
+    training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed, num_chunks=1)
+    for rule in training_rules:
+        training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+    saved = linker.misc.save_model_to_json()
+    return TrainedModel(saved), linker
+
+
+def predict(linker: Any, floor: float = PREDICT_FLOOR) -> pd.DataFrame:
+    """Scored pairs at or above `floor`, with each comparison's level and Bayes factor."""
+    result = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
+    out: pd.DataFrame = result.as_pandas_dataframe()
+    return out
+
+
+class _Components:
+    def __init__(self, ids: Sequence[int]) -> None:
+        self.parent = {i: i for i in ids}
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """Each record's entity (the smallest member id) and the probability of its strongest link."""
+
+    entity_of: dict[int, int]
+    best_link: dict[int, float]
+
+
+def corroborated(pairs: pd.DataFrame) -> pd.Series[bool]:
+    """Pairs with evidence beyond names, town and aliases (which relatives and namesakes share)."""
+    out = pd.Series(False, index=pairs.index)
+    for comparison, level in CORROBORATING_LEVELS.items():
+        column = f"gamma_{comparison}"
+        if column in pairs:
+            out |= pairs[column] >= level
+    return out
+
+
+def mergeable(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Pairs that merge without an analyst: above the threshold and corroborated beyond names."""
+    above = pairs[pairs["match_probability"] >= threshold]
+    if "gamma_dob" not in above:  # another model (the plain baseline): the threshold alone decides
+        return above
+    return above[corroborated(above)]
+
+
+def cluster(ids: Sequence[int], pairs: pd.DataFrame, threshold: float = UPPER_THRESHOLD) -> Clustering:
+    """Connected components over mergeable pairs."""
+    components = _Components(ids)
+    best: dict[int, float] = {}
+    strong = mergeable(pairs, threshold)
+    for left, right, p in zip(strong["unique_id_l"], strong["unique_id_r"], strong["match_probability"],
+                              strict=True):
+        components.union(int(left), int(right))
+        for side in (int(left), int(right)):
+            best[side] = max(best.get(side, 0.0), float(p))
+    return Clustering({i: components.find(i) for i in ids}, best)

@@ -1,0 +1,266 @@
+"""Spanish and Latin-American names, parsed into given names, paternal and maternal surnames,
+particles and aliases, whatever order and fields a source wrote them in.
+
+Handles particles (de, del, de la, de los, y), compound given names (José Luis, María de los
+Ángeles), accents, hyphenated and fused surnames (Hernández-Garza, Delafuente), surname-first
+order ("Hernández Garza, José Luis" and the official "HERNANDEZ GARZA JOSE LUIS"), the maternal
+surname written as a middle name, nicknames and "El …" aliases.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from tearline.resolve.nicknames import GIVEN_NAMES, NICKNAMES, PARTICLES, SURNAMES, formal_names
+from tearline.resolve.phonetic import phonetic_key
+
+_ALIAS_MARK = re.compile(r"\b(?:alias|a\.?k\.?a\.?|apodo)\b[:\s]*", re.IGNORECASE)
+_QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]+)[\"“”«»]|\(([^)]+)\)")
+_NOT_NAME = re.compile(r"[^A-Z\s,\-]")
+_ARTICLES = frozenset({"EL", "LA", "LOS", "LAS"})
+_FUSED = ("DELOS", "DELAS", "DELA", "DEL", "DE")
+_GIVEN_TAILS = frozenset({"ANGELES", "CARMEN", "JESUS", "ROSARIO", "LOURDES", "PILAR", "SOCORRO", "GUADALUPE",
+                          "LUZ", "CARIDAD", "NIEVES", "MERCEDES", "DIOS"})
+
+
+def fold(text: str) -> str:
+    """Upper case, accents removed (Ñ becomes N), anything but letters, spaces, commas and hyphens dropped."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    return " ".join(_NOT_NAME.sub(" ", bare.replace("'", "")).split())
+
+
+def alias_key(alias: str) -> str:
+    """An alias without its article, so that "El Güero" and "Güero" agree."""
+    words = fold(alias).replace("-", " ").replace(",", " ").split()
+    while len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A parsed name. Given names and surnames are folded; nicknames are kept as written."""
+
+    given: tuple[str, ...] = ()
+    paternal: str | None = None
+    maternal: str | None = None
+    particles: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def formal_given(self) -> tuple[tuple[str, ...], ...]:
+        """Each given name as the formal names it may stand for (Beto: Alberto or Roberto)."""
+        out: list[tuple[str, ...]] = []
+        for name in self.given:
+            alternatives = formal_names(name)
+            if alternatives and " " in alternatives[0]:  # Chema is two names: José María
+                out.extend((part,) for part in alternatives[0].split())
+            else:
+                out.append(alternatives)
+        return tuple(out)
+
+    @property
+    def surnames(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.paternal, self.maternal) if s)
+
+
+@dataclass
+class _Surnames:
+    cores: list[str] = field(default_factory=list)
+    particles: list[str] = field(default_factory=list)
+
+
+def _is_given(word: str) -> bool:
+    return word in GIVEN_NAMES or word in NICKNAMES
+
+
+def _is_surname(word: str) -> bool:
+    return word in SURNAMES and word not in GIVEN_NAMES
+
+
+def _unfuse(word: str) -> tuple[list[str], str]:
+    """Delafuente -> (["DE", "LA"], "FUENTE") when the rest is a known surname; else ([], word)."""
+    for prefix in _FUSED:
+        rest = word[len(prefix):]
+        if word.startswith(prefix) and rest in SURNAMES:
+            parts = {"DELOS": ["DE", "LOS"], "DELAS": ["DE", "LAS"], "DELA": ["DE", "LA"]}.get(prefix, [prefix])
+            return parts, rest
+    return [], word
+
+
+def split_surnames(words: list[str]) -> _Surnames:
+    """Family-name words to surname cores: particles attach to the next word, hyphens and "y" separate."""
+    out = _Surnames()
+    pending: list[str] = []
+    for raw in words:
+        for word in raw.split("-"):
+            if not word:
+                continue
+            if word == "Y" and out.cores and not pending:
+                continue
+            if word in PARTICLES and word != "Y":
+                pending.append(word)
+                continue
+            particles, core = _unfuse(word)
+            out.particles.extend(pending + particles)
+            out.cores.append(core)
+            pending = []
+    if pending and not out.cores:  # "De La" alone is a surname of its own
+        out.cores.append(pending[-1])
+    return out
+
+
+def _split_given(words: list[str]) -> tuple[list[str], list[str]]:
+    """Given-name words to (given names, trailing surname-like words such as a maternal middle name)."""
+    given: list[str] = []
+    trailing: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if len(word) == 1:  # an initial says too little to compare
+            i += 1
+            continue
+        if word in PARTICLES and given and i + 1 < len(words):
+            # María de los Ángeles, José de Jesús: particles inside a compound given name
+            j = i
+            while j < len(words) and words[j] in PARTICLES:
+                j += 1
+            if j < len(words) and words[j] in _GIVEN_TAILS:
+                given.append(words[j])
+                i = j + 1
+                continue
+            trailing = words[i:]  # "de la Fuente": the surnames begin
+            break
+        if given and ("-" in word or (_is_surname(word) and not _is_given(word))):
+            trailing = words[i:]
+            break
+        given.append(word)
+        i += 1
+    return given, trailing
+
+
+def _extract_aliases(text: str) -> tuple[str, list[str]]:
+    aliases: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        aliases.append(match.group(1) or match.group(2))
+        return " "
+
+    text = _QUOTED.sub(keep, text)
+    parts = _ALIAS_MARK.split(text)
+    aliases.extend(a for chunk in parts[1:] for a in re.split(r"[;/,]", chunk))
+    return parts[0], [a for a in (alias_key(a) for a in aliases) if a]
+
+
+def _surname_first(words: list[str]) -> bool:
+    """"HERNANDEZ GARZA JOSE LUIS": the name opens with a word that is no given name, and a given name follows."""
+    return len(words) >= 2 and not _is_given(words[0]) and any(_is_given(w) for w in words[1:])
+
+
+def parse_full_name(text: str) -> PersonName:
+    """An unparsed whole name, in any common order, with any aliases it carries."""
+    name_part, aliases = _extract_aliases(text)
+    folded = fold(name_part).strip(" ,")
+    if "," in folded:
+        family, _, given_text = folded.partition(",")
+        return _compose(given_text.replace(",", " ").split(), family.split(), aliases)
+    words = folded.split()
+    if not words:
+        return PersonName(aliases=tuple(aliases))
+    if _surname_first(words):
+        cut = next(i for i, w in enumerate(words) if _is_given(w) and i > 0)
+        return _compose(words[cut:], words[:cut], aliases)
+    if len(words) == 1:
+        return _compose(words, [], aliases) if _is_given(words[0]) else _compose([], words, aliases)
+    given, trailing = _split_given(words)
+    if not trailing and len(given) > 1:  # nothing recognised as a surname: the last words are
+        keep = 1 if len(given) <= 3 else 2
+        given, trailing = given[:keep], given[keep:]
+    return _compose(given, trailing, aliases)
+
+
+def _compose(given_words: list[str], family_words: list[str], aliases: list[str]) -> PersonName:
+    given, trailing = _split_given(given_words)
+    surnames = split_surnames(trailing + family_words)
+    cores = surnames.cores
+    return PersonName(
+        given=tuple(given),
+        paternal=cores[0] if cores else None,
+        maternal=cores[1] if len(cores) > 1 else None,
+        particles=tuple(surnames.particles),
+        aliases=tuple(dict.fromkeys(aliases)),
+    )
+
+
+def parse_name(
+    full_name: str | None = None,
+    given_names: str | None = None,
+    paternal_surname: str | None = None,
+    maternal_surname: str | None = None,
+    surname: str | None = None,
+    aliases: str | None = None,
+) -> PersonName:
+    """Parse whichever name fields a source has; structured fields win over a whole name."""
+    extra_aliases = [alias_key(a) for a in re.split(r"[;/,|]", aliases or "") if alias_key(a)]
+    structured = any((given_names, paternal_surname, maternal_surname, surname))
+    if not structured:
+        parsed = parse_full_name(full_name or "")
+        return _with_aliases(parsed, extra_aliases)
+    given_text, given_aliases = _extract_aliases(given_names or "")
+    given, middle_surnames = _split_given(fold(given_text).replace(",", " ").split())
+    particles: list[str] = []
+    if paternal_surname or maternal_surname:
+        paternal = split_surnames(fold(paternal_surname or "").split())
+        maternal = split_surnames(fold(maternal_surname or "").split())
+        cores = paternal.cores[:1] + (maternal.cores[:1] or paternal.cores[1:2])
+        particles = paternal.particles + maternal.particles
+        if middle_surnames and len(cores) < 2:
+            cores += split_surnames(middle_surnames).cores[:1]
+    else:
+        # Unknown structure. A surname-like middle name is the maternal surname that a US form
+        # put in the middle-name field: "JOSE GARZA / HERNANDEZ" is Hernández Garza.
+        family = split_surnames(fold(surname or "").split())
+        middle = split_surnames(middle_surnames)
+        cores = family.cores[:1] + middle.cores[:1] + family.cores[1:2] if middle.cores else family.cores
+        particles = family.particles + middle.particles
+    if not given and full_name:
+        given = list(parse_full_name(full_name).given)
+    return _with_aliases(
+        PersonName(
+            given=tuple(given),
+            paternal=cores[0] if cores else None,
+            maternal=cores[1] if len(cores) > 1 else None,
+            particles=tuple(particles),
+        ),
+        given_aliases + extra_aliases,
+    )
+
+
+def _with_aliases(name: PersonName, more: list[str]) -> PersonName:
+    if not more:
+        return name
+    merged = tuple(dict.fromkeys((*name.aliases, *more)))
+    return PersonName(name.given, name.paternal, name.maternal, name.particles, merged)
+
+
+def name_keys(name: PersonName) -> dict[str, object]:
+    """The name columns the model compares."""
+    formal = name.formal_given
+    first = formal[0] if formal else ()
+    every = sorted({alt for alts in formal for alt in alts})
+    return {
+        "given1": first[0] if first else None,
+        "given_all": " ".join(alts[0] for alts in formal) or None,
+        "given_first_alts": list(first) or None,
+        "given_alts": every or None,
+        "given_keys": sorted({phonetic_key(a) for a in every}) or None,
+        "given1_key": phonetic_key(first[0]) if first else None,
+        "paternal": name.paternal,
+        "maternal": name.maternal,
+        "paternal_key": phonetic_key(name.paternal) if name.paternal else None,
+        "maternal_key": phonetic_key(name.maternal) if name.maternal else None,
+        "alias_keys": list(name.aliases) or None,
+    }
