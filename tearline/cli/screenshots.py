@@ -69,7 +69,7 @@ def screenshots(
         adam = logged_in(browser, url, "adam.admin", viewport=VIEWPORT)
         adam.goto(f"{url}/workspaces/{WORKSPACE}")
         rule = '@id("no-can-personnel-from-2027")\nforbid(principal, action, resource)\n'
-        rule += 'when { principal.nation == "CAN" && context.today >= "2027-01-01" };'
+        rule += 'when { principal.nation == "CAN" && context.now >= 1798761600 };  // from 2027-01-01'
         adam.fill("[data-testid=policy]", rule)
         adam.click("[data-testid=save-policy]")
         adam.wait_for_selector("[data-testid=saved]")
