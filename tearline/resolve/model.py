@@ -24,10 +24,12 @@ LOWER_THRESHOLD = 0.5
 PREDICT_FLOOR = 0.01
 
 # EM needs blocks where one person, not one family or one common name, is the usual match:
-# the whole name (relatives and homonyms rarely share all of it), then the date of birth.
+# name and year of birth, the date of birth, and the whole name (relatives and namesakes rarely
+# share all of it; empty where sources have no maternal surname).
 TRAINING_RULES = (
-    "l.paternal_key = r.paternal_key AND l.maternal_key = r.maternal_key AND l.given1_key = r.given1_key",
+    "l.paternal_key = r.paternal_key AND l.given1_key = r.given1_key AND l.dob_y = r.dob_y",
     "l.dob_y = r.dob_y AND l.dob_m = r.dob_m AND l.dob_d = r.dob_d",
+    "l.paternal_key = r.paternal_key AND l.maternal_key = r.maternal_key AND l.given1_key = r.given1_key",
 )
 DETERMINISTIC_RULES = (
     "l.national_id = r.national_id",
@@ -39,11 +41,15 @@ STRING_COLUMNS = ("source", "given1", "given_all", "given1_key", "paternal", "ma
                   "alias1", "given1_key_alt")
 INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
 
+# Address levels "most words agree, given names agree" and above, on addresses of this many words.
+STREET_ADDRESS_LEVEL = 3
+ADDRESS_WORDS = 3
+
 Progress = Callable[[str, int, int], None]
 
 
 def _quiet_splink() -> None:
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)
 
 
 def settings(comparisons: Sequence[dict[str, Any]] | None = None,
@@ -98,6 +104,9 @@ class TrainedModel:
         return cls(data["settings"], data["upper"], data["lower"], data.get("labels_used", 0), data.get("notes", {}))
 
 
+from splink.internals.exceptions import SplinkException  # noqa: E402
+
+
 def _linker(df: pd.DataFrame, model_settings: dict[str, Any] | str) -> Any:
     from splink import DuckDBAPI, Linker
 
@@ -119,7 +128,9 @@ def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, rec
         training.estimate_probability_two_random_records_match(list(deterministic_rules), recall=recall)
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed, num_chunks=1)
     for rule in training_rules:
-        training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+        # A block with no pairs (no maternal surnames anywhere) has nothing to teach.
+        with contextlib.suppress(SplinkException):
+            training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
     saved = linker.misc.save_model_to_json()
     return TrainedModel(saved), linker
 
@@ -164,6 +175,11 @@ def corroborated(pairs: pd.DataFrame) -> pd.Series[bool]:
         column = f"gamma_{comparison}"
         if column in pairs:
             out |= pairs[column] >= level
+    if "gamma_address" in pairs and "address_l" in pairs:
+        # A street address (not just a town) that agrees beside agreeing given names.
+        specific = (pairs["address_l"].str.split().str.len() >= ADDRESS_WORDS) & (
+            pairs["address_r"].str.split().str.len() >= ADDRESS_WORDS)
+        out |= (pairs["gamma_address"] >= STREET_ADDRESS_LEVEL) & specific.fillna(False).astype(bool)
     return out
 
 
