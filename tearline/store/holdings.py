@@ -258,15 +258,30 @@ def _copies_statement(reader: Reader) -> Any:
     return query
 
 
+# Per database: the largest object row id seen, and the ids held by more than one current row.
+_repeated: dict[str, tuple[int, frozenset[str]]] = {}
+
+
+def _repeated_ids(session: Session) -> frozenset[str]:
+    """Ids that more than one current object row carries, recounted only when rows were added.
+
+    A new copy of an id only ever arrives as a new row, so the largest row id is enough to know
+    that the count may have changed; an id that stopped repeating costs one more query, no error.
+    """
+    o = StixObject
+    largest = session.scalar(select(func.max(o.id))) or 0
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    cached = _repeated.get(key)
+    if cached is not None and cached[0] == largest:
+        return cached[1]
+    ids = frozenset(session.scalars(select(o.stix_id).where(o.is_current).group_by(o.stix_id).having(func.count() > 1)))
+    _repeated[key] = (largest, ids)
+    return ids
+
+
 def other_copies(session: Session, reader: Reader, stix_ids: Iterable[str]) -> dict[str, list[int]]:
     """Versions of every visible copy of these objects (one id may stand in several reports)."""
-    ids = sorted(set(stix_ids))
-    if not ids:
-        return {}
-    o = StixObject
-    # Cheap first: copies that exist at all (usually none), then only those through the rules.
-    shared = select(o.stix_id).where(o.stix_id.in_(ids), o.is_current).group_by(o.stix_id).having(func.count() > 1)
-    repeated = list(session.scalars(shared))
+    repeated = sorted(_repeated_ids(session).intersection(stix_ids))
     if not repeated:
         return {}
     out: dict[str, list[int]] = {}
