@@ -1,56 +1,119 @@
-"""`tearline demo`: the fictional scenario of DESIGN §5 on a fresh node, served on loopback."""
+"""`tearline demo`: three demo nodes (US, Mexico, Canada) on loopback, and the storyline of
+DESIGN §5 run across them through their real TAXII endpoints, then left serving."""
 
 from __future__ import annotations
 
+import signal
 import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import uvicorn
 
 from tearline.cli.common import console, reports_errors
 from tearline.errors import ConfigError
-from tearline.fixtures import CAST, Demo, build_demo
+from tearline.fixtures import CAST, build_demo, request_convoy_release
+from tearline.fixtures.partners import CAN_CAST, MEX_CAST, build_can, build_mex
+from tearline.fixtures.story import Federation, run_story
 from tearline.node import init_node
+
+NODES = [("USA", "US-DEMO-NARC", "usa"), ("MEX", "MX-DEMO-FIA", "mex"), ("CAN", "CA-DEMO-BORDER", "can")]
 
 
 @reports_errors
 def demo(
     data: Annotated[
-        Path | None, typer.Option("--data", help="A new, empty directory for the demo node (default: a temp dir).")
+        Path | None, typer.Option("--data", help="A new, empty directory for the demo nodes (default: a temp dir).")
     ] = None,
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8400,
+    port: Annotated[
+        int, typer.Option(help="US node's port; Mexico's is the next, Canada's the one after.")
+    ] = 8400,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    serve: Annotated[bool, typer.Option(help="Serve after building (--no-serve only builds).")] = True,
+    serve: Annotated[
+        bool, typer.Option(help="Keep serving after the story (--no-serve: exit).")
+    ] = True,
+    story: Annotated[bool, typer.Option(help="Run the storyline across the nodes (--no-story: data only).")] = True,
 ) -> None:
-    """Build the demo scenario in a fresh data dir, serve it, and print the URL and log-ins."""
-    import uvicorn
-
+    """Start three demo nodes, run the DESIGN §5 storyline across them, and print URLs and log-ins."""
     from tearline.web.app import create_app
 
     target = data or Path(tempfile.mkdtemp(prefix="tearline-demo-"))
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ConfigError(f"{target} is not an empty directory; the demo needs a fresh one (or omit --data)")
-    console.print(f"building the demo node in {target} …")
-    node = init_node(target / "usa", "USA", "US-DEMO-NARC", demo=True)
-    built = build_demo(node, pending_release=True)
-    _print_logins(built, f"http://{host}:{port}")
-    if serve:
-        uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
+    console.print(f"building three demo nodes in {target} …")
+    nodes = {nation: init_node(target / folder, nation, agency, demo=True) for nation, agency, folder in NODES}
+    urls = {nation: f"http://{host}:{port + i}" for i, (nation, _, _) in enumerate(NODES)}
+    # Each node has its own database: build them side by side (password hashing dominates).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        us_part = pool.submit(build_demo, nodes["USA"])
+        mex_part = pool.submit(build_mex, nodes["MEX"])
+        pool.submit(build_can, nodes["CAN"]).result()
+        built, mex_record = us_part.result(), mex_part.result()
+    ready = threading.Event()
+    servers = [_server(create_app(nodes[n], deliver=True, ready=ready), host, port + i) for i, n in enumerate(urls)]
+    try:
+        _start(servers)
+        fed = Federation(nodes["USA"], nodes["MEX"], nodes["CAN"], urls, built, mex_record)
+        if story:
+            run_story(fed, lambda line: console.print(line, soft_wrap=True, highlight=False))
+        built.release_request = request_convoy_release(nodes["USA"], built)
+        ready.set()
+        _print_logins(fed)
+        if serve:
+            _wait_for_signal()
+    finally:
+        for server in servers:
+            server.should_exit = True
+        for node in nodes.values():
+            node.close()
 
 
-def _print_logins(built: Demo, url: str) -> None:
-    console.print(f"US demo node (US-DEMO-NARC): {url}/  API {url}/api  OpenAPI {url}/openapi.json", soft_wrap=True)
-    console.print("demo log-ins (fictional people): username  password  nation  agency  clearance  roles")
-    for username, password in Demo.passwords().items():
-        nation, agency, clearance, compartments, roles, _ = CAST[username]
-        held = "+".join([clearance, *compartments])
-        line = f"  {username:<16} {password:<18} {nation}  {agency:<15} {held:<22} {','.join(roles)}"
-        console.print(line, soft_wrap=True, highlight=False)
-    console.print(f"reports: {', '.join(built.reports.values())}", soft_wrap=True)
-    if built.release_request is not None:
+def _server(app: Any, host: str, port: int) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+
+def _start(servers: list[uvicorn.Server]) -> None:
+    for server in servers:
+        threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not all(s.started for s in servers):
+        if time.monotonic() > deadline:
+            raise ConfigError("a demo node did not start: is one of its three ports in use? Try another --port")
+        time.sleep(0.05)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def _print_logins(fed: Federation) -> None:
+    casts = {"USA": _us_cast(), "MEX": MEX_CAST, "CAN": CAN_CAST}
+    for node in fed.nodes():
+        nation = node.config.nation
+        url = fed.urls[nation]
+        console.print(f"{node.config.name} demo node: {url}/  API {url}/api  TAXII {url}/taxii2/", soft_wrap=True)
+        for username, (user_nation, agency, clearance, roles, password) in casts[nation].items():
+            line = f"  {username:<18} {password:<18} {user_nation}  {agency:<15} {clearance:<12} {','.join(roles)}"
+            console.print(line, soft_wrap=True, highlight=False)
+    console.print(f"reports: {', '.join(fed.demo.reports.values())}", soft_wrap=True)
+    if fed.demo.release_request is not None:
+        review = f"{fed.urls['USA']}/api/release-requests/{fed.demo.release_request}/review"
         console.print(
-            f"release request {built.release_request} (convoy report to MEX/MX-DEMO-FIA) awaits two disclosure "
-            f"officers: {url}/api/release-requests/{built.release_request}/review",
+            f"release request {fed.demo.release_request} (convoy report to MEX/MX-DEMO-FIA) awaits two disclosure "
+            f"officers: {review}",
             soft_wrap=True,
         )
+
+
+def _us_cast() -> dict[str, tuple[str, str, str, list[str], str]]:
+    return {
+        username: (nation, agency, "+".join([clearance, *compartments]), roles, password)
+        for username, (nation, agency, clearance, compartments, roles, password) in CAST.items()
+    }

@@ -10,6 +10,7 @@ holds for it from then on. A unit already applied is acknowledged and not applie
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from tearline.release import consents
 from tearline.release.outbox import enqueue_recall
 from tearline.stix import ids
 from tearline.stix.decode import bundle_to_drafts
+from tearline.stix.reports import WITHHELD_TITLE
 from tearline.store import changes
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.reports import create_report, store_received_version
@@ -96,7 +98,7 @@ def _apply_release(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
     registry = node.registry(session)
     bundle = {"type": "bundle", "id": ids.bundle_id(unit.objects), "objects": unit.objects}
     (draft,) = bundle_to_drafts(bundle, registry)
-    draft = _with_origin_hashes(draft, items)
+    draft = _with_origin_hashes(draft, items, str(record["id"]))
     covers = _verified_consents(session, unit.payload.get("consents", []))
     us = Recipient(node.config.nation, record["recipient"].get("agency") or node.config.agency)
     maker = Maker(peer.nation, peer.agency)
@@ -106,6 +108,8 @@ def _apply_release(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
         covering = [c for c in covers if c.grantor_nation == marking.originator_nation and c.covers_item(item_hash, 0)]
         if marking.originator_nation == node.config.nation:
             continue  # our own information coming back is not a third party's
+        if key == "title" and draft.title.text == WITHHELD_TITLE:
+            continue  # a placeholder that says only that the title stayed behind
         rule = release_rule(marking, us, maker, registry, table, covering)
         if rule is not None:
             problems.append(Problem(key, f"not releasable to {us.nation}: {rule.value}", record.get("id")))
@@ -139,12 +143,15 @@ def _items(draft: ReportDraft) -> list[tuple[str, Any, str]]:
     return found
 
 
-def _with_origin_hashes(draft: ReportDraft, items: dict[str, str]) -> ReportDraft:
+def _with_origin_hashes(draft: ReportDraft, items: dict[str, str], release_id: str) -> ReportDraft:
     def hashed(key: str) -> str:
         if key not in items:
             raise InvalidInput(Problem("items", f"the release names no hash for {key}"))
         return items[key]
 
+    if "title" not in items and draft.title.text == WITHHELD_TITLE:
+        # The tearline withheld the title; the placeholder is ours, named after the release.
+        items = {**items, "title": hashlib.sha256(f"withheld-title:{release_id}".encode()).hexdigest()}
     title = PortionDraft(draft.title.text, draft.title.marking, origin_hash=hashed("title"))
     portions = tuple(
         PortionDraft(p.text, p.marking, origin_hash=hashed(f"portion-{i + 1}")) for i, p in enumerate(draft.portions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -112,9 +113,12 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-def create_app(node: Node, deliver: bool = False) -> FastAPI:
+def create_app(node: Node, deliver: bool = False, ready: threading.Event | None = None) -> FastAPI:
     """The node's application. `deliver=True` (as `tearline serve` does) also runs the courier that
-    pushes the outbox to partners and pulls from them; tests drive delivery by hand instead."""
+    pushes the outbox to partners and pulls from them; tests drive delivery by hand instead.
+
+    Until `ready` is set (the demo, while its storyline runs), people get 503 and partner nodes
+    are served, so nobody acts on a half-built scenario."""
     from tearline.federation import collections as _partner  # noqa: F401  (registers the feed and inbox)
     from tearline.federation.courier import Courier
     from tearline.taxii.routes import taxii_app
@@ -138,6 +142,16 @@ def create_app(node: Node, deliver: bool = False) -> FastAPI:
     )
     app.state.node = node
     app.state.courier = courier
+    if ready is not None:
+
+        @app.middleware("http")
+        async def _until_ready(request: Request, call_next: Any) -> Any:
+            partner = request.url.path.startswith(("/taxii2", "/api/audit/witness"))
+            if ready.is_set() or partner:
+                return await call_next(request)
+            body = {"error": "starting", "message": "the demo is still setting up; try again in a few seconds"}
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
+
     if courier is not None:
 
         @app.middleware("http")
