@@ -29,6 +29,7 @@ from tearline.store.audience import marking_from_body
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.principals import add_principal
 from tearline.store.reports import create_report, edit_report, withdraw_report
+from tearline.web.routes_stream import events_for
 from tests.conftest import NodeFactory
 from tests.leak import oracle
 from tests.leak.world import AGENCIES, COMPARTMENTS, WORDS, ReportSpec, WorldSpec, stix_id, worlds
@@ -225,6 +226,14 @@ def check_principal(built: Built, username: str) -> None:
         _check_reports(session, reader, table, built, p, portions, objects)
         _check_objects_and_search(session, reader, objects, p)
         _check_portion_search(session, reader, portions, p)
+    _check_stream(built, username, {r.report_id for _, r in portions} | {r.report_id for _, r in objects})
+
+
+def _check_stream(built: Built, username: str, visible: set[int]) -> None:
+    """The live stream tells a subscriber of exactly the reports the oracle lets them read."""
+    events, _ = events_for(built.node, built.rows[username], 0, limit=10_000)
+    assert {e["report"] for e in events if e["kind"] == "report"} == {built.report_ids[r] for r in visible}
+    assert all(e["kind"] == "report" for e in events)  # no role event exists in these worlds
 
 
 def _check_counts(session: Any, reader: Any, portions: list[Any], objects: list[Any]) -> None:
