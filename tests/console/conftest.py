@@ -21,11 +21,22 @@ CHROMIUM = os.environ.get("TEARLINE_CHROMIUM", "/usr/bin/chromium")
 TEARLINE = Path(sys.executable).parent / "tearline"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def free_ports(count: int = 3) -> int:
+    """The first of `count` consecutive free loopback ports (the demo's US, Mexican and Canadian nodes)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first: int = probe.getsockname()[1]
+        if first + count > 65535:
+            continue
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError("no run of free loopback ports")
 
 
 def _missing(message: str) -> None:
@@ -35,11 +46,16 @@ def _missing(message: str) -> None:
 
 
 class Served:
-    """A `tearline demo` process and the URL of its US node."""
+    """A `tearline demo` process: the US node at `url`, Mexico's at `mex_url`, Canada's at `can_url`.
+
+    The demo runs its storyline first; the browser then walks it again through the screens.
+    """
 
     def __init__(self, data: Path) -> None:
-        self.port = free_port()
+        self.port = free_ports()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.mex_url = f"http://127.0.0.1:{self.port + 1}"
+        self.can_url = f"http://127.0.0.1:{self.port + 2}"
         self.log = data.parent / "demo.log"
         self.process = subprocess.Popen(
             [str(TEARLINE), "demo", "--data", str(data), "--port", str(self.port)],
@@ -54,7 +70,7 @@ class Served:
             if self.process.poll() is not None:
                 raise RuntimeError(f"tearline demo exited: {self.log.read_text(errors='replace')}")
             try:
-                if httpx.get(f"{self.url}/login", timeout=2).status_code == 200:
+                if all(httpx.get(f"{u}/login", timeout=2).status_code == 200 for u in (self.url, self.mex_url)):
                     return
             except httpx.HTTPError:
                 pass

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tearline.fixtures import Demo
+from tearline.fixtures.partners import MEX_CAST
 from tests.console.conftest import Served
 
 CONVOY = "report--6f1c0a52-1e0b-4c43-9c0e-3d5a2b7e9a01"
@@ -28,10 +29,10 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def log_in(page: Any, served: Served, username: str) -> None:
-    page.goto(f"{served.url}/login")
+def log_in(page: Any, served: Served, username: str, url: str | None = None) -> None:
+    page.goto(f"{url or served.url}/login")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORDS[username])
+    page.fill("input[name=password]", PASSWORDS.get(username) or MEX_CAST[username][4])
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/inbox"))
 
@@ -109,6 +110,13 @@ def test_the_storyline(page: Any, served: Served) -> None:
     expect(page.locator("[data-testid=decision-error]")).to_contain_text("already approved")
     log_out(page)
 
+    # Meanwhile a Mexican analyst has her inbox open on the Mexican node, listening to its stream.
+    partner = page.context.browser.new_context(locale="es-MX")
+    partner.set_default_timeout(20_000)
+    mateo = partner.new_page()
+    log_in(mateo, served, "mateo.enlace", served.mex_url)
+    expect(mateo.locator("#live-state")).to_have_text(mateo.locator("#live-state").get_attribute("data-on"))
+
     # 5. A second officer approves: the tearline is released.
     log_in(page, served, "dora.disclosure")
     page.goto(f"{served.url}/review/{request_id}")
@@ -119,7 +127,18 @@ def test_the_storyline(page: Any, served: Served) -> None:
     assert release_id.startswith("release--")
     log_out(page)
 
-    # 6. The auditor verifies the release's audit entry, in the browser and on the node.
+    # 6. It arrives at the partner: live in the Mexican inbox, then readable there, marked in
+    # Mexico's labels, without the source portion that stayed home.
+    expect(mateo.locator("#live-events li").first).to_be_visible()
+    mateo.reload()
+    mateo.click(f"tr[data-report='{CONVOY}'] a")
+    top, bottom = banners(mateo)
+    assert top == bottom and top.startswith("SECRETA//") and top.endswith("REL TO MEX, USA")
+    assert "dispatch office" not in mateo.content()
+    expect(mateo.locator(".portion")).to_have_count(2)
+    partner.close()
+
+    # 7. The auditor verifies the release's audit entry, in the browser and on the node.
     log_in(page, served, "carla.auditor")
     page.goto(f"{served.url}/audit")
     page.locator("[data-testid=verify-release]").last.click()
