@@ -60,6 +60,7 @@ def given_names() -> dict[str, Any]:
         _level("jaro_winkler_similarity(given1_l, given1_r) >= 0.88 AND abs(length(given1_l) - length(given1_r)) <= 2",
                "first given name within a typo"),
         _level(SWAPPED, "agrees with the other's surname (fields swapped)"),
+        _level("given1_l = paternal_r OR paternal_l = given1_r", "one side's given name is the other's surname"),
         _else(),
     ])
 
@@ -152,15 +153,20 @@ def sex() -> dict[str, Any]:
 
 
 def address() -> dict[str, Any]:
-    # A home town is shared by a whole family, so agreement is weighed apart when given names differ.
+    # A home town, and often a home, is shared by a whole family: agreement beside different given
+    # names is weighed apart, and a street address apart from a town.
     overlap = ("len(list_intersect(address_tokens_l, address_tokens_r))"
                " / len(list_distinct(list_concat(address_tokens_l, address_tokens_r)))")
+    most = f"({overlap} >= 0.6 OR jaro_winkler_similarity(address_l, address_r) >= 0.92)"
+    street = "len(address_tokens_l) >= 3 AND len(address_tokens_r) >= 3"
     return _comparison("address", "address or home town, apart for relatives", [
         _null("address"),
         _level(f"address_l = address_r AND ({GIVEN_AGREE})", "exact, given names agree"),
-        _level(f"{overlap} >= 0.6 AND ({GIVEN_AGREE})", "most words agree, given names agree"),
+        _level(f"{most} AND ({GIVEN_AGREE})", "most words agree, given names agree"),
         _level(f"{overlap} >= 0.3 AND ({GIVEN_AGREE})", "some words agree, given names agree"),
-        _level(f"{overlap} >= 0.6", "most words agree, given names differ (a family address)"),
+        _level(f"{most} AND {street}", "a street address agrees, given names differ"),
+        _level(most, "a town or short address agrees, given names differ (a family home)"),
+        _level("jaro_winkler_similarity(address_l, address_r) >= 0.8", "similar text (typos, run-together words)"),
         _else(),
     ])
 

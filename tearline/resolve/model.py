@@ -41,8 +41,8 @@ STRING_COLUMNS = ("source", "given1", "given_all", "given1_key", "paternal", "ma
                   "alias1", "given1_key_alt")
 INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
 
-# Address levels "most words agree, given names agree" and above, on addresses of this many words.
-STREET_ADDRESS_LEVEL = 3
+# Address levels "some words agree, given names agree" and above, on addresses of this many words.
+STREET_ADDRESS_LEVEL = 4
 ADDRESS_WORDS = 3
 
 Progress = Callable[[str, int, int], None]
