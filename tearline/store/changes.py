@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tearline import clock
@@ -32,3 +33,8 @@ def note(
             note="",
         )
     )
+
+
+def latest_change(session: Session) -> int:
+    """The newest change's id (0 if none): where a freshly rendered page starts listening."""
+    return session.scalar(select(func.max(ChangeEvent.id))) or 0

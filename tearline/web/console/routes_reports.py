@@ -18,6 +18,7 @@ from tearline.markings.marking import Marking, marking_from_dict
 from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS
 from tearline.release import workflow
 from tearline.stix.objects import _ends as object_ends  # the ends the store checks (DESIGN §3.3 rule 8)
+from tearline.store.changes import latest_change
 from tearline.store.rollup import reports_banner
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
@@ -61,6 +62,7 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
         banner = reports_banner(
             session, node.reader(principal), node.table(session), [r["id"] for r in listed["items"]]
         )
+        stream_after = latest_change(session)
     return render(
         request,
         "inbox.html",
@@ -71,6 +73,7 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
         queue=queue,
         consents=consents,
         recalls=recalls,
+        stream_after=stream_after,
     )
 
 

@@ -7,7 +7,8 @@
   if (!state || !list) return;
   const labels = JSON.parse(list.dataset.labels || "{}");
   if (!("EventSource" in window)) { state.textContent = state.dataset.off; return; }
-  const source = new EventSource("/api/stream", {withCredentials: true});
+  // From the page's own moment on: what came before is already in the lists above.
+  const source = new EventSource(`/api/stream?after=${Number(list.dataset.after) || 0}`, {withCredentials: true});
   source.addEventListener("open", () => { state.textContent = state.dataset.on; });
   source.addEventListener("error", () => {
     if (source.readyState === EventSource.CLOSED) { state.textContent = state.dataset.off; }
