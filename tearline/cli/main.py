@@ -35,7 +35,7 @@ app.command("screenshots")(screenshots.screenshots)
 from tearline.cli import bench_resolve, resolve  # noqa: E402, F401  (mounts `tearline bench resolve`)
 
 app.command("resolve")(resolve.resolve)
-from tearline.cli import bench_taxii  # noqa: E402, F401  (mounts `tearline bench taxii`)
+from tearline.cli import bench_federation, bench_taxii  # noqa: E402, F401  (mount `bench federation`, `bench taxii`)
 
 
 @app.command()

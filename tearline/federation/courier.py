@@ -207,7 +207,7 @@ def _apply_pulled(node: Node, peer: Peer, client: TaxiiClient, collection: str, 
     have = {(o["id"], digest(o)): o for o in unit.objects}
     for stix_id, sha in wanted:
         if (stix_id, sha) not in have:  # a shared object the feed holds once, from an earlier unit
-            for obj in client.object(api_root(peer), collection, stix_id, **{"match[version]": "all"}).items:
+            for obj in client.object(api_root(peer), collection, stix_id, version="all").items:
                 have[(obj["id"], digest(obj))] = obj
     complete = Unit(unit.seal, [have[w] for w in wanted if w in have])
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
+from tearline import clock
 from tearline.db.audit_tables import AuditLeaf
 from tearline.db.federation_tables import Received, ReceivedRelease
 from tearline.db.models import Report
@@ -27,6 +29,7 @@ from tearline.federation.auth import NodeAuth
 from tearline.federation.collections import inbox_id
 from tearline.federation.feed import unit_for
 from tearline.fixtures import build_demo
+from tearline.markings.release import Recipient
 from tearline.node import Node
 from tearline.release import workflow
 from tearline.store.reads import report_view
@@ -200,3 +203,21 @@ def test_a_sender_that_dies_after_the_partner_took_a_unit_sends_it_again_and_it_
     assert again.pushed == 1
     assert _count(pair.mex, Received) == 1
     assert _count(pair.mex, ReceivedRelease) == 1
+
+
+def test_a_later_pull_fetches_the_shared_objects_an_earlier_unit_brought(pair: Pair) -> None:
+    """The feed holds each object version once: a second release's unit names the identities and
+    extension definitions the first one brought, and the puller fetches them by id."""
+    release_convoy_to_mexico(pair.us, pair.demo)
+    assert courier.pull_all(pair.mex).pulled == 1
+    precursor = pair.demo.reports["precursor"]
+    request = workflow.RequestIn(
+        precursor, Recipient("MEX", "MX-DEMO-FIA"), "Manzanillo", "FIA port analysts", clock.now() + timedelta(days=9)
+    )
+    with pair.us.db.write() as session:
+        request_id = workflow.request_release(session, pair.us, p(session, "ana.analyst"), request).id
+    with pair.us.db.write() as session:
+        assert workflow.approve(session, pair.us, p(session, "dan.disclosure"), request_id, "No harm.") is not None
+    again = courier.pull_all(pair.mex)
+    assert (again.pulled, again.failed) == (1, 0), again.errors
+    assert "Mislabelled precursor drums" in _mateo_sees(pair.mex, precursor)
