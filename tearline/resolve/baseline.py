@@ -80,5 +80,5 @@ def baseline_resolve(records: Sequence[PersonRecord], threshold: float = model.U
     training.estimate_parameters_using_expectation_maximisation("l.dob = r.dob")
     training.estimate_parameters_using_expectation_maximisation("l.first_name = r.first_name AND l.surname = r.surname")
     pairs = model.predict(linker)
-    clustering = model.cluster(list(range(len(records))), pairs, threshold)
+    clustering = model.cluster(list(range(len(records))), pairs, threshold, merge_rule=False)
     return [clustering.entity_of[i] for i in range(len(records))]

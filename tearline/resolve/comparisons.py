@@ -19,11 +19,18 @@ SWAPPED = ("jaro_winkler_similarity(given1_l, paternal_r) >= 0.88"
 # unless one side has a single given name ("José Luis" and "Luis").
 COMPOUND_AGREE = ("list_has_any(given_alts_l, given_alts_r) AND (len(string_split(given_all_l, ' ')) = 1"
                   " OR len(string_split(given_all_r, ' ')) = 1)")
+# Within a typo, length-bounded (Rosa and Rosario are two names), and not two known names.
+GIVEN_TYPO = ("jaro_winkler_similarity(given1_l, given1_r) >= 0.88 AND abs(length(given1_l) - length(given1_r)) <= 2"
+              " AND (given1_known_l IS NULL OR given1_known_r IS NULL)")
 # The given names agree in some way (nickname, compound, typo, swapped fields) or one side has none.
 GIVEN_AGREE = ("given1_l IS NULL OR given1_r IS NULL OR list_has_any(given_first_alts_l, given_first_alts_r)"
                f" OR ({COMPOUND_AGREE})"
-               " OR (jaro_winkler_similarity(given1_l, given1_r) >= 0.88"
-               f" AND abs(length(given1_l) - length(given1_r)) <= 2) OR ({SWAPPED})")
+               f" OR ({GIVEN_TYPO}) OR ({SWAPPED})")
+
+
+def _typo(column: str) -> str:
+    left, right = f"{column}_l", f"{column}_r"
+    return f"jaro_winkler_similarity({left}, {right}) >= 0.88 OR damerau_levenshtein({left}, {right}) <= 1"
 
 
 def _null(*columns: str) -> Level:
@@ -56,9 +63,7 @@ def given_names() -> dict[str, Any]:
         _level("list_has_any(given_first_alts_l, given_first_alts_r)", "first given name agrees as a nickname"),
         _level(COMPOUND_AGREE, "a given name agrees (compound names)"),
         _level("list_has_any(given_keys_l, given_keys_r)", "a given name sounds alike"),
-        # Length-bounded, so that Rosa and Rosario (another name) are not a typo of each other.
-        _level("jaro_winkler_similarity(given1_l, given1_r) >= 0.88 AND abs(length(given1_l) - length(given1_r)) <= 2",
-               "first given name within a typo"),
+        _level(GIVEN_TYPO, "first given name within a typo"),
         _level(SWAPPED, "agrees with the other's surname (fields swapped)"),
         _level("given1_l = paternal_r OR paternal_l = given1_r", "one side's given name is the other's surname"),
         _else(),
@@ -70,7 +75,7 @@ def paternal() -> dict[str, Any]:
         _null("paternal"),
         _level("paternal_l = paternal_r", "exact", tf="paternal"),
         _level("paternal_key_l = paternal_key_r", "sounds alike"),
-        _level("jaro_winkler_similarity(paternal_l, paternal_r) >= 0.88", "within a typo"),
+        _level(_typo("paternal"), "within a typo"),
         _level("paternal_key_l = maternal_key_r OR maternal_key_l = paternal_key_r",
                "agrees with the other's maternal surname"),
         # The swap is weighed once, by the given-name comparison: neutral here.
@@ -85,7 +90,7 @@ def maternal() -> dict[str, Any]:
         _null("maternal"),
         _level("maternal_l = maternal_r", "exact", tf="maternal"),
         _level("maternal_key_l = maternal_key_r", "sounds alike"),
-        _level("jaro_winkler_similarity(maternal_l, maternal_r) >= 0.88", "within a typo"),
+        _level(_typo("maternal"), "within a typo"),
         _level("maternal_key_l = paternal_key_r OR paternal_key_l = maternal_key_r",
                "agrees with the other's paternal surname"),
         _else(),
@@ -203,5 +208,11 @@ BLOCKING_RULES: list[str | dict[str, Any]] = [
 
 
 # Levels (numbered from "all other" = 0 upwards) that corroborate a name match with evidence that
-# relatives and namesakes do not share: a date of birth, a personal phone, an id, the maternal surname.
-CORROBORATING_LEVELS: dict[str, int] = {"dob": 3, "phone": 2, "national_id": 1, "maternal": 2}
+# relatives and namesakes do not share: a date of birth, a personal phone, an id, the maternal
+# surname (a street address beside agreeing given names is added in `model.corroborated`).
+CORROBORATING_LEVELS: dict[str, int] = {"dob": 3, "phone": 2, "national_id": 1, "maternal": 3}
+# The maternal surname (as written or sounding alike) corroborates only beside a paternal surname
+# that agrees and a given name that agrees as written or as a nickname: siblings share it, and a
+# shared second name or a near spelling is how they look alike.
+MATERNAL_NEEDS_GIVEN_LEVEL = 6
+MATERNAL_NEEDS_PATERNAL_LEVEL = 3

@@ -16,7 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from tearline.resolve.comparisons import BLOCKING_RULES, CORROBORATING_LEVELS, resolver_comparisons
+from tearline.resolve.comparisons import (
+    BLOCKING_RULES,
+    CORROBORATING_LEVELS,
+    MATERNAL_NEEDS_GIVEN_LEVEL,
+    MATERNAL_NEEDS_PATERNAL_LEVEL,
+    resolver_comparisons,
+)
 
 UPPER_THRESHOLD = 0.95
 LOWER_THRESHOLD = 0.5
@@ -38,11 +44,13 @@ DETERMINISTIC_RULES = (
 ARRAY_COLUMNS = ("given_first_alts", "given_alts", "given_keys", "phones", "alias_keys", "address_tokens")
 STRING_COLUMNS = ("source", "given1", "given_all", "given1_key", "paternal", "maternal", "paternal_key",
                   "maternal_key", "dob", "sex", "phone1", "national_id", "address", "address_key", "name_block",
-                  "alias1", "given1_key_alt")
+                  "alias1", "given1_key_alt", "given1_known")
 INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
 
 # Address levels "some words agree, given names agree" and above, on addresses of this many words.
 STREET_ADDRESS_LEVEL = 4
+DOB_EXACT_LEVEL = 5
+NATIONAL_ID_EXACT_LEVEL = 2
 ADDRESS_WORDS = 3
 
 Progress = Callable[[str, int, int], None]
@@ -174,7 +182,11 @@ def corroborated(pairs: pd.DataFrame) -> pd.Series[bool]:
     for comparison, level in CORROBORATING_LEVELS.items():
         column = f"gamma_{comparison}"
         if column in pairs:
-            out |= pairs[column] >= level
+            agrees = pairs[column] >= level
+            if comparison == "maternal":
+                agrees &= (pairs["gamma_given"] >= MATERNAL_NEEDS_GIVEN_LEVEL) & (
+                    pairs["gamma_paternal"] >= MATERNAL_NEEDS_PATERNAL_LEVEL)
+            out |= agrees
     if "gamma_address" in pairs and "address_l" in pairs:
         # A street address (not just a town) that agrees beside agreeing given names.
         specific = (pairs["address_l"].str.split().str.len() >= ADDRESS_WORDS) & (
@@ -186,16 +198,24 @@ def corroborated(pairs: pd.DataFrame) -> pd.Series[bool]:
 def mergeable(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """Pairs that merge without an analyst: above the threshold and corroborated beyond names."""
     above = pairs[pairs["match_probability"] >= threshold]
-    if "gamma_dob" not in above:  # another model (the plain baseline): the threshold alone decides
-        return above
-    return above[corroborated(above)]
+    return above[corroborated(above) & ~conflict(above)]
 
 
-def cluster(ids: Sequence[int], pairs: pd.DataFrame, threshold: float = UPPER_THRESHOLD) -> Clustering:
-    """Connected components over mergeable pairs."""
+def conflict(pairs: pd.DataFrame) -> pd.Series[bool]:
+    """Both maternal surnames known and unlike in every way: cousins, whatever else agrees (an
+    analyst decides), unless the date of birth and the national id both agree exactly. A differing
+    national id is no such veto: ids are mistyped and reissued."""
+    proven = (pairs["gamma_dob"] == DOB_EXACT_LEVEL) & (pairs["gamma_national_id"] == NATIONAL_ID_EXACT_LEVEL)
+    return (pairs["gamma_maternal"] == 0) & ~proven
+
+
+def cluster(ids: Sequence[int], pairs: pd.DataFrame, threshold: float = UPPER_THRESHOLD, *,
+            merge_rule: bool = True) -> Clustering:
+    """Connected components over mergeable pairs (`merge_rule=False`: the threshold alone, for
+    models without our comparisons, such as the plain baseline)."""
     components = _Components(ids)
     best: dict[int, float] = {}
-    strong = mergeable(pairs, threshold)
+    strong = mergeable(pairs, threshold) if merge_rule else pairs[pairs["match_probability"] >= threshold]
     for left, right, p in zip(strong["unique_id_l"], strong["unique_id_r"], strong["match_probability"],
                               strict=True):
         components.union(int(left), int(right))

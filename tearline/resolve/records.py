@@ -11,6 +11,7 @@ from typing import Any
 from tearline.ingest.phones import normalise_phone
 from tearline.resolve.dates import BirthDate
 from tearline.resolve.names import PersonName, fold, name_keys, parse_name
+from tearline.resolve.nicknames import GIVEN_NAMES
 from tearline.resolve.phonetic import phonetic_key
 
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -127,4 +128,6 @@ def feature_row(record: PersonRecord, unique_id: int) -> dict[str, Any]:
     row["name_block"] = (row["paternal_key"] or "") + ":" + (row["given1_key"] or "") if row["paternal_key"] else None
     row["alias1"] = record.name.aliases[0] if record.name.aliases else None
     row["given1_key_alt"] = phonetic_key(row["given1"][:3]) if row["given1"] else None
+    # A known given name a letter away from another known one is another name (Graciela, Gabriela).
+    row["given1_known"] = "Y" if row["given1"] in GIVEN_NAMES else None
     return row

@@ -30,8 +30,12 @@ def test_names_town_and_alias_alone_never_merge(spanish_run: tuple[bench.Dataset
     assert len(merged) > 0 and (merged["match_probability"] >= model.UPPER_THRESHOLD).all()
     names_only = pairs[(pairs["match_probability"] >= model.UPPER_THRESHOLD) & ~model.corroborated(pairs)]
     assert len(names_only) > 0  # the set has such pairs, and they are held back
-    for column, level in (("gamma_dob", 3), ("gamma_phone", 2), ("gamma_national_id", 1), ("gamma_maternal", 2)):
+    # No date of birth, personal phone or id agrees; the maternal surname only beside weak names.
+    for column, level in (("gamma_dob", 3), ("gamma_phone", 2), ("gamma_national_id", 1)):
         assert (names_only[column] < level).all()
+    maternal_counts = (names_only["gamma_maternal"] >= 3) & (names_only["gamma_given"] >= 6) & (
+        names_only["gamma_paternal"] >= 3)
+    assert not maternal_counts.any()
     held = set(zip(names_only.unique_id_l, names_only.unique_id_r, strict=True))
     assert not held & set(zip(merged.unique_id_l, merged.unique_id_r, strict=True))
 
