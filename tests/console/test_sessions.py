@@ -193,3 +193,22 @@ def test_an_incoming_consent_request_is_granted_with_scope_and_expiry(client: Te
     assert answer.status_code == 303
     assert 'data-testid="consent-state">granted<' in client.get("/consent").text
     assert ("consent.grant", "allowed", None) in actions_of(node, "dan.disclosure@US-DEMO-NARC")
+
+
+def test_a_new_report_from_the_editor_is_stored_and_read_back(client: TestClient) -> None:
+    csrf = log_in(client, "ana.analyst")
+    us_mx = {"originator": {"nation": "USA", "agency": "US-DEMO-NARC"}, "level": "SECRET", "rel_to": ["USA", "MEX"]}
+    body = {
+        "title": {"text": "Cash couriers on the Nogales corridor", "marking": us_mx},
+        "portions": [{"text": "Couriers cross at Nogales on Fridays.", "marking": {**us_mx, "controls": ["LES"]}}],
+        "predicate": "Reasonable suspicion of bulk cash smuggling (fictional).",
+        "need_to_know": "Analysts of the Nogales corridor.",
+        "review_due": (clock.now() + timedelta(days=90)).isoformat(),
+    }
+    assert 'id="editor"' in client.get("/reports/new").text
+    created = client.post("/console/reports", json=body, headers={"X-CSRF-Token": csrf})
+    assert created.status_code == 201, created.text
+    page = client.get(f"/reports/{created.json()['id']}")
+    banner = re.search(r'data-testid="banner-top">([^<]+)<', page.text)
+    assert banner is not None and banner.group(1) == "SECRET//LES//REL TO USA, MEX"
+    assert "(SECRET//LES//REL TO USA, MEX)" in page.text
