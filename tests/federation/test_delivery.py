@@ -28,10 +28,13 @@ from tearline.federation import courier
 from tearline.federation.auth import NodeAuth
 from tearline.federation.collections import inbox_id
 from tearline.federation.feed import unit_for
+from tearline.federation.seal import seal_unit
 from tearline.fixtures import build_demo
 from tearline.markings.release import Recipient
 from tearline.node import Node
 from tearline.release import workflow
+from tearline.stix.encode import bundle_for
+from tearline.store.content import version_content
 from tearline.store.reads import report_view
 from tests.conftest import Templates
 from tests.federation.support import Pair, free_port, holds, register_each_other, serving
@@ -221,3 +224,34 @@ def test_a_later_pull_fetches_the_shared_objects_an_earlier_unit_brought(pair: P
     again = courier.pull_all(pair.mex)
     assert (again.pulled, again.failed) == (1, 0), again.errors
     assert "Mislabelled precursor drums" in _mateo_sees(pair.mex, precursor)
+
+
+def test_a_signed_unit_with_an_item_not_releasable_to_us_is_refused_whole(pair: Pair) -> None:
+    """The receiver applies the release rules again: even a validly sealed unit from a known peer is
+    refused when one item is not marked releasable to the receiving nation (here, NOFORN)."""
+    release = release_convoy_to_mexico(pair.us, pair.demo)
+    with pair.us.db.read() as session:
+        message = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "release"))
+        assert message is not None
+        unit = unit_for(pair.us, message)
+    # The whole report, as its own analyst sees it: the NOFORN source portion and the vetted unit's too.
+    with pair.us.db.read() as session:
+        ana = p(session, "ana.analyst")
+        session.expunge(ana)
+    reader = pair.us.reader(ana)
+    with pair.us.db.read() as session:
+        view = report_view(session, reader, pair.us.table(session), release.report_stix_id)
+        content = version_content(session, release.report_stix_id)
+    bundle = bundle_for([view], "USA", "US-DEMO-NARC")
+    items = {i.stix_id or ("title" if i.kind == "title" else f"portion-{i.position}"): i.hash for i in content.items}
+    payload = {**unit.payload, "items": items}
+    resealed = seal_unit(
+        pair.us.signing_key(), ("USA", "US-DEMO-NARC"), "MEX", "release", payload, bundle["objects"],
+        unit.seal["created"], "whole-report",
+    )  # fmt: skip
+    answer = _post(pair, [*resealed.objects, resealed.seal], NodeAuth("USA", pair.us.signing_key()))
+    failure = next(f for f in answer.json()["failures"] if f["id"] == resealed.seal["id"])
+    assert "portion-3: not releasable to MEX: not-releasable-to-recipient" in failure["message"]  # NOFORN
+    assert "portion-4: not releasable to MEX: compartment" in failure["message"]  # the vetted unit's
+    assert not holds(pair.mex, release.report_stix_id)
+    assert _count(pair.mex, Received) == 0 and _count(pair.mex, ReceivedRelease) == 0
