@@ -116,39 +116,62 @@ def held_reports(
     return [HeldReport(Key(v, REPORT_RANK, s), at) for v, s, at in rows]
 
 
-@lru_cache(maxsize=256)
-def _objects_statement(reader: Reader, by_type: bool, by_id: bool) -> Any:
+FIRST_CHUNK = 256  # candidates read per step of the scan; doubled while too few of them are visible
+
+
+def _candidates(sel: Selection, after: tuple[int, str], first_version: int, chunk: int) -> Any:
+    """The next positions in holdings order, before any rule: a plain walk of the (version, id) index."""
     o = StixObject
-    query: Any = (
-        select(o, Report.stix_id, ReportVersion.created_at)
-        .join(ReportVersion, ReportVersion.id == o.version_id)
-        .join(Report, Report.id == o.report_id)
-        .where(tuple_(o.version_id, o.stix_id) > tuple_(bindparam("after_version"), bindparam("after_id")))
-        .where(ReportVersion.created_at > _added_after(), object_visible(reader, o))
+    query = (
+        select(o.id, o.version_id, o.stix_id)
+        .where(tuple_(o.version_id, o.stix_id) > tuple_(*after), o.version_id >= first_version)
         .order_by(o.version_id, o.stix_id)
-        .limit(bindparam("limit"))
+        .limit(chunk)
     )
-    if by_type:
-        query = query.where(o.stix_type.in_(bindparam("types", expanding=True)))
-    if by_id:
-        query = query.where(o.stix_id.in_(bindparam("ids", expanding=True)))
+    if sel.types:
+        query = query.where(o.stix_type.in_(sel.types))
+    if sel.ids:
+        query = query.where(o.stix_id.in_(sel.ids))
     return query
 
 
-def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | None, limit: int) -> list[HeldObject]:
-    """Visible objects after `after`, in holdings order, with source-sensitive fields already hidden."""
-    # Every id sorts after "", so (version, "") stands for "from the start of that version".
-    version, stix_id = (0, "") if after is None else (after.version_id, after.stix_id)
-    if after is not None and after.rank < OBJECT_RANK:
-        stix_id = ""
-    values = _params(
-        reader, after_version=version, after_id=stix_id, limit=limit, added_after=sel.added_after or _EPOCH
+@lru_cache(maxsize=256)
+def _visible_objects_statement(reader: Reader) -> Any:
+    o = StixObject
+    return (
+        select(o, Report.stix_id, ReportVersion.created_at)
+        .join(ReportVersion, ReportVersion.id == o.version_id)
+        .join(Report, Report.id == o.report_id)
+        .where(o.id.in_(bindparam("ids", expanding=True)), object_visible(reader, o))
+        .order_by(o.version_id, o.stix_id)
     )
-    if sel.types:
-        values["types"] = list(sel.types)
-    if sel.ids:
-        values["ids"] = list(sel.ids)
-    rows = session.execute(_objects_statement(_timeless(reader), bool(sel.types), bool(sel.ids)), values).all()
+
+
+def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | None, limit: int) -> list[HeldObject]:
+    """Visible objects after `after`, in holdings order, with source-sensitive fields already hidden.
+
+    The walk reads positions in index order a chunk at a time and applies the rules to each chunk:
+    one query with both lets PostgreSQL's planner start from the reader's audience and sort every
+    visible object after the cursor, on every page.
+    """
+    # Every id sorts after "", so (version, "") stands for "from the start of that version".
+    position = (0, "") if after is None else (after.version_id, after.stix_id if after.rank >= OBJECT_RANK else "")
+    first_version = first_version_after(session, sel.added_after) if sel.added_after else 0
+    if first_version is None:
+        return []
+    statement = _visible_objects_statement(_timeless(reader))
+    rows: list[Any] = []
+    chunk = max(FIRST_CHUNK, limit)
+    while len(rows) < limit:
+        candidates = session.execute(_candidates(sel, position, first_version, chunk)).all()
+        if candidates:
+            found = session.execute(statement, _params(reader, ids=[c.id for c in candidates])).all()
+            rows += [r for r in found if sel.added_after is None or r[2] > sel.added_after]
+            position = (candidates[-1].version_id, candidates[-1].stix_id)
+        if len(candidates) < chunk:
+            break
+        chunk *= 2
+    rows = rows[:limit]
     ids = {row.marking_id for row, _, _ in rows}
     markings = markings_by_id(session, ids)
     hidden = _hides_source(session, reader, ids)
