@@ -53,8 +53,9 @@ def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
 
 
 def _row(message: OutboxMessage, obj: dict[str, Any], added: datetime) -> FeedObject:
-    release = message.payload.get("release")
-    release_id = release.get("id") if isinstance(release, dict) else release
+    # Only a release's own objects leave the feed with it; a recall message naming it must stay.
+    release = message.payload.get("release") if message.kind == "release" else None
+    release_id = release.get("id") if isinstance(release, dict) else None
     return FeedObject(
         destination=message.destination,
         stix_id=str(obj["id"]),

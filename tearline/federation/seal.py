@@ -104,26 +104,21 @@ def verify_unit(unit: Unit, key: Ed25519PublicKey) -> None:
 
 
 def units_of(objects: list[dict[str, Any]]) -> tuple[list[Unit], list[dict[str, Any]]]:
-    """Group a stream of objects into sealed units: each seal closes the objects it names.
+    """Group objects into sealed units, in any order: each seal claims the objects it names.
 
-    Returns the complete units and the objects left over (a unit whose seal has not arrived yet,
-    or strays no seal names). Objects shared by several units (marking definitions, identities)
-    may appear once per unit or once in all; digests pick the right copy.
+    Returns the units and the objects no seal here names (a unit whose seal has not arrived yet,
+    or strays). A seal whose objects are not all here makes a unit that fails verification.
+    Objects shared by several units (marking definitions, identities) may appear once for all;
+    digests pick the right copy.
     """
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    seen = {(str(o.get("id")), digest(o)): o for o in objects if o.get("type") != SEAL_TYPE}
     units: list[Unit] = []
     used: set[tuple[str, str]] = set()
-    for obj in objects:
-        if obj.get("type") != SEAL_TYPE:
-            seen[(str(obj.get("id")), digest(obj))] = obj
-            continue
-        wanted = [(str(d.get("id")), str(d.get("sha256"))) for d in obj.get("object_digests", [])]
-        if all(w in seen for w in wanted):
-            units.append(Unit(obj, [seen[w] for w in wanted]))
-            used.update(wanted)
-        else:
-            units.append(Unit(obj, [seen[w] for w in wanted if w in seen]))  # fails verification: incomplete
-    rest = [o for k, o in seen.items() if k not in used]
+    for seal in (o for o in objects if o.get("type") == SEAL_TYPE):
+        wanted = [(str(d.get("id")), str(d.get("sha256"))) for d in seal.get("object_digests", [])]
+        units.append(Unit(seal, [seen[w] for w in wanted if w in seen]))
+        used.update(w for w in wanted if w in seen)
+    rest = [o for key, o in seen.items() if key not in used]
     return units, rest
 
 

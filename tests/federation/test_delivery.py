@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,20 +40,6 @@ from tests.federation.support import Pair, free_port, holds, register_each_other
 from tests.release.support import cheap_passwords, mex_node, p, release_convoy_to_mexico
 
 CONVOY = "Three tractor-trailers"
-
-
-@pytest.fixture
-def pair(
-    node: Node, backend: str, templates: Templates, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Pair]:
-    cheap_passwords(monkeypatch)
-    demo = build_demo(node)
-    mex = mex_node(backend, templates, tmp_path)
-    mex_port = free_port()
-    with serving(node) as us_url, serving(mex, mex_port) as mex_url:
-        token = register_each_other(node, us_url, mex, mex_url)
-        yield Pair(node, mex, demo, us_url, mex_url, token)
-    mex.close()
 
 
 def _mateo_sees(mex: Node, report: str) -> str:
