@@ -140,7 +140,19 @@ def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, rec
         with contextlib.suppress(SplinkException):
             training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
     saved = linker.misc.save_model_to_json()
-    return TrainedModel(saved), linker
+    return TrainedModel(saved, notes={"tf": term_frequencies(df)}), linker
+
+
+TF_COLUMNS = ("given_all", "given1", "paternal", "maternal")
+
+
+def term_frequencies(df: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Each term-frequency column's value frequencies, kept with the model for incremental scoring."""
+    out: dict[str, dict[str, float]] = {}
+    for column in TF_COLUMNS:
+        counts = df[column].dropna().value_counts(normalize=True)
+        out[column] = {str(k): float(v) for k, v in counts.items()}
+    return out
 
 
 def predict(linker: Any, floor: float = PREDICT_FLOOR) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from tearline.db import federation_tables, release_tables  # noqa: F401  (register their tables on Base)
+from tearline.db import federation_tables, release_tables, resolve_tables  # noqa: F401  (register their tables on Base)
 from tearline.db.engine import make_engine
 from tearline.db.models import Base
 

@@ -1,0 +1,291 @@
+"""Incremental matching: each person that arrives is scored against the persons resolved so far,
+with the kept model, and the decision is stored, explained and audited.
+
+Above the upper threshold, corroborated and without a maternal-surname conflict: merge. Between
+the thresholds (or above, but held back): an analyst's review queue, confirm or split. Below: no
+merge. A split undoes a merge cleanly: the entity is recomputed from the merges that still stand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tearline import clock
+from tearline.db.resolve_tables import ResolveDecision, ResolveMember, ResolveModel
+from tearline.errors import Conflict, NotFound
+from tearline.resolve import model
+from tearline.resolve.records import PersonRecord, feature_row
+from tearline.resolve.scoring import PairScorer
+
+STANDING = ("auto", "confirmed")  # states of a merge that holds an entity together
+MAX_CANDIDATES = 500
+
+
+def keep_model(session: Session, trained: model.TrainedModel) -> int:
+    """Store a trained model; the newest stored model is the one used."""
+    row = ResolveModel(body=trained.dumps(), labels_used=trained.labels_used, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def kept_model(session: Session) -> model.TrainedModel:
+    row = session.scalar(select(ResolveModel).order_by(ResolveModel.id.desc()).limit(1))
+    if row is None:
+        raise NotFound("no entity-resolution model is kept yet: train one first")
+    return model.TrainedModel.loads(row.body)
+
+
+def _keys(features: dict[str, Any]) -> dict[str, str | None]:
+    given = features.get("given1_key")
+    paternal, maternal = features.get("paternal_key"), features.get("maternal_key")
+    return {
+        "name_key": f"{paternal}:{given}" if paternal and given else None,
+        "cross_key": f"{maternal}:{given}" if maternal and given else None,
+        "dob": features.get("dob"),
+        "phone1": features.get("phone1"),
+        "national_id": features.get("national_id"),
+    }
+
+
+@dataclass
+class Outcome:
+    """What happened to one arriving person."""
+
+    stix_id: str
+    entity_id: str
+    merged_with: list[str] = field(default_factory=list)
+    reviews: list[int] = field(default_factory=list)
+    decisions: list[int] = field(default_factory=list)
+
+
+class IncrementalResolver:
+    """Scores arrivals with one kept model (built once; reuse it across requests)."""
+
+    def __init__(self, trained: model.TrainedModel) -> None:
+        self.trained = trained
+        self.scorer = PairScorer(trained)
+
+    def add(self, session: Session, persons: Sequence[tuple[str, PersonRecord]], actor: str) -> list[Outcome]:
+        """Resolve persons (STIX id, record) as they arrive; a person already resolved is skipped."""
+        known = set(session.scalars(select(ResolveMember.stix_id).where(
+            ResolveMember.stix_id.in_([s for s, _ in persons]))))
+        new: list[ResolveMember] = []
+        for stix_id, record in persons:
+            if stix_id in known:
+                continue
+            features = feature_row(record, 0)
+            features.pop("unique_id")
+            member = ResolveMember(stix_id=stix_id, entity_id=_new_entity(), features=features,
+                                   created_at=clock.now(), **_keys(features))
+            session.add(member)
+            new.append(member)
+            known.add(stix_id)
+        session.flush()
+        if not new:
+            return []
+        candidates = self._candidates(session, new)
+        scored = self._score(new, candidates)
+        return self._decide(session, new, candidates, scored, actor)
+
+    def _candidates(self, session: Session, new: list[ResolveMember]) -> dict[int, ResolveMember]:
+        out: dict[int, ResolveMember] = {}
+        for member in new:
+            clauses = []
+            if member.name_key:
+                clauses += [ResolveMember.name_key == member.name_key, ResolveMember.cross_key == member.name_key]
+            if member.cross_key:
+                clauses.append(ResolveMember.name_key == member.cross_key)
+            for column in ("dob", "phone1", "national_id"):
+                value = getattr(member, column)
+                if value:
+                    clauses.append(getattr(ResolveMember, column) == value)
+            if not clauses:
+                continue
+            query = select(ResolveMember).where(or_(*clauses), ResolveMember.id != member.id).limit(MAX_CANDIDATES)
+            for candidate in session.scalars(query):
+                out[candidate.id] = candidate
+        return out
+
+    def _score(self, new: list[ResolveMember], candidates: dict[int, ResolveMember]) -> pd.DataFrame:
+        everyone = {m.id: m for m in [*new, *candidates.values()]}
+        pairs = set()
+        for member in new:
+            keys = {k: v for k, v in _keys(member.features).items() if v}
+            for other in everyone.values():
+                if other.id != member.id and _shares_key(keys, other):
+                    pairs.add((member.id, other.id))
+        frame = model.frame([{**m.features, "unique_id": m.id} for m in everyone.values()])
+        ordered = sorted({(min(a, b), max(a, b)) for a, b in pairs})
+        return self.scorer.score(frame, frame, ordered)
+
+    def _decide(self, session: Session, new: list[ResolveMember], candidates: dict[int, ResolveMember],
+                scored: pd.DataFrame, actor: str) -> list[Outcome]:
+        by_id = {m.id: m for m in [*new, *candidates.values()]}
+        outcomes = {m.id: Outcome(m.stix_id, m.entity_id) for m in new}
+        if len(scored):
+            eligible = set(model.mergeable(scored, self.trained.upper).index)
+            for index, row in scored.sort_values("match_probability", ascending=False).iterrows():
+                p = float(row["match_probability"])
+                a, b = by_id[int(row["unique_id_l"])], by_id[int(row["unique_id_r"])]
+                if index in eligible:
+                    kind, state = "merge", "auto"
+                elif p >= self.trained.lower:
+                    kind, state = "review", "pending"
+                else:
+                    continue
+                decision = _decision(kind, state, a, b, row, self.scorer.explain(row), actor)
+                session.add(decision)
+                session.flush()
+                for member in (a, b):
+                    if member.id in outcomes:
+                        outcomes[member.id].decisions.append(decision.id)
+                        if kind == "review":
+                            outcomes[member.id].reviews.append(decision.id)
+                if kind == "merge":
+                    _join(session, a.entity_id, b.entity_id)
+                    for member, other in ((a, b), (b, a)):
+                        if member.id in outcomes:
+                            outcomes[member.id].merged_with.append(other.stix_id)
+        for member in new:
+            outcomes[member.id].entity_id = member.entity_id
+        return list(outcomes.values())
+
+
+def _shares_key(keys: dict[str, str], other: ResolveMember) -> bool:
+    theirs = {k: v for k, v in _keys(other.features).items() if v}
+    names = {keys.get("name_key"), keys.get("cross_key")} - {None}
+    if names & ({theirs.get("name_key"), theirs.get("cross_key")} - {None}):
+        return True
+    return any(keys.get(c) and keys.get(c) == theirs.get(c) for c in ("dob", "phone1", "national_id"))
+
+
+def _new_entity() -> str:
+    # Opaque: nothing about members can be read from an entity's name.
+    return f"entity--{uuid.uuid4()}"
+
+
+def _decision(kind: str, state: str, a: ResolveMember, b: ResolveMember, row: Any,
+              explanation: list[dict[str, Any]], actor: str) -> ResolveDecision:
+    return ResolveDecision(kind=kind, state=state, member_a=a.stix_id, member_b=b.stix_id,
+                           probability=float(row["match_probability"]), match_weight=float(row["match_weight"]),
+                           explanation=explanation, decided_by=actor, created_at=clock.now(),
+                           decided_at=clock.now() if state == "auto" else None)
+
+
+def _join(session: Session, keep: str, other: str) -> None:
+    if keep == other:
+        return
+    for member in session.scalars(select(ResolveMember).where(ResolveMember.entity_id == other)):
+        member.entity_id = keep
+    session.flush()
+
+
+def entity_members(session: Session, entity_id: str) -> list[ResolveMember]:
+    return list(session.scalars(select(ResolveMember).where(ResolveMember.entity_id == entity_id)))
+
+
+def confirm(session: Session, decision_id: int, actor: str) -> ResolveDecision:
+    """An analyst confirms a pending review: the two entities merge."""
+    decision = _decision_row(session, decision_id)
+    if decision.state != "pending":
+        raise Conflict(f"decision {decision_id} is {decision.state}, not pending review")
+    decision.state, decision.decided_by, decision.decided_at = "confirmed", actor, clock.now()
+    a, b = _member(session, decision.member_a), _member(session, decision.member_b)
+    _join(session, a.entity_id, b.entity_id)
+    return decision
+
+
+def split(session: Session, decision_id: int, actor: str) -> ResolveDecision:
+    """An analyst splits a merge (or rejects a pending review): the entity is recomputed from the
+    merges that still stand, so the two sides fall apart unless other merges hold them together."""
+    decision = _decision_row(session, decision_id)
+    if decision.state not in (*STANDING, "pending"):
+        raise Conflict(f"decision {decision_id} is already {decision.state}")
+    was_standing = decision.state in STANDING
+    decision.state, decision.decided_by, decision.decided_at = "split", actor, clock.now()
+    if was_standing:
+        _recompute(session, _member(session, decision.member_a).entity_id)
+    return decision
+
+
+def _recompute(session: Session, entity_id: str) -> None:
+    members = entity_members(session, entity_id)
+    ids = [m.stix_id for m in members]
+    parent = {s: s for s in ids}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    standing = session.scalars(select(ResolveDecision).where(
+        ResolveDecision.member_a.in_(ids), ResolveDecision.member_b.in_(ids), ResolveDecision.state.in_(STANDING)))
+    for decision in standing:
+        parent[find(decision.member_a)] = find(decision.member_b)
+    oldest = min(members, key=lambda m: m.id)
+    names = {find(oldest.stix_id): entity_id}
+    for member in sorted(members, key=lambda m: m.id):
+        member.entity_id = names.setdefault(find(member.stix_id), _new_entity())
+    session.flush()
+
+
+def _decision_row(session: Session, decision_id: int) -> ResolveDecision:
+    decision = session.get(ResolveDecision, decision_id)
+    if decision is None:
+        raise NotFound(f"no decision {decision_id}")
+    return decision
+
+
+def _member(session: Session, stix_id: str) -> ResolveMember:
+    member = session.scalar(select(ResolveMember).where(ResolveMember.stix_id == stix_id))
+    if member is None:
+        raise NotFound(f"no resolved person {stix_id}")
+    return member
+
+
+def labels(session: Session) -> list[tuple[str, str, bool]]:
+    """Analysts' decisions as labels: confirmed reviews are matches, splits are not."""
+    rows = session.scalars(select(ResolveDecision).where(ResolveDecision.state.in_(("confirmed", "split"))))
+    return [(d.member_a, d.member_b, d.state == "confirmed") for d in rows]
+
+
+# Pseudo-observations behind the EM estimate when analysts' labels are blended in.
+PRIOR_WEIGHT = 100.0
+
+
+def learn_from_labels(session: Session, resolver: IncrementalResolver) -> model.TrainedModel:
+    """A new kept model whose m probabilities blend EM's estimate with the levels seen in pairs
+    analysts confirmed (each level's m moves toward its share among confirmed matches)."""
+    confirmed = [(a, b) for a, b, match in labels(session) if match]
+    trained = model.TrainedModel.loads(resolver.trained.dumps())
+    trained.labels_used = len(labels(session))
+    if confirmed:
+        members = {m.stix_id: m for m in session.scalars(select(ResolveMember).where(
+            ResolveMember.stix_id.in_({s for pair in confirmed for s in pair})))}
+        frame = model.frame([{**m.features, "unique_id": m.id} for m in members.values()])
+        scored = resolver.scorer.score(frame, frame, [(members[a].id, members[b].id) for a, b in confirmed])
+        _blend(trained.settings_json["comparisons"], scored)
+    keep_model(session, trained)
+    return trained
+
+
+def _blend(comparisons: list[dict[str, Any]], scored: pd.DataFrame) -> None:
+    for comparison in comparisons:
+        gammas = scored[f"gamma_{comparison['output_column_name']}"]
+        observed = gammas[gammas >= 0]
+        levels = [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
+        if not len(observed) or any(lvl.get("fix_m_probability") for lvl in levels):
+            continue
+        for index, level in enumerate(levels):
+            share = float((observed == len(levels) - 1 - index).sum())
+            prior = float(level.get("m_probability") or 0.0)
+            level["m_probability"] = max((prior * PRIOR_WEIGHT + share) / (PRIOR_WEIGHT + len(observed)), 1e-6)

@@ -1,0 +1,136 @@
+"""Incremental matching with the kept model, on SQLite and PostgreSQL: merges, the review queue,
+confirm and split, explanations, and analysts' labels fed back."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from tearline.db.resolve_tables import ResolveDecision, ResolveMember
+from tearline.errors import Conflict
+from tearline.node import Node
+from tearline.resolve import batch, bench, incremental, model
+from tearline.resolve.dates import BirthDate
+from tearline.resolve.records import PersonRecord, person_record
+from tearline.resolve.scoring import PairScorer
+
+
+@pytest.fixture(scope="module")
+def trained() -> model.TrainedModel:
+    return batch.resolve(bench.spanish(families=300, seed=4).records).trained
+
+
+@pytest.fixture(scope="module")
+def resolver(trained: model.TrainedModel) -> incremental.IncrementalResolver:
+    return incremental.IncrementalResolver(trained)
+
+
+def person(name: str, dob: BirthDate | None = None, phones: str = "", source: str = "mex") -> tuple[str, PersonRecord]:
+    return f"identity--{uuid.uuid4()}", person_record({"full_name": name, "phones": phones}, source, dob, "MX")
+
+
+JOSE = BirthDate(1981, 7, 3)
+
+
+def test_pair_scorer_agrees_with_splink(trained: model.TrainedModel) -> None:
+    from splink import DuckDBAPI, Linker
+
+    from tearline.resolve.scoring import with_term_frequencies
+
+    records = bench.spanish(families=30, seed=9).records
+    frame = batch.standardise(records)
+    pairs = [(0, j) for j in range(1, len(records))]
+    ours = PairScorer(trained).score(frame, frame, pairs).set_index("unique_id_r")["match_probability"]
+    db = DuckDBAPI()
+    withtf = with_term_frequencies(frame, trained.notes["tf"])
+    linker = Linker(db.register(withtf), trained.settings_json, log_level=None)
+    left, right = db.register(withtf.iloc[[0]]), db.register(withtf.iloc[1:])
+    theirs = linker.inference.score_pairs(left, right).as_pandas_dataframe().set_index("unique_id_r")
+    assert len(ours) == len(records) - 1
+    assert (ours - theirs["match_probability"]).abs().max() < 1e-9
+
+
+def test_same_person_merges_relative_does_not_and_every_decision_is_explained(
+    node: Node, resolver: incremental.IncrementalResolver,
+) -> None:
+    mx = person("José Luis Hernández Garza, alias El Güero", JOSE, "662 123 4567")
+    us = person("JOSE LUIS HERNANDEZ-GARZA", JOSE, "+52 662 123 4567", source="usa")
+    brother = person("Jorge Hernández Garza", BirthDate(1983, 2, 11), "662 765 4321")
+    with node.db.write() as session:
+        [first] = resolver.add(session, [mx], "analyst@MX")
+        [second, third] = resolver.add(session, [us, brother], "analyst@MX")
+        assert second.entity_id == first.entity_id and second.merged_with == [mx[0]]
+        assert third.entity_id != first.entity_id and not third.merged_with
+        merge = session.scalar(select(ResolveDecision).where(ResolveDecision.kind == "merge"))
+        assert merge is not None and merge.probability >= model.UPPER_THRESHOLD and merge.state == "auto"
+        levels = {e["comparison"]: e["level"] for e in merge.explanation}
+        assert levels["dob"] == "exact" and levels["paternal"] == "exact"
+        assert all(isinstance(e["match_weight"], float) for e in merge.explanation)
+
+
+def test_names_alone_go_to_review_and_confirm_merges(node: Node, resolver: incremental.IncrementalResolver) -> None:
+    mx = person("José Luis Hernández Garza", JOSE, "662 123 4567")
+    vague = person("Hernández, José Luis", None, "")
+    with node.db.write() as session:
+        [first] = resolver.add(session, [mx], "analyst@MX")
+        [second] = resolver.add(session, [vague], "analyst@MX")
+        assert second.entity_id != first.entity_id and second.reviews
+        review = session.get(ResolveDecision, second.reviews[0])
+        assert review is not None and review.state == "pending"
+        incremental.confirm(session, review.id, "reviewer@MX")
+        ids = {m.entity_id for m in session.scalars(select(ResolveMember))}
+        assert len(ids) == 1
+        with pytest.raises(Conflict):
+            incremental.confirm(session, review.id, "reviewer@MX")
+
+
+def test_split_undoes_a_merge_cleanly(node: Node, resolver: incremental.IncrementalResolver) -> None:
+    a = person("José Luis Hernández Garza", JOSE, "662 123 4567")
+    b = person("JOSE LUIS HERNANDEZ-GARZA", JOSE, "662 123 4567", source="usa")
+    with node.db.write() as session:
+        [first] = resolver.add(session, [a], "analyst@MX")
+        [second] = resolver.add(session, [b], "analyst@MX")
+        assert second.entity_id == first.entity_id
+        merge = session.scalar(select(ResolveDecision).where(ResolveDecision.kind == "merge"))
+        assert merge is not None
+        incremental.split(session, merge.id, "reviewer@MX")
+        members = {m.stix_id: m.entity_id for m in session.scalars(select(ResolveMember))}
+        assert members[a[0]] != members[b[0]]
+        assert members[a[0]] == first.entity_id  # the older side keeps the entity's name
+        assert merge.state == "split"
+        assert incremental.labels(session) == [(merge.member_a, merge.member_b, False)]
+
+
+def test_confirmed_labels_feed_back_into_a_new_kept_model(
+    node: Node, resolver: incremental.IncrementalResolver,
+) -> None:
+    mx = person("José Luis Hernández Garza", JOSE, "662 123 4567")
+    vague = person("Hernández, José Luis", None, "")
+    with node.db.write() as session:
+        resolver.add(session, [mx], "analyst@MX")
+        [second] = resolver.add(session, [vague], "analyst@MX")
+        incremental.confirm(session, second.reviews[0], "reviewer@MX")
+        updated = incremental.learn_from_labels(session, resolver)
+        assert updated.labels_used == 1
+        assert incremental.kept_model(session).labels_used == 1
+        # the confirmed pair's given names agreed fully: that level's m moves up, the others down
+        assert _m(updated, "given", "all given names agree") > _m(resolver.trained, "given", "all given names agree")
+        assert _m(updated, "given", "all other") < _m(resolver.trained, "given", "all other")
+
+
+def _m(trained: model.TrainedModel, comparison: str, label: str) -> float:
+    for c in trained.settings_json["comparisons"]:
+        if c["output_column_name"] == comparison:
+            for level in c["comparison_levels"]:
+                if level["label_for_charts"] == label and not level.get("is_null_level"):
+                    return float(level["m_probability"])
+    raise KeyError(label)
+
+
+def test_kept_model_round_trips(node: Node, trained: model.TrainedModel) -> None:
+    with node.db.write() as session:
+        incremental.keep_model(session, trained)
+    with node.db.read() as session:
+        assert incremental.kept_model(session).settings_json == trained.settings_json
