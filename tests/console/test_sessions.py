@@ -14,6 +14,7 @@ from tearline.audit.search import Query, search
 from tearline.fixtures import Demo, build_demo
 from tearline.node import Node
 from tearline.release.consents import receive_consent_request
+from tearline.store.content import version_content
 from tearline.web.app import create_app
 from tests.web.support import MISSING_REPORT, quick_settings
 
@@ -168,7 +169,8 @@ def test_the_editor_requires_a_need_to_know_statement(client: TestClient) -> Non
 
 def test_an_incoming_consent_request_is_granted_with_scope_and_expiry(client: TestClient, node: Node) -> None:
     with node.db.write() as session:
-        item = "a" * 64
+        content = version_content(session, CONVOY)
+        item = next(i.hash for i in content.items if "port of Vancouver" in i.text)
         receive_consent_request(
             session,
             node,
@@ -184,6 +186,8 @@ def test_an_incoming_consent_request_is_granted_with_scope_and_expiry(client: Te
     csrf = log_in(client, "dan.disclosure")
     page = client.get("/consent")
     assert 'data-testid="grant"' in page.text and "CA-DEMO-BORDER" in page.text
+    assert "meets a contact at the port of Vancouver" in page.text  # what is asked, as dan may see it
+    assert ("consent.items", "allowed", None) in actions_of(node, "dan.disclosure@US-DEMO-NARC")
     expires = (clock.now() + timedelta(days=30)).date().isoformat()
     answer = client.post(
         "/consent/consent-request--1b2c3d4e-0000-4000-8000-000000000001/answer",

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tearline import clock
 from tearline.markings.banner import banner_text
+from tearline.store.items import items_by_hash
 from tearline.store.principals import issue_token
 from tearline.web.app import SESSION_COOKIE, create_app
 from tearline.web.console.routes_map import MAP_TYPES
@@ -80,6 +81,11 @@ def check_console(built: Built, username: str) -> None:
         }
         shown = [x for x, r in portions + objects if r.report_id == report_id]
         assert _banner(page.text) == _expected_banner(shown, table)
+
+    # What a consent request asks for is shown item by item: only the items the reader may see.
+    with built.node.db.read() as session:
+        named = items_by_hash(session, built.node.reader(built.rows[username]), [r.hash for _, r in built.items])
+    assert {i.hash for i in named} == {r.hash for _, r in portions + objects}
 
     map_page = client.get("/map")
     points = json.loads(re.search(r'id="points">(.*?)</script>', map_page.text, re.S).group(1))  # type: ignore[union-attr]

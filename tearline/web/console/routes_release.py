@@ -14,9 +14,12 @@ from fastapi.responses import RedirectResponse
 
 from tearline import clock
 from tearline.errors import InvalidInput, Problem, TearlineError
+from tearline.markings.banner import portion_mark
+from tearline.store.items import items_by_hash
 from tearline.store.registry import load_registry
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
+from tearline.web.audited import audited, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -143,16 +146,29 @@ def consent(request: Request, node: NodeDep, principal: Reader) -> Response:
 
 def _consent(request: Request, node: Any, principal: Any, error: TearlineError | None = None) -> Response:
     items = routes_release.consent_requests(node, principal)["items"]
+    asked = _asked_items(node, principal, [h for c in items if c["direction"] == "in" for h in c["item_hashes"]])
     default_expiry = (clock.now() + timedelta(days=30)).date().isoformat()
     return render(
         request,
         "consent.html",
         principal,
         items=list(reversed(items)),
+        asked=asked,
         default_expiry=default_expiry,
         error=error,
         status=error.status if error else 200,
     )
+
+
+def _asked_items(node: Any, principal: Any, hashes: list[str]) -> dict[str, dict[str, str]]:
+    """What an incoming request asks for, as the officer may see it: a read like any other, audited."""
+    if not hashes:
+        return {}
+    with audited(node, principal, "consent.items", hashes) as (session, reader, _trail):
+        table = node.table(session)
+        found = items_by_hash(session, reader_of(reader), hashes)
+        nation = node.config.nation
+        return {i.hash: {"kind": i.kind, "text": i.text, "mark": portion_mark(i.marking, nation, table)} for i in found}
 
 
 @router.post("/consent/{request_id}/answer")
