@@ -122,7 +122,15 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
     from tearline.federation import collections as _partner  # noqa: F401  (registers the feed and inbox)
     from tearline.federation.courier import Courier
     from tearline.taxii.routes import taxii_app
-    from tearline.web import console, routes_admin, routes_audit, routes_release, routes_reports, routes_stream
+    from tearline.web import (
+        console,
+        routes_admin,
+        routes_audit,
+        routes_release,
+        routes_reports,
+        routes_resolve,
+        routes_stream,
+    )
 
     courier = Courier(node) if deliver else None
 
@@ -174,6 +182,7 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
     app.include_router(routes_release.router, prefix="/api")
     app.include_router(routes_audit.router, prefix="/api")
     app.include_router(routes_stream.router, prefix="/api")
+    app.include_router(routes_resolve.router, prefix="/api")
     app.mount("/taxii2", taxii_app(node))  # TAXII 2.1: its own media types and error bodies
     console.install(app)  # the browser console: HTML pages, its assets, log-in and log-out
     return app

@@ -1,0 +1,175 @@
+"""Resolved entities as a reader may see them: a derived product (DESIGN §3.4).
+
+A reader sees only the members they may see, and a member's content only where its source fields
+are not hidden from them (the same rule that keeps such items out of search). The entity they see
+is the connected component of standing merges *among those members*: a link that runs through a
+hidden record is not shown, since it would reveal that record. Attributes, scores, links, counts
+and the banner are computed from visible members only; a hidden person answers exactly like a
+missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tearline.db.models import StixObject
+from tearline.db.resolve_tables import ResolveDecision, ResolveMember
+from tearline.errors import NotFound
+from tearline.markings.banner import banner_text
+from tearline.markings.marking import Marking
+from tearline.markings.scheme import EquivalenceTable
+from tearline.resolve.dates import parse_birth_date
+from tearline.resolve.incremental import STANDING
+from tearline.resolve.records import PersonRecord, person_record
+from tearline.store.filters import Reader, object_visible
+from tearline.store.reads import markings_by_id
+
+PERSON_EXTENSION = "x_tearline_person"  # canonical person fields a STIX identity may carry
+
+
+def person_of(obj_body: dict[str, Any], source: str) -> PersonRecord:
+    """A STIX identity (an individual) as a person record: its name, and any canonical fields it carries."""
+    extra = obj_body.get(PERSON_EXTENSION) or {}
+    values = {k: str(v) for k, v in extra.items() if isinstance(v, str | int)}
+    values.setdefault("full_name", str(obj_body.get("name", "")))
+    dob = parse_birth_date(values["dob"]) if values.get("dob") else None
+    return person_record(values, source, dob, str(extra.get("phone_region", "MX")))
+
+
+def is_person(obj: StixObject) -> bool:
+    return obj.stix_type == "identity" and (obj.body or {}).get("identity_class") == "individual"
+
+
+@dataclass(frozen=True)
+class Member:
+    stix_id: str
+    name: str
+    hash: str
+    originator: str
+    marking: Marking
+
+
+@dataclass
+class EntityView:
+    """One reader's view of the entity around a person."""
+
+    members: list[Member]
+    links: list[dict[str, Any]]
+    attributes: dict[str, list[str]]
+    banner: str
+    sources: list[dict[str, str]] = field(default_factory=list)
+
+
+def visible_members(session: Session, reader: Reader, stix_ids: Iterable[str]) -> dict[str, Member]:
+    """Those of these persons the reader may see, content and all (hidden source fields exclude)."""
+    ids = sorted(set(stix_ids))
+    if not ids:
+        return {}
+    rows = list(session.scalars(select(StixObject).where(
+        StixObject.stix_id.in_(ids), StixObject.stix_type == "identity",
+        object_visible(reader, StixObject, searchable=True))))
+    markings = markings_by_id(session, {r.marking_id for r in rows})
+    out: dict[str, Member] = {}
+    for row in rows:
+        marking = markings[row.marking_id]
+        origin = "/".join(marking.originator)
+        out[row.stix_id] = Member(row.stix_id, row.name, row.hash, origin, marking)
+    return out
+
+
+def _component(start: str, members: set[str], decisions: list[ResolveDecision]) -> set[str]:
+    seen, frontier = {start}, [start]
+    while frontier:
+        current = frontier.pop()
+        for d in decisions:
+            if current in (d.member_a, d.member_b):
+                other = d.member_b if current == d.member_a else d.member_a
+                if other in members and other not in seen:
+                    seen.add(other)
+                    frontier.append(other)
+    return seen
+
+
+def entity_view(session: Session, reader: Reader, table: EquivalenceTable, node_nation: str,
+                stix_id: str) -> EntityView:
+    """The entity around a person, as this reader may see it; NotFound when they may not see the person."""
+    anchor = session.scalar(select(ResolveMember).where(ResolveMember.stix_id == stix_id))
+    if anchor is None or stix_id not in visible_members(session, reader, [stix_id]):
+        raise NotFound(f"no resolved person {stix_id}")
+    together = list(session.scalars(select(ResolveMember).where(ResolveMember.entity_id == anchor.entity_id)))
+    visible = visible_members(session, reader, [m.stix_id for m in together])
+    decisions = _decisions_among(session, set(visible), STANDING)
+    component = _component(stix_id, set(visible), decisions)
+    members = [visible[s] for s in sorted(component)]
+    features = {m.stix_id: m.features for m in together if m.stix_id in component}
+    links = [_link(d) for d in decisions if d.member_a in component and d.member_b in component]
+    return EntityView(
+        members=members,
+        links=links,
+        attributes=_roll_up_attributes(features.values()),
+        banner=banner_text([m.marking for m in members], node_nation, table),
+        sources=[{"originator": m.originator, "hash": m.hash} for m in members],
+    )
+
+
+def _decisions_among(session: Session, ids: set[str], states: Iterable[str]) -> list[ResolveDecision]:
+    if not ids:
+        return []
+    return list(session.scalars(select(ResolveDecision).where(
+        ResolveDecision.member_a.in_(ids), ResolveDecision.member_b.in_(ids),
+        ResolveDecision.state.in_(tuple(states))).order_by(ResolveDecision.id)))
+
+
+def _link(d: ResolveDecision) -> dict[str, Any]:
+    return {"decision": d.id, "members": [d.member_a, d.member_b], "kind": d.kind, "state": d.state,
+            "match_probability": round(d.probability, 6), "explanation": d.explanation}
+
+
+def _roll_up_attributes(features: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    out: dict[str, set[str]] = {"given_names": set(), "paternal": set(), "maternal": set(), "dob": set(),
+                                "phones": set(), "national_id": set(), "aliases": set(), "address": set()}
+    for f in features:
+        for key, column in (("given_names", "given_all"), ("paternal", "paternal"), ("maternal", "maternal"),
+                            ("dob", "dob"), ("national_id", "national_id"), ("address", "address")):
+            if f.get(column):
+                out[key].add(str(f[column]))
+        out["phones"].update(f.get("phones") or [])
+        out["aliases"].update(f.get("alias_keys") or [])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def review_queue(session: Session, reader: Reader, limit: int = 50) -> list[dict[str, Any]]:
+    """Pending reviews whose two persons the reader may both see (nothing else is counted)."""
+    pending = list(session.scalars(select(ResolveDecision).where(ResolveDecision.state == "pending")
+                                   .order_by(ResolveDecision.id)))
+    visible = visible_members(session, reader, {s for d in pending for s in (d.member_a, d.member_b)})
+    shown = [d for d in pending if d.member_a in visible and d.member_b in visible][:limit]
+    return [{**_link(d), "names": [visible[d.member_a].name, visible[d.member_b].name]} for d in shown]
+
+
+def decision_for(session: Session, reader: Reader, decision_id: int) -> ResolveDecision:
+    """A decision the reader may act on: both its persons visible, else the same 404 as a missing one."""
+    decision = session.get(ResolveDecision, decision_id)
+    if decision is None or len(visible_members(session, reader, [decision.member_a, decision.member_b])) < 2:
+        raise NotFound(f"no decision {decision_id}")
+    return decision
+
+
+
+def unresolved_persons(session: Session) -> list[tuple[str, PersonRecord]]:
+    """Current person objects not resolved yet, each as a record of its originator's nation."""
+    known = select(ResolveMember.stix_id)
+    rows = session.scalars(select(StixObject).where(
+        StixObject.stix_type == "identity", StixObject.is_current.is_(True), StixObject.withdrawn.is_(False),
+        StixObject.stix_id.not_in(known)).order_by(StixObject.id))
+    people = [r for r in rows if is_person(r)]
+    markings = markings_by_id(session, {r.marking_id for r in people})
+    out: dict[str, PersonRecord] = {}
+    for row in people:
+        out.setdefault(row.stix_id, person_of(row.body, markings[row.marking_id].originator[0].lower()))
+    return list(out.items())
