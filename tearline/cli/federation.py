@@ -6,12 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
-from tearline.db.release_tables import OutboxMessage
 from tearline.federation import courier
 from tearline.federation.peers import add_peer, all_peers, peer_token
+from tearline.store.federation import undelivered
 
 peer_app = typer.Typer(help="Partner nodes: trust is explicit, there is no discovery.", no_args_is_help=True)
 
@@ -60,10 +59,7 @@ def peer_list(data: DataDir = DEFAULT_DATA) -> None:
     table = Table("nation", "agency", "url", "waiting", "last error")
     with node.db.read() as session:
         for peer in all_peers(session):
-            due = select(OutboxMessage).where(
-                OutboxMessage.destination == peer.nation, OutboxMessage.delivered_at.is_(None)
-            )
-            waiting = list(session.scalars(due))
+            waiting = undelivered(session, peer.nation)
             error = next((m.last_error for m in waiting if m.last_error), "") or ""
             table.add_row(peer.nation, peer.agency, peer.url, str(len(waiting)), error[:60])
     console.print(table)

@@ -14,17 +14,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.federation_tables import FeedObject, Peer
-from tearline.db.release_tables import Release, ReleaseRecall
 from tearline.errors import NotFound, TearlineError
 from tearline.federation import receive
 from tearline.federation.peers import peer_of
 from tearline.federation.seal import units_of, version_of
 from tearline.stix import ids
+from tearline.store.federation import FeedQuery, feed_page
 from tearline.taxii.collections import AddResult, Caller, Collection, Filters, ObjectPage, TaxiiObject, register
 
 
@@ -64,58 +63,24 @@ class Feed:
         self.destination = peer.nation
 
     def page(self, session: Session, caller: Caller, filters: Filters, limit: int, after: str | None) -> ObjectPage:
-        query = self._query(filters, caller)
-        cursor = _after(after)
-        if cursor is not None:
-            query = query.where(
-                or_(
-                    FeedObject.date_added > cursor[0],
-                    and_(FeedObject.date_added == cursor[0], FeedObject.id > cursor[1]),
-                )
-            )
-        rows = list(session.scalars(query.order_by(FeedObject.date_added, FeedObject.id).limit(limit + 1)))
+        query = FeedQuery(
+            destination=self.destination,
+            now=caller.reader.now,
+            added_after=filters.added_after,
+            ids=filters.ids,
+            types=filters.types,
+            versions=filters.versions,
+            spec_ok=not filters.spec_versions or "2.1" in filters.spec_versions,
+            after=_after(after),
+        )
+        rows = feed_page(session, query, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         objects = [TaxiiObject(r.stix_id, r.modified, clock.as_utc(r.date_added), r.body) for r in rows]
         return ObjectPage(objects, more, _cursor(rows[-1]) if more and rows else None)
 
-    def _query(self, filters: Filters, caller: Caller) -> Select[FeedObject]:
-        query = select(FeedObject).where(FeedObject.destination == self.destination, _live(caller.reader.now))
-        if filters.added_after is not None:
-            query = query.where(FeedObject.date_added > filters.added_after)
-        if filters.ids:
-            query = query.where(FeedObject.stix_id.in_(filters.ids))
-        if filters.types:
-            query = query.where(FeedObject.stix_type.in_(filters.types))
-        if filters.spec_versions and "2.1" not in filters.spec_versions:
-            query = query.where(false())
-        return _versions(query, filters.versions, self.destination)
-
     def add(self, session: Session, caller: Caller, envelope: dict[str, Any]) -> AddResult:
         raise NotImplementedError("the feed is read-only")  # the server checks can_write first
-
-
-def _live(now: datetime) -> Any:
-    """A release's objects (and its seal) leave the feed once it is recalled or past its expiry."""
-    recalled = exists().where(ReleaseRecall.release_id == FeedObject.release_id)
-    expired = exists().where(Release.id == FeedObject.release_id, Release.expires_at <= now)
-    return or_(FeedObject.release_id.is_(None), ~(recalled | expired))
-
-
-def _versions(query: Select[FeedObject], wanted: tuple[str, ...], destination: str) -> Select[FeedObject]:
-    if "all" in wanted:
-        return query
-    other = aliased(FeedObject)
-    same = and_(other.destination == destination, other.stix_id == FeedObject.stix_id)
-    picks = []
-    if "last" in wanted:
-        picks.append(~exists().where(same, other.modified > FeedObject.modified))
-    if "first" in wanted:
-        picks.append(~exists().where(same, other.modified < FeedObject.modified))
-    stamps = [v for v in wanted if v not in ("last", "first")]
-    if stamps:
-        picks.append(FeedObject.modified.in_(stamps))
-    return query.where(or_(*picks)) if picks else query
 
 
 class Inbox:
@@ -166,7 +131,3 @@ def partner_collections(session: Session, caller: Caller) -> list[Collection]:
     if peer is None:
         return []
     return [Feed(caller, peer), Inbox(caller, peer)]
-
-
-def feed_size(session: Session, destination: str) -> int:
-    return session.scalar(select(func.count()).where(FeedObject.destination == destination)) or 0

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
@@ -34,6 +33,7 @@ from tearline.federation.feed import unit_for
 from tearline.federation.peers import all_peers
 from tearline.federation.seal import Unit, digest, units_of
 from tearline.node import SERVICE_ACCOUNT, Node
+from tearline.store.federation import due
 from tearline.taxii.client import TaxiiClient
 
 log = logging.getLogger(__name__)
@@ -91,22 +91,8 @@ def push_pending(node: Node, client_for: ClientFor = signed_client) -> Delivery:
 
 
 def _due(node: Node, destination: str) -> list[int]:
-    now = clock.now()
     with node.db.read() as session:
-        query = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.destination == destination, OutboxMessage.delivered_at.is_(None))
-            .order_by(OutboxMessage.id)
-        )
-        ids = list(session.scalars(query))
-        blocked = session.scalar(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.next_attempt_at > now)
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-    # A message waiting out its back-off holds the ones behind it: order per partner is kept.
-    return [i for i in ids if blocked is None or i < blocked]
+        return due(session, destination, clock.now())
 
 
 def _push_one(node: Node, peer: Peer, client: TaxiiClient, message_id: int, done: Delivery) -> bool:
@@ -274,8 +260,3 @@ class Courier:
                     pull_all(self.node)
             except Exception:  # the courier must outlive any one bad round; the next one retries
                 log.exception("delivery round failed on %s", self.node.config.name)
-
-
-def pending_count(session: Session) -> int:
-    query = select(func.count()).where(OutboxMessage.delivered_at.is_(None))
-    return session.scalar(query) or 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tearline import clock
@@ -21,6 +20,7 @@ from tearline.db.models import Setting
 from tearline.db.release_tables import OutboxMessage
 from tearline.federation.seal import Unit, seal_unit, version_of
 from tearline.node import Node
+from tearline.store.federation import feed_versions
 
 
 def unit_for(node: Node, message: OutboxMessage) -> Unit:
@@ -39,7 +39,7 @@ def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
     """Write the message's unit into its destination's feed (call inside the message's transaction)."""
     unit = unit_for(node, message)
     dates = _feed_clock(session, message.destination, len(unit.objects) + 1)
-    present = _present(session, message.destination, unit.objects)
+    present = feed_versions(session, message.destination, [str(o["id"]) for o in unit.objects])
     rows = []
     for obj in [*unit.objects, unit.seal]:
         key = (str(obj["id"]), version_of(obj))
@@ -66,18 +66,6 @@ def _row(message: OutboxMessage, obj: dict[str, Any], added: datetime) -> FeedOb
         outbox_id=message.id,
         release_id=str(release_id) if release_id else None,
     )
-
-
-def _present(session: Session, destination: str, objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    if not objects:
-        return set()
-    ids = {str(o["id"]) for o in objects}
-    rows = session.execute(
-        select(FeedObject.stix_id, FeedObject.modified).where(
-            FeedObject.destination == destination, FeedObject.stix_id.in_(ids)
-        )
-    )
-    return {(r[0], r[1]) for r in rows}
 
 
 def _feed_clock(session: Session, destination: str, count: int) -> Any:

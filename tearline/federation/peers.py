@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
@@ -24,6 +23,7 @@ from tearline.errors import Conflict, InvalidInput, NotFound, Problem
 from tearline.markings.scheme import NATIONAL_LABELS
 from tearline.node import Node
 from tearline.store import registry as reg
+from tearline.store.federation import peer_for_principal, peers, principal_named
 from tearline.store.principals import add_principal, issue_token
 
 
@@ -56,7 +56,7 @@ def add_peer(
     reg.add_partner(session, nation)
     if session.get(AgencyRow, agency) is None:
         reg.add_agency(session, agency, nation, law_enforcement)
-    principal = session.scalar(select(Principal).where(Principal.username == peer_username(nation)))
+    principal = principal_named(session, peer_username(nation))
     if principal is None:
         top = NATIONAL_LABELS[nation][-1]  # what was released to the nation decides, not a clearance
         principal = add_principal(session, peer_username(nation), nation, agency, top, roles=["peer"])
@@ -97,11 +97,11 @@ def peer_of(session: Session, principal: Principal) -> Peer | None:
     """The peer a principal stands for, if it is a partner node's principal."""
     if "peer" not in principal.roles:
         return None
-    return session.scalar(select(Peer).where(Peer.principal_id == principal.id))
+    return peer_for_principal(session, principal.id)
 
 
 def all_peers(session: Session) -> list[Peer]:
-    return list(session.scalars(select(Peer).order_by(Peer.nation)))
+    return peers(session)
 
 
 def peer_token(session: Session, node: Node, nation: str) -> str:

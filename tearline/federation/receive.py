@@ -16,13 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
 from tearline.db.federation_tables import Peer, Received, ReceivedRelease
-from tearline.db.models import Grant, Principal, Report
-from tearline.db.release_tables import Release, ReleaseRecall
+from tearline.db.models import Grant
+from tearline.db.release_tables import ReleaseRecall
 from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
 from tearline.federation.peers import public_key
 from tearline.federation.seal import Unit, canonical, verify_unit, version_of
@@ -36,6 +35,7 @@ from tearline.stix.decode import bundle_to_drafts
 from tearline.stix.reports import WITHHELD_TITLE
 from tearline.store import changes
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.federation import principal_named, recall_grants, releases_using, report_named
 from tearline.store.reports import create_report, store_received_version
 
 KINDS = ("release", "recall", "consent-request", "consent-answer")
@@ -186,9 +186,9 @@ def _object_hashed(o: ObjectDraft, origin_hash: str) -> ObjectDraft:
 
 
 def _store(session: Session, node: Node, draft: ReportDraft) -> str:
-    service = session.scalar(select(Principal).where(Principal.username == SERVICE_ACCOUNT))
+    service = principal_named(session, SERVICE_ACCOUNT)
     assert service is not None, "every node has its service account"
-    existing = session.scalar(select(Report).where(Report.stix_id == draft.stix_id))
+    existing = report_named(session, draft.stix_id)
     if existing is None:
         return create_report(session, draft, service, node.identity, node.registry(session)).stix_id
     if not existing.received:
@@ -254,13 +254,12 @@ def _apply_recall(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
         return f"{release_id} (not held)"
     now = clock.now()
     held.recalled_at = now
-    session.execute(update(Grant).where(Grant.origin_id == release_id).values(recalled_at=now))
-    hashes = set(session.scalars(select(Grant.item_hash).where(Grant.origin_id == release_id)))
-    for onward in session.scalars(select(Release)):
-        if hashes & set(onward.kept_hashes) and session.get(ReleaseRecall, onward.id) is None:
+    hashes = recall_grants(session, release_id, now)
+    for onward in releases_using(session, hashes):
+        if session.get(ReleaseRecall, onward.id) is None:
             reason = f"the originator recalled {release_id}"
-            session.add(ReleaseRecall(release_id=onward.id, by=f"{peer.nation}", reason=reason, at=now))
-            session.execute(update(Grant).where(Grant.origin_id == onward.id).values(recalled_at=now))
+            session.add(ReleaseRecall(release_id=onward.id, by=peer.nation, reason=reason, at=now))
+            recall_grants(session, onward.id, now)
             enqueue_recall(session, node, onward)
     changes.note(
         session,

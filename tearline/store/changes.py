@@ -38,3 +38,9 @@ def note(
 def latest_change(session: Session) -> int:
     """The newest change's id (0 if none): where a freshly rendered page starts listening."""
     return session.scalar(select(func.max(ChangeEvent.id))) or 0
+
+
+def changes_after(session: Session, after: int, limit: int) -> list[ChangeEvent]:
+    """The next `limit` changes after change `after`, oldest first."""
+    query = select(ChangeEvent).where(ChangeEvent.id > after).order_by(ChangeEvent.id).limit(limit)
+    return list(session.scalars(query))

@@ -18,13 +18,13 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 
 from tearline import clock, journal
 from tearline.db.federation_tables import ChangeEvent
 from tearline.db.models import Principal
 from tearline.errors import InvalidInput, NotFound, Problem
 from tearline.node import Node
+from tearline.store.changes import changes_after
 from tearline.store.filters import Reader
 from tearline.store.reads import report_view
 from tearline.web.app import NodeDep, PrincipalDep
@@ -39,9 +39,7 @@ def events_for(node: Node, principal: Principal, after: int, limit: int = BATCH)
     """The events after `after` this principal may receive, and the last change id examined."""
     reader = node.reader(principal)
     with node.db.write() as session:
-        rows = list(
-            session.scalars(select(ChangeEvent).where(ChangeEvent.id > after).order_by(ChangeEvent.id).limit(limit))
-        )
+        rows = changes_after(session, after, limit)
         table = node.table(session)
         sent = [event for row in rows if (event := _decide(session, reader, table, row)) is not None]
         if sent:
