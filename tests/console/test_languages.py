@@ -52,6 +52,8 @@ def page_for(browser: Any, served: Served, pages: dict[str, Any], username: str,
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda err: errors.append(str(err)))
+        # A console error would also show a blocked asset (the pages allow only this node's own).
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.errors = errors
         page.goto(f"{served.url}/login")
         page.fill("input[name=username]", username)

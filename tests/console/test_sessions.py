@@ -216,3 +216,14 @@ def test_a_new_report_from_the_editor_is_stored_and_read_back(client: TestClient
     banner = re.search(r'data-testid="banner-top">([^<]+)<', page.text)
     assert banner is not None and banner.group(1) == "SECRET//LES//REL TO USA, MEX"
     assert "(SECRET//LES//REL TO USA, MEX)" in page.text
+
+
+def test_pages_load_only_the_nodes_own_assets(client: TestClient) -> None:
+    """Closed networks: no CDN. The policy header makes the browser refuse anything from elsewhere."""
+    log_in(client, "ana.analyst")
+    page = client.get("/map")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)
+    for asset in ("/static/vendor/leaflet/leaflet.js", "/static/vendor/world-atlas/countries-50m.json"):
+        assert client.get(asset).status_code == 200, f"{asset} is missing: run scripts/setup.sh"

@@ -27,6 +27,12 @@ from tearline.web.console.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES
 from tearline.web.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
+# Everything from this node and nothing else (no CDN, no inline script), and never inside a frame.
+# Inline styles stay allowed: Leaflet positions its map panes with them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(), auto_reload=False)
 
 
@@ -100,6 +106,8 @@ def render(
         response.set_cookie(LANGUAGE_COOKIE, language, samesite="strict", max_age=365 * 24 * 3600)
     response.headers["Content-Language"] = language
     response.headers["Cache-Control"] = "no-store"  # marked pages never sit in a browser cache
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
