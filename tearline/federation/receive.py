@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tearline import clock, journal
 from tearline.db.federation_tables import Peer, Received, ReceivedRelease
 from tearline.db.models import Grant
-from tearline.db.release_tables import ReleaseRecall
+from tearline.db.release_tables import Consent, ReleaseRecall
 from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
 from tearline.federation.peers import public_key
 from tearline.federation.seal import Unit, canonical, verify_unit, version_of
@@ -38,7 +38,7 @@ from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.federation import principal_named, recall_grants, releases_using, report_named
 from tearline.store.reports import create_report, store_received_version
 
-KINDS = ("release", "recall", "consent-request", "consent-answer")
+KINDS = ("release", "recall", "consent-request", "consent-answer", "consent-revoke")
 
 
 @dataclass(frozen=True)
@@ -293,9 +293,23 @@ def _apply_consent_answer(session: Session, node: Node, peer: Peer, unit: Unit) 
     return request
 
 
+def _apply_consent_revoke(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
+    """The originator revoked its consent: it stops covering, and what used it is recalled."""
+    consent_id = str(unit.payload.get("consent"))
+    held = session.get(Consent, consent_id)
+    if held is None or held.grantor_nation != peer.nation:
+        raise Forbidden(f"{peer.nation} granted no consent {consent_id} held here", rule="sender")
+    recalled = consents.revoke_consent(session, node, consent_id, by=peer.nation)
+    changes.note(
+        session, "consent-revoke", None, role="disclosure_officer", detail={"consent": consent_id, "recalled": recalled}
+    )
+    return consent_id
+
+
 _APPLY = {
     "release": _apply_release,
     "recall": _apply_recall,
     "consent-request": _apply_consent_request,
     "consent-answer": _apply_consent_answer,
+    "consent-revoke": _apply_consent_revoke,
 }

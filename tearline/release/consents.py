@@ -263,6 +263,25 @@ def receive_consent_answer(
     return consent
 
 
+def withdraw_consent(session: Session, node: Node, officer: Principal, consent_id: str, reason: str) -> Consent:
+    """At the originator: revoke a consent we granted; the holder is told, and recalls what used it."""
+    authorize(officer, "revoke_consent", node.config.nation)
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.grantor_nation != node.config.nation:
+        raise NotFound(f"no consent {consent_id} granted by this node")
+    if consent.revoked_at is not None:
+        raise InvalidInput(Problem("consent", f"consent {consent_id} was already revoked"))
+    if not reason.strip():
+        raise InvalidInput(Problem("reason", "say why the consent is revoked"))
+    request = session.get(ConsentRequest, consent.body.get("request"))
+    if request is None:
+        raise NotFound(f"the request that consent {consent_id} answered is not on this node")
+    consent.revoked_at = clock.now()
+    enqueue(session, node, "consent-revoke", request.requester_nation, {"consent": consent_id})
+    journal.record(session, node, officer, "consent.revoke", [consent_id, request.id], rule=reason[:200])
+    return consent
+
+
 def revoke_consent(session: Session, node: Node, consent_id: str, by: str) -> list[str]:
     """At the holder, when the originator revokes: the consent stops covering and its releases are recalled."""
     consent = session.get(Consent, consent_id)

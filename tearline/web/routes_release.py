@@ -145,6 +145,14 @@ def answer(request_id: str, body: ConsentAnswerIn, node: NodeDep, principal: Pri
         return {"answer": "granted" if consent else "refused", "consent": consent.body if consent else None}
 
 
+@router.post("/consents/{consent_id}/revoke")
+def revoke(consent_id: str, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The originator's officer revokes a consent it granted; the holder recalls what used it."""
+    with audited(node, principal, "consent.revoke", [consent_id], journaled=True) as (session, _, _t):
+        consent = consents.withdraw_consent(session, node, _me(session, principal), consent_id, body.reason)
+        return {"consent": consent.id, "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None}
+
+
 @router.post("/releases/{release_id}/recall")
 def recall(release_id: str, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "release.recall", [release_id], journaled=True) as (session, _, _t):
