@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -21,11 +21,18 @@ def bench_resolve(
     seed: Annotated[int, typer.Option(help="Seed of the generated set.")] = 7,
     threshold: Annotated[float, typer.Option(min=0.5, max=1.0, help="Merge threshold for both methods.")] = 0.95,
     skip_pseudopeople: Annotated[bool, typer.Option(help="Leave out the pseudopeople set.")] = False,
+    incremental_entities: Annotated[
+        int, typer.Option(min=0, help="Resolved persons the incremental run scores arrivals against (0: skip).")
+    ] = 100_000,
+    batch_sets: Annotated[bool, typer.Option("--batch/--no-batch", help="Run the batch comparison.")] = True,
 ) -> None:
-    """Our resolver against a plain Splink configuration on FEBRL4, FEBRL3, pseudopeople and Spanish names."""
+    """Our resolver against a plain Splink configuration on FEBRL4, FEBRL3, pseudopeople and Spanish names,
+    then incremental matching against N resolved persons."""
     from tearline.resolve import bench
 
     names = ["spanish"] if quick else ["febrl4", "febrl3", "spanish"] + ([] if skip_pseudopeople else ["pseudopeople"])
+    if not batch_sets:
+        names = []
     runs = []
     for name in names:
         with console.status(f"loading {name}"):
@@ -33,6 +40,14 @@ def bench_resolve(
         for method in ("tearline", "plain splink"):
             with console.status(f"{dataset.name}: {method}"):
                 runs.append(bench.run_method(dataset, method, threshold))
+    if runs:
+        _batch_tables(runs, threshold)
+    entities = min(incremental_entities, 2_000) if quick else incremental_entities
+    if entities:
+        _incremental(entities, 100 if quick else 1_000, 20 if quick else 200)
+
+
+def _batch_tables(runs: list[Any], threshold: float) -> None:
     table = Table(title=f"Entity resolution (merge threshold {threshold})")
     for column in ("dataset", "method", "precision", "recall", "pairwise F1", "B-cubed F1", "clusters (true)",
                    "largest", "homonym merges", "time s", "peak MiB"):
@@ -51,3 +66,18 @@ def bench_resolve(
             variants.add_row(run.dataset, run.method, variant, _fmt(recall), str(n))
     if variants.rows:
         console.print(variants)
+
+
+def _incremental(entities: int, arrivals: int, singles: int) -> None:
+    from tearline.cli.bench import progress_bars
+    from tearline.resolve.bench_incremental import run_incremental
+
+    with progress_bars("incremental") as advance:
+        result = run_incremental(entities, arrivals, singles, advance)
+    table = Table(title="Incremental matching (SQLite, kept model)")
+    for column in ("resolved persons", "arrivals", "records/s (batches of 100)", "single p50 ms", "single p95 ms",
+                   "merged", "to review"):
+        table.add_column(column)
+    table.add_row(str(result.entities), str(result.arrivals), f"{result.records_per_second:.0f}",
+                  f"{result.p50_ms:.0f}", f"{result.p95_ms:.0f}", str(result.merges), str(result.reviews))
+    console.print(table)

@@ -96,40 +96,48 @@ class IncrementalResolver:
         return self._decide(session, new, candidates, scored, actor)
 
     def _candidates(self, session: Session, new: list[ResolveMember]) -> dict[int, ResolveMember]:
-        out: dict[int, ResolveMember] = {}
+        """Resolved persons sharing a key with an arrival, found in one indexed query."""
+        wanted: dict[str, set[str]] = {"name_key": set(), "cross_key": set(), "dob": set(), "phone1": set(),
+                                       "national_id": set()}
         for member in new:
-            clauses = []
-            if member.name_key:
-                clauses += [ResolveMember.name_key == member.name_key, ResolveMember.cross_key == member.name_key]
-            if member.cross_key:
-                clauses.append(ResolveMember.name_key == member.cross_key)
-            for column in ("dob", "phone1", "national_id"):
-                value = getattr(member, column)
+            for column, value in _keys(member.features).items():
                 if value:
-                    clauses.append(getattr(ResolveMember, column) == value)
-            if not clauses:
-                continue
-            query = select(ResolveMember).where(or_(*clauses), ResolveMember.id != member.id).limit(MAX_CANDIDATES)
-            for candidate in session.scalars(query):
-                out[candidate.id] = candidate
-        return out
+                    wanted[column].add(value)
+        names = wanted["name_key"] | wanted["cross_key"]
+        clauses = [ResolveMember.name_key.in_(names), ResolveMember.cross_key.in_(wanted["name_key"])]
+        clauses += [getattr(ResolveMember, c).in_(wanted[c]) for c in ("dob", "phone1", "national_id") if wanted[c]]
+        new_ids = [m.id for m in new]
+        query = select(ResolveMember).where(or_(*clauses), ResolveMember.id.not_in(new_ids))
+        return {m.id: m for m in session.scalars(query.limit(MAX_CANDIDATES * len(new)))}
 
     def _score(self, new: list[ResolveMember], candidates: dict[int, ResolveMember]) -> pd.DataFrame:
         everyone = {m.id: m for m in [*new, *candidates.values()]}
-        pairs = set()
+        index: dict[tuple[str, str], list[int]] = {}
+        for member in everyone.values():
+            keys = _keys(member.features)
+            for column in ("dob", "phone1", "national_id", "name_key", "cross_key"):
+                if value := keys[column]:
+                    kind = "name" if column in ("name_key", "cross_key") else column
+                    index.setdefault((kind, value), []).append(member.id)
+        pairs: set[tuple[int, int]] = set()
         for member in new:
-            keys = {k: v for k, v in _keys(member.features).items() if v}
-            for other in everyone.values():
-                if other.id != member.id and _shares_key(keys, other):
-                    pairs.add((member.id, other.id))
-        frame = model.frame([{**m.features, "unique_id": m.id} for m in everyone.values()])
-        ordered = sorted({(min(a, b), max(a, b)) for a, b in pairs})
-        return self.scorer.score(frame, frame, ordered)
+            keys = _keys(member.features)
+            probes: list[tuple[str, str]] = [(c, v) for c in ("dob", "phone1", "national_id") if (v := keys[c])]
+            probes += [("name", v) for c in ("name_key", "cross_key") if (v := keys[c])]
+            for probe in probes:
+                for other in index.get(probe, [])[:MAX_CANDIDATES]:
+                    if other != member.id:
+                        pairs.add((min(member.id, other), max(member.id, other)))
+        involved = {i for pair in pairs for i in pair}
+        frame = model.frame([{**everyone[i].features, "unique_id": i} for i in sorted(involved)] or [
+            {**new[0].features, "unique_id": new[0].id}])
+        return self.scorer.score(frame, frame, sorted(pairs))
 
     def _decide(self, session: Session, new: list[ResolveMember], candidates: dict[int, ResolveMember],
                 scored: pd.DataFrame, actor: str) -> list[Outcome]:
         by_id = {m.id: m for m in [*new, *candidates.values()]}
         outcomes = {m.id: Outcome(m.stix_id, m.entity_id) for m in new}
+        made: list[tuple[ResolveDecision, ResolveMember, ResolveMember]] = []
         if len(scored):
             eligible = set(model.mergeable(scored, self.trained.upper).index)
             for index, row in scored.sort_values("match_probability", ascending=False).iterrows():
@@ -143,28 +151,22 @@ class IncrementalResolver:
                     continue
                 decision = _decision(kind, state, a, b, row, self.scorer.explain(row), actor)
                 session.add(decision)
-                session.flush()
-                for member in (a, b):
-                    if member.id in outcomes:
-                        outcomes[member.id].decisions.append(decision.id)
-                        if kind == "review":
-                            outcomes[member.id].reviews.append(decision.id)
+                made.append((decision, a, b))
                 if kind == "merge":
                     _join(session, a.entity_id, b.entity_id)
                     for member, other in ((a, b), (b, a)):
                         if member.id in outcomes:
                             outcomes[member.id].merged_with.append(other.stix_id)
+        session.flush()
+        for decision, a, b in made:
+            for member in (a, b):
+                if member.id in outcomes:
+                    outcomes[member.id].decisions.append(decision.id)
+                    if decision.kind == "review":
+                        outcomes[member.id].reviews.append(decision.id)
         for member in new:
             outcomes[member.id].entity_id = member.entity_id
         return list(outcomes.values())
-
-
-def _shares_key(keys: dict[str, str], other: ResolveMember) -> bool:
-    theirs = {k: v for k, v in _keys(other.features).items() if v}
-    names = {keys.get("name_key"), keys.get("cross_key")} - {None}
-    if names & ({theirs.get("name_key"), theirs.get("cross_key")} - {None}):
-        return True
-    return any(keys.get(c) and keys.get(c) == theirs.get(c) for c in ("dob", "phone1", "national_id"))
 
 
 def _new_entity() -> str:

@@ -55,6 +55,11 @@ class PairScorer:
         self.comparisons = trained.settings_json["comparisons"]
         self._lock = threading.Lock()
         self._con = duckdb.connect()
+        # Parsed once as a view over the three tables, which each call replaces.
+        self._con.register("lrec", seed)
+        self._con.register("rrec", seed)
+        self._con.register("cand", pd.DataFrame({"l": [0], "r": [0]}))
+        self._con.execute(f"CREATE TEMP VIEW scored AS {self.sql}")
 
     def score(self, left: pd.DataFrame, right: pd.DataFrame, pairs: Sequence[tuple[int, int]]) -> pd.DataFrame:
         """Scored pairs (left unique_id, right unique_id), with each comparison's level and weight."""
@@ -65,7 +70,7 @@ class PairScorer:
             self._con.register("lrec", with_term_frequencies(left, self.tf))
             self._con.register("rrec", with_term_frequencies(right, self.tf))
             self._con.register("cand", cand)
-            out: pd.DataFrame = self._con.execute(self.sql).df()
+            out: pd.DataFrame = self._con.execute("SELECT * FROM scored").df()
         return out
 
     def explain(self, row: Any) -> list[dict[str, Any]]:
