@@ -232,6 +232,8 @@ def receive_consent_answer(
     request = session.get(ConsentRequest, message["request"])
     if request is None or request.direction != "out":
         raise NotFound(f"no consent request {message['request']}")
+    if request.state != "pending":
+        raise Conflict(f"consent request {request.id} was already answered ({request.state})")
     if message["answer"] != "granted":
         request.state, request.answered_at = "refused", clock.now()
         return None

@@ -23,7 +23,7 @@ from tearline import clock
 from tearline.audit import log
 from tearline.db.models import Grant
 from tearline.db.release_tables import Consent, ConsentRequest, OutboxMessage, Release, ReleaseRecall
-from tearline.errors import Forbidden, InvalidInput
+from tearline.errors import Conflict, Forbidden, InvalidInput
 from tearline.fixtures import build_demo
 from tearline.markings.release import Recipient, Withheld
 from tearline.node import Node
@@ -189,6 +189,8 @@ def test_third_party_items_leave_mexico_for_canada_only_under_a_us_consent(
 
     stored = _receive(mex, answer, us_public)
     assert stored is not None and stored.id == body["id"]
+    with pytest.raises(Conflict, match="already answered"):  # a second answer to the same request
+        _receive(mex, answer, us_public)
 
     # Now the tearline for Canada keeps what the consent covers, and only that.
     freed = _tearline(mex, report, allow_empty=False)
