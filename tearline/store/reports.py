@@ -74,9 +74,15 @@ def authorship_problems(draft: ReportDraft, author: Principal) -> list[Problem]:
     return [Problem("marking.originator", reason, item) for item, m in items if m.originator != own]
 
 
+# A relationship or sighting joins entities, never another relationship or sighting (as STIX 2.1
+# has it). That keeps rule 8 exact at one level: an end's own visibility needs no ends of its own.
+LINKS = frozenset({"relationship", "sighting"})
+
+
 def _object_problems(objects: tuple[ObjectDraft, ...], registry: Registry) -> list[Problem]:
     problems: list[Problem] = []
     ids = [o.stix_id for o in objects]
+    types = {o.stix_id: o.stix_type for o in objects}
     seen: set[str] = set()
     for obj in objects:
         if obj.stix_id in seen:
@@ -87,6 +93,9 @@ def _object_problems(objects: tuple[ObjectDraft, ...], registry: Registry) -> li
         for ref_name, ref in (("source_ref", obj.source_ref), ("target_ref", obj.target_ref)):
             if ref is not None and ref not in ids:
                 problems.append(Problem(ref_name, f"{ref} is not an object of this report", item=obj.stix_id))
+            elif ref is not None and types[ref] in LINKS:
+                reason = f"{ref} is a {types[ref]}; a link joins entities (people, phones, places …), not links"
+                problems.append(Problem(ref_name, reason, item=obj.stix_id))
     return problems
 
 

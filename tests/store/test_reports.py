@@ -200,6 +200,30 @@ def test_a_bad_object_refuses_the_whole_draft_and_every_problem_is_listed(node: 
     assert _counts(node) == before
 
 
+def test_a_link_may_not_end_at_another_link(node: Node) -> None:
+    """Rule 8 reads one level deep; a relationship or sighting pointing at a link is refused instead."""
+    build_demo(node)
+    good = _draft(node, ["First."])
+    marking = good.title.marking
+    person, place = f"identity--{uuid.uuid4()}", f"location--{uuid.uuid4()}"
+    link, chained = f"relationship--{uuid.uuid4()}", f"relationship--{uuid.uuid4()}"
+    objects = (
+        ObjectDraft(person, "identity", {"name": "Lázaro Benítez Orozco"}, marking, name="Lázaro Benítez Orozco"),
+        ObjectDraft(place, "location", {"name": "Nogales"}, marking, name="Nogales"),
+        ObjectDraft(link, "relationship", {"relationship_type": "located-at"}, marking, source_ref=person,
+                    target_ref=place),
+        ObjectDraft(chained, "relationship", {"relationship_type": "related-to"}, marking, source_ref=person,
+                    target_ref=link),
+    )  # fmt: skip
+    before = _counts(node)
+    with pytest.raises(InvalidInput) as refused:
+        _create(node, replace(good, objects=objects))
+    (problem,) = refused.value.problems
+    assert (problem.field, problem.item) == ("target_ref", chained) and "is a relationship" in problem.reason
+    assert _counts(node) == before
+    assert _create(node, replace(good, objects=objects[:3]))  # the same without the chained link is fine
+
+
 def test_a_report_id_is_stored_once(node: Node) -> None:
     build_demo(node)
     stix_id = _create(node, _draft(node, ["First."]))
