@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from tearline.db.models import Principal
 from tearline.db.release_tables import ReleaseRequest
+from tearline.markings.banner import portion_mark
+from tearline.markings.marking import Marking
 from tearline.markings.release import Recipient
 from tearline.node import Node
 from tearline.release.tearline import Tearline
@@ -37,6 +39,9 @@ def review_data(
     original = report_view(session, reader, table, request.report_stix_id)
     withheld = {w.hash: w.rule for w in tearline.withheld}
     kept = {k.hash: k for k in tearline.kept}
+    def mark(marking: Marking) -> str:
+        return portion_mark(marking, node.config.nation, table)
+
     seen = {p.hash for p in original.portions} | {o.hash for o in original.objects} | {original.title_hash}
     return {
         "request": request.id,
@@ -49,8 +54,13 @@ def review_data(
         ),
         "original": {
             "title": original.title,
-            "portions": [_side(p.number, p.text, p.hash, withheld, kept) for p in original.portions],
-            "objects": [_side(None, o.name, o.hash, withheld, kept, o.stix_id) for o in original.objects],
+            "portions": [
+                {**_side(p.number, p.text, p.hash, withheld, kept), "mark": mark(p.marking)} for p in original.portions
+            ],
+            "objects": [
+                {**_side(None, o.name, o.hash, withheld, kept, o.stix_id), "mark": mark(o.marking)}
+                for o in original.objects
+            ],
         },
         "tearline": {
             "title": next((k.text for k in tearline.kept if k.kind == "title"), None),
