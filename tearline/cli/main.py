@@ -68,7 +68,7 @@ def serve(
     from tearline.web.app import create_app
 
     node = open_node(data)
-    console.print(f"serving {node.config.name} on http://{host}:{port}/ (API under /api)")
+    console.print(f"serving {node.config.name} on http://{host}:{port}/ (web console at /, API under /api)")
     uvicorn.run(create_app(node, deliver=True), host=host, port=port, log_level="warning")
 
 
