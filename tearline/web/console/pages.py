@@ -113,6 +113,8 @@ def render(
 
 def login_redirect(request: Request, expired: bool = False) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":  # a form posted after expiry: come back to a page, not to the action
+        target = "/inbox"
     query = f"next={quote(target, safe='')}" + ("&expired=1" if expired else "")
     response = RedirectResponse(f"/login?{query}", status_code=303)
     if expired:
