@@ -195,7 +195,7 @@ def test_an_incoming_consent_request_is_granted_with_scope_and_expiry(client: Te
         follow_redirects=False,
     )
     assert answer.status_code == 303
-    assert 'data-testid="consent-state">granted<' in client.get("/consent").text
+    assert 'data-state="granted">granted<' in client.get("/consent").text
     assert ("consent.grant", "allowed", None) in actions_of(node, "dan.disclosure@US-DEMO-NARC")
 
 
