@@ -137,7 +137,9 @@ def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, rec
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed, num_chunks=1)
     for rule in training_rules:
         # A block with no pairs (no maternal surnames anywhere) has nothing to teach.
-        with contextlib.suppress(SplinkException):
+        # Splink refuses an m that EM drives to exactly zero (a level no match in this block shows):
+        # the session's other estimates are kept, and the remaining sessions train the rest.
+        with contextlib.suppress(SplinkException, ValueError):
             training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
     saved = linker.misc.save_model_to_json()
     return TrainedModel(saved, notes={"tf": term_frequencies(df)}), linker

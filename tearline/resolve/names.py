@@ -155,9 +155,36 @@ def _extract_aliases(text: str) -> tuple[str, list[str]]:
     return parts[0], [a for a in (alias_key(a) for a in aliases) if a]
 
 
-def _surname_first(words: list[str]) -> bool:
-    """"HERNANDEZ GARZA JOSE LUIS": the name opens with a word that is no given name, and a given name follows."""
-    return len(words) >= 2 and not _is_given(words[0]) and any(_is_given(w) for w in words[1:])
+def _given_suffix(words: list[str]) -> int:
+    """Where the trailing given names begin ("DE LOS SANTOS JUAREZ BEATRIZ" -> 4); len(words) if none."""
+    cut = len(words)
+    while cut > 0:
+        if _is_given(words[cut - 1]):
+            cut -= 1
+            continue
+        start = cut - 1
+        while start > 0 and words[start - 1] in PARTICLES:
+            start -= 1
+        # particles between two given names belong to them: "MARTHA DEL CARMEN"
+        if words[cut - 1] in PARTICLES and cut < len(words) and start > 0 and _is_given(words[start - 1]):
+            cut = start
+            continue
+        break
+    return cut
+
+
+def _surname_first_cut(words: list[str]) -> int | None:
+    """Where the given names begin in a surname-first name such as the official
+    "HERNANDEZ GARZA JOSE LUIS"; None when the name reads given-first."""
+    if len(words) < 2 or _is_given(words[0]):
+        return None
+    cut = _given_suffix(words)
+    if 0 < cut < len(words):
+        return cut
+    # A misspelt given name ("CRUZ OLIVAS ARTARO"): after two surnames when it opens with a known one.
+    if len(words) >= 3 and _is_surname(words[0]) and _is_surname(words[1]):
+        return 2
+    return None
 
 
 def parse_full_name(text: str) -> PersonName:
@@ -170,8 +197,8 @@ def parse_full_name(text: str) -> PersonName:
     words = folded.split()
     if not words:
         return PersonName(aliases=tuple(aliases))
-    if _surname_first(words):
-        cut = next(i for i, w in enumerate(words) if _is_given(w) and i > 0)
+    cut = _surname_first_cut(words)
+    if cut is not None:
         return _compose(words[cut:], words[:cut], aliases)
     if len(words) == 1:
         return _compose(words, [], aliases) if _is_given(words[0]) else _compose([], words, aliases)
