@@ -2,7 +2,7 @@
 
 Every outbox message becomes one sealed unit in the feed of its destination, in the same
 transaction that wrote the message, so push and pull carry the same signed bytes. A release's
-STIX objects are written once per destination and version; the seal always is. `date_added`
+STIX objects are written with each unit (the feed serves one copy of each). `date_added`
 rises strictly within a destination's feed, and publishers of one destination take turns (a row
 lock), so that a partner polling with `added_after` never skips a row that commits late.
 """
@@ -20,7 +20,6 @@ from tearline.db.models import Setting
 from tearline.db.release_tables import OutboxMessage
 from tearline.federation.seal import Unit, seal_unit, version_of
 from tearline.node import Node
-from tearline.store.federation import feed_versions
 
 
 def unit_for(node: Node, message: OutboxMessage) -> Unit:
@@ -36,18 +35,15 @@ def unit_for(node: Node, message: OutboxMessage) -> Unit:
 
 
 def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
-    """Write the message's unit into its destination's feed (call inside the message's transaction)."""
+    """Write the message's unit into its destination's feed (call inside the message's transaction).
+
+    Every object of the unit is written with the unit, even one an earlier unit brought: each
+    row belongs to its release, so that a recall takes away that release's rows and no other's.
+    """
     unit = unit_for(node, message)
-    dates = _feed_clock(session, message.destination, len(unit.objects) + 1)
-    present = feed_versions(session, message.destination, [str(o["id"]) for o in unit.objects])
-    rows = []
-    for obj in [*unit.objects, unit.seal]:
-        key = (str(obj["id"]), version_of(obj))
-        if key in present:
-            continue
-        present.add(key)
-        rows.append(_row(message, obj, next(dates)))
-    session.add_all(rows)
+    objects = [*unit.objects, unit.seal]
+    dates = _feed_clock(session, message.destination, len(objects))
+    session.add_all([_row(message, obj, next(dates)) for obj in objects])
     session.flush()
     return unit
 

@@ -3,7 +3,6 @@ and what we hold from partners."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,8 +50,15 @@ class FeedQuery:
 
 
 def feed_page(session: Session, q: FeedQuery, limit: int) -> list[FeedObject]:
-    """Up to `limit` feed rows, oldest first, of releases still live (recalled or expired ones drop out)."""
-    query = select(FeedObject).where(FeedObject.destination == q.destination, _live(q.now))
+    """Up to `limit` feed rows, oldest first, of releases still live (recalled or expired ones drop out).
+
+    Units share objects (an identity, a marking-definition, the same person in two releases), and
+    each unit's rows carry its own release, so that a recall takes only that release's rows away.
+    Of several live copies of one object version the oldest is served, so each appears once.
+    """
+    query = select(FeedObject).where(
+        FeedObject.destination == q.destination, _live(FeedObject, q.now), ~_earlier_copy(q.destination, q.now)
+    )
     if q.added_after is not None:
         query = query.where(FeedObject.date_added > q.added_after)
     if q.ids:
@@ -66,21 +72,34 @@ def feed_page(session: Session, q: FeedQuery, limit: int) -> list[FeedObject]:
         query = query.where(
             or_(FeedObject.date_added > stamp, and_(FeedObject.date_added == stamp, FeedObject.id > row_id))
         )
-    query = _versions(query, q.versions, q.destination)
+    query = _versions(query, q.versions, q.destination, q.now)
     return list(session.scalars(query.order_by(FeedObject.date_added, FeedObject.id).limit(limit)))
 
 
-def _live(now: datetime) -> ColumnElement[bool]:
-    recalled = exists().where(ReleaseRecall.release_id == FeedObject.release_id)
-    expired = exists().where(Release.id == FeedObject.release_id, Release.expires_at <= now)
-    return or_(FeedObject.release_id.is_(None), ~(recalled | expired))
+def _live(row: type[FeedObject], now: datetime) -> ColumnElement[bool]:
+    recalled = exists().where(ReleaseRecall.release_id == row.release_id)
+    expired = exists().where(Release.id == row.release_id, Release.expires_at <= now)
+    return or_(row.release_id.is_(None), ~(recalled | expired))
 
 
-def _versions(query: Select[FeedObject], wanted: tuple[str, ...], destination: str) -> Select[FeedObject]:
+def _earlier_copy(destination: str, now: datetime) -> ColumnElement[bool]:
+    other = aliased(FeedObject)
+    same = and_(
+        other.destination == destination,
+        other.stix_id == FeedObject.stix_id,
+        other.modified == FeedObject.modified,
+        other.id < FeedObject.id,
+    )
+    return exists().where(same, _live(other, now))
+
+
+def _versions(
+    query: Select[FeedObject], wanted: tuple[str, ...], destination: str, now: datetime
+) -> Select[FeedObject]:
     if "all" in wanted:
         return query
     other = aliased(FeedObject)
-    same = and_(other.destination == destination, other.stix_id == FeedObject.stix_id)
+    same = and_(other.destination == destination, other.stix_id == FeedObject.stix_id, _live(other, now))
     picks = []
     if "last" in wanted:
         picks.append(~exists().where(same, other.modified > FeedObject.modified))
@@ -90,16 +109,6 @@ def _versions(query: Select[FeedObject], wanted: tuple[str, ...], destination: s
     if stamps:
         picks.append(FeedObject.modified.in_(stamps))
     return query.where(or_(*picks)) if picks else query
-
-
-def feed_versions(session: Session, destination: str, ids: Iterable[str]) -> set[tuple[str, str]]:
-    """The (id, version) pairs a partner's feed already holds among `ids`."""
-    rows = session.execute(
-        select(FeedObject.stix_id, FeedObject.modified).where(
-            FeedObject.destination == destination, FeedObject.stix_id.in_(set(ids))
-        )
-    )
-    return {(r[0], r[1]) for r in rows}
 
 
 # --- the outbox --------------------------------------------------------------------------------
