@@ -18,7 +18,7 @@ from tearline.cli.common import console, reports_errors
 from tearline.errors import ConfigError
 from tearline.fixtures import CAST, build_demo, request_convoy_release
 from tearline.fixtures.partners import CAN_CAST, MEX_CAST, build_can, build_mex
-from tearline.fixtures.story import Federation, run_story
+from tearline.fixtures.story import Federation, link, run_story
 from tearline.node import init_node
 
 NODES = [("USA", "US-DEMO-NARC", "usa"), ("MEX", "MX-DEMO-FIA", "mex"), ("CAN", "CA-DEMO-BORDER", "can")]
@@ -58,6 +58,7 @@ def demo(
     try:
         _start(servers)
         fed = Federation(nodes["USA"], nodes["MEX"], nodes["CAN"], urls, built, mex_record)
+        link(fed)  # the three nodes are each other's peers, with or without the story
         if story:
             run_story(fed, lambda line: console.print(line, soft_wrap=True, highlight=False))
         built.release_request = request_convoy_release(nodes["USA"], built)
