@@ -116,9 +116,6 @@ def held_reports(
     return [HeldReport(Key(v, REPORT_RANK, s), at) for v, s, at in rows]
 
 
-FIRST_CHUNK = 256  # candidates read per step of the scan; doubled while too few of them are visible
-
-
 def _candidates(sel: Selection, after: tuple[int, str], first_version: int, chunk: int) -> Any:
     """The next positions in holdings order, before any rule: a plain walk of the (version, id) index."""
     o = StixObject
@@ -150,7 +147,8 @@ def _visible_objects_statement(reader: Reader) -> Any:
 def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | None, limit: int) -> list[HeldObject]:
     """Visible objects after `after`, in holdings order, with source-sensitive fields already hidden.
 
-    The walk reads positions in index order a chunk at a time and applies the rules to each chunk:
+    The walk reads positions in index order a chunk at a time (doubled while too few of them are
+    visible) and applies the rules to each chunk:
     one query with both lets PostgreSQL's planner start from the reader's audience and sort every
     visible object after the cursor, on every page.
     """
@@ -161,7 +159,7 @@ def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | 
         return []
     statement = _visible_objects_statement(_timeless(reader))
     rows: list[Any] = []
-    chunk = max(FIRST_CHUNK, limit)
+    chunk = limit + limit // 4 + 1  # most pages need one chunk: a little more than a page
     while len(rows) < limit:
         candidates = session.execute(_candidates(sel, position, first_version, chunk)).all()
         if candidates:
@@ -367,6 +365,8 @@ def current_report_view(session: Session, reader: Reader, table: EquivalenceTabl
         need_to_know=meta.need_to_know,
         review_due=meta.review_due,
         created_at=meta.created_at,
-        workspace=session.scalar(select(Workspace.slug).where(Workspace.id == report.workspace_id)),
+        workspace=session.scalar(select(Workspace.slug).where(Workspace.id == report.workspace_id))
+        if report.workspace_id is not None
+        else None,
         title_hash=title.hash if title else None,
     )

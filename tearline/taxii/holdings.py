@@ -110,12 +110,13 @@ class Holdings:
             [(r.key, r) for r in reports] + [(o.key, o) for o in objects], key=lambda pair: pair[0]
         )
         boundary = merged[limit][0] if len(merged) > limit else None
-        table = caller.node.table(session)
+        table = caller.node.table(session) if reports else None
         out: list[_Entry] = []
         for key, item in merged[:limit]:
             if isinstance(item, held.HeldObject):
                 body = stix_object(item.view, clock.stix_timestamp(item.added), creator)
             else:
+                assert table is not None
                 view = held.current_report_view(session, reader, table, key.version_id)
                 body = stix_report(view, creator, view.workspace)
             marking_id = item.marking_id if isinstance(item, held.HeldObject) else None
@@ -158,7 +159,8 @@ class Holdings:
             if marking not in seen:
                 seen.add(marking)
                 fresh.setdefault(version, set()).add(marking)
-        markings = markings_by_id(session, {m for ms in fresh.values() for m in ms})
+        wanted = {m for ms in fresh.values() for m in ms}
+        markings = markings_by_id(session, wanted) if wanted else {}
         times = held.version_times(session, [*fresh, start])
         out: list[_Entry] = []
         if prelude:  # in a fixed order: identities before the definitions they create
