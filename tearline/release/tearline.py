@@ -111,7 +111,7 @@ def tearline_for(
     kept_items = [item for item in content.items if decisions[id(item)][0] is None]
     empty = not [i for i in kept_items if i.kind != "title"]
     if empty and not allow_empty:
-        raise TearlineRefused(Problem("tearline", f"nothing of this report may go to {_who(recipient)}"))
+        raise TearlineRefused(Problem("tearline", f"nothing of this report may go to {recipient_name(recipient)}"))
     kept = _renumber(kept_items)
     withheld = tuple(
         WithheldItem(i.kind, i.position, i.hash, str(decisions[id(i)][0]), i.stix_id)
@@ -134,7 +134,7 @@ def tearline_for(
     )
 
 
-def _who(recipient: Recipient) -> str:
+def recipient_name(recipient: Recipient) -> str:
     return f"{recipient.nation}/{recipient.agency}" if recipient.agency else recipient.nation
 
 

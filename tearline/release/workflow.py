@@ -25,7 +25,7 @@ from tearline.policy.workflow import authorize
 from tearline.release.consents import delivery_covers, live_consents
 from tearline.release.outbox import enqueue_recall, enqueue_release
 from tearline.release.rules import two_person_levels
-from tearline.release.tearline import Tearline, TearlineContext, TearlineRefused, tearline_for
+from tearline.release.tearline import Tearline, TearlineContext, TearlineRefused, recipient_name, tearline_for
 from tearline.store.content import VersionContent, version_content
 from tearline.store.reads import visible_hashes
 
@@ -62,7 +62,7 @@ def request_release(session: Session, node: Node, requester: Principal, req: Req
         raise InvalidInput(problems)
     content = version_content(session, req.report)
     _require_reviewed(content)
-    tearline = _tearline_to_request(session, node, content, req.recipient)
+    tearline = _tearline_for_requester(session, node, requester, content, req.recipient)
     earliest = tearline.earliest_consent_expiry
     if earliest is not None and clock.as_utc(req.expires_at) > clock.as_utc(earliest):
         raise InvalidInput(Problem("expires_at", f"exceeds the earliest expiry of the consents used ({earliest})"))
@@ -97,6 +97,31 @@ def _tearline_to_request(session: Session, node: Node, content: VersionContent, 
         if not waiting.empty or not any(w.rule in CONSENT_CAN_FREE for w in waiting.withheld):
             raise
         return waiting
+
+
+def _tearline_for_requester(
+    session: Session, node: Node, requester: Principal, content: VersionContent, recipient: Recipient
+) -> Tearline:
+    """The tearline to request, decided only over what the requester may read.
+
+    A requester who sees part of the report must learn nothing of the rest: not that a hidden
+    item could go, nor why a hidden one could not. So for them the request stands only if
+    something they read would leave, and a refusal says nothing more than that.
+    """
+    sees = visible_hashes(session, node.reader(requester, session), content.version_id, [i.hash for i in content.items])
+    partial = len(sees) < len(content.items)
+    nothing = TearlineRefused(
+        Problem("tearline", f"nothing you may read of this report may go to {recipient_name(recipient)}")
+    )
+    try:
+        tearline = _tearline_to_request(session, node, content, recipient)
+    except TearlineRefused:
+        if partial:
+            raise nothing from None
+        raise
+    if partial and not set(tearline.kept_hashes) & sees:
+        raise nothing
+    return tearline
 
 
 def _request_problems(req: RequestIn) -> list[Problem]:

@@ -12,11 +12,14 @@ from tearline import clock
 from tearline.db.models import Grant, Principal
 from tearline.db.release_tables import OutboxMessage, Release
 from tearline.errors import Conflict, Forbidden, InvalidInput
-from tearline.fixtures import Demo, build_demo
+from tearline.fixtures import Demo, build_demo, us_marking
 from tearline.markings.release import Recipient
 from tearline.node import Node
 from tearline.release import workflow
 from tearline.release.rules import set_two_person_levels
+from tearline.release.tearline import TearlineRefused
+from tearline.store.drafts import PortionDraft, ReportDraft
+from tearline.store.reports import create_report
 
 
 def _p(session, name: str) -> Principal:  # type: ignore[no-untyped-def]
@@ -144,3 +147,44 @@ def test_release_needs_purpose_need_to_know_and_a_future_expiry(node: Node) -> N
     with node.db.write() as session, pytest.raises(InvalidInput) as err:
         workflow.request_release(session, node, _p(session, "ana.analyst"), req)
     assert {p.field for p in err.value.problems} == {"purpose", "need_to_know", "expires_at"}
+
+
+def _report(node: Node, hidden_goes_to_canada: bool) -> str:
+    """Title and first portion REL TO USA; a second, LES portion (hidden from a non-LE analyst)
+    REL TO USA, CAN when `hidden_goes_to_canada`, else REL TO USA too."""
+    with node.db.write() as session:
+        registry = node.registry(session)
+        home = us_marking(registry, ["USA"])
+        les = us_marking(registry, ["USA", "CAN"] if hidden_goes_to_canada else ["USA"], controls=["LES"])
+        draft = ReportDraft(
+            title=PortionDraft("Cross-border cash couriers (fictional)", home),
+            portions=(PortionDraft("Couriers use the Blaine crossing.", home), PortionDraft("A CBSA lead.", les)),
+            predicate="Reasonable suspicion of bulk cash smuggling (fictional).",
+            review_due=clock.now() + timedelta(days=90),
+        )
+        return create_report(session, draft, _p(session, "ana.analyst"), node.identity, registry).stix_id
+
+
+def _ask_for_canada(node: Node, report: str, requester: str) -> int:
+    req = workflow.RequestIn(
+        report, Recipient("CAN", "CA-DEMO-BORDER"), "Blaine", "CBSA officers", clock.now() + timedelta(days=30)
+    )
+    with node.db.write() as session:
+        return workflow.request_release(session, node, _p(session, requester), req).id
+
+
+def test_a_requester_who_reads_part_of_a_report_learns_nothing_of_the_rest(node: Node) -> None:
+    """ian (no LES) reads the title and the first portion. Whether the hidden LES portion could go
+    to Canada or not, his request is refused alike; ana, who reads it all, may ask."""
+    build_demo(node)
+    could_go, could_not = _report(node, True), _report(node, False)
+    answers = []
+    for report in (could_go, could_not):
+        with pytest.raises(TearlineRefused) as refused:
+            _ask_for_canada(node, report, "ian.intel")
+        answers.append((refused.value.problems[0].field, refused.value.message))
+    assert answers[0] == answers[1] == ("tearline", answers[0][1])
+    assert "nothing you may read of this report may go to CAN/CA-DEMO-BORDER" in answers[0][1]
+    assert _ask_for_canada(node, could_go, "ana.analyst") > 0
+    with pytest.raises(TearlineRefused, match="nothing of this report may go to CAN/CA-DEMO-BORDER"):
+        _ask_for_canada(node, could_not, "ana.analyst")
