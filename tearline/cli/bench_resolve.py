@@ -42,9 +42,9 @@ def bench_resolve(
                 runs.append(bench.run_method(dataset, method, threshold))
     if runs:
         _batch_tables(runs, threshold)
-    entities = min(incremental_entities, 2_000) if quick else incremental_entities
+    entities = min(incremental_entities, 1_000) if quick else incremental_entities
     if entities:
-        _incremental(entities, 100 if quick else 1_000, 20 if quick else 200)
+        _incremental(entities, 100 if quick else 1_000, 10 if quick else 200)
 
 
 def _batch_tables(runs: list[Any], threshold: float) -> None:

@@ -26,6 +26,7 @@ from tearline.resolve.scoring import PairScorer
 
 STANDING = ("auto", "confirmed")  # states of a merge that holds an entity together
 MAX_CANDIDATES = 500
+YEARS_APART = 10  # a namesake born further apart is not scored (a year-off typo is within this)
 
 
 def keep_model(session: Session, trained: model.TrainedModel) -> int:
@@ -128,10 +129,16 @@ class IncrementalResolver:
             keys = _keys(member.features)
             probes: list[tuple[str, str]] = [(c, v) for c in ("dob", "phone1", "national_id") if (v := keys[c])]
             probes += [("name", v) for c in ("name_key", "cross_key") if (v := keys[c])]
+            year = member.features.get("dob_y")
             for probe in probes:
                 for other in index.get(probe, [])[:MAX_CANDIDATES]:
-                    if other != member.id:
-                        pairs.add((min(member.id, other), max(member.id, other)))
+                    if other == member.id:
+                        continue
+                    # Namesakes born years apart cannot merge (their dates disagree): leave them unscored.
+                    theirs = everyone[other].features.get("dob_y")
+                    if probe[0] == "name" and year and theirs and abs(year - theirs) > YEARS_APART:
+                        continue
+                    pairs.add((min(member.id, other), max(member.id, other)))
         involved = {i for pair in pairs for i in pair}
         frame = model.frame([{**everyone[i].features, "unique_id": i} for i in sorted(involved)] or [
             {**new[0].features, "unique_id": new[0].id}])

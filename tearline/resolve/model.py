@@ -8,6 +8,7 @@ outgrows one machine: the comparison SQL uses functions both dialects have.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -136,12 +137,19 @@ def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, rec
         training.estimate_probability_two_random_records_match(list(deterministic_rules), recall=recall)
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed, num_chunks=1)
     for rule in training_rules:
-        # A block with no pairs (no maternal surnames anywhere) has nothing to teach.
-        # Splink refuses an m that EM drives to exactly zero (a level no match in this block shows):
-        # the session's other estimates are kept, and the remaining sessions train the rest.
-        with contextlib.suppress(SplinkException, ValueError):
+        # Splink refuses a block with no pairs (no maternal surnames anywhere), and an m that EM drives
+        # to exactly zero (a level no match in the block shows) midway, its settings half changed:
+        # such a session is undone, and the others train.
+        backup = copy.deepcopy(linker._settings_obj)
+        try:
             training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+        except (SplinkException, ValueError):
+            linker._settings_obj = backup
+    # A refused EM session leaves Splink's switches as training set them: restore what predict needs.
+    linker._settings_obj._retain_matching_columns = True
+    linker._settings_obj._retain_intermediate_calculation_columns = True
     saved = linker.misc.save_model_to_json()
+    saved["retain_matching_columns"] = saved["retain_intermediate_calculation_columns"] = True
     return TrainedModel(saved, notes={"tf": term_frequencies(df)}), linker
 
 

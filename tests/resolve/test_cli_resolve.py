@@ -62,3 +62,4 @@ def test_bench_resolve_quick_compares_both_methods() -> None:
     result = run("bench", "resolve", "--quick")
     assert result.returncode == 0, result.stderr
     assert "tearline" in result.stdout and "plain splink" in result.stdout and "nickname" in result.stdout
+    assert "Incremental matching" in result.stdout and "records/s" in result.stdout
