@@ -117,7 +117,8 @@ def test_confirmed_labels_feed_back_into_a_new_kept_model(
         assert incremental.kept_model(session).labels_used == 1
         # the confirmed pair's given names agreed fully: that level's m moves up, the others down
         assert _m(updated, "given", "all given names agree") > _m(resolver.trained, "given", "all given names agree")
-        assert _m(updated, "given", "first given name agrees") < _m(resolver.trained, "given", "first given name agrees")
+        first = "first given name agrees"
+        assert _m(updated, "given", first) < _m(resolver.trained, "given", first)
 
 
 def _m(trained: model.TrainedModel, comparison: str, label: str) -> float:
