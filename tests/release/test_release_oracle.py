@@ -133,9 +133,10 @@ def objects(draw: st.DrawFn) -> list[ObjectSpec]:
         ObjectSpec(draw(st.sampled_from(["identity", "location"])), f"object {i}", draw(marking_dicts()))
         for i in range(draw(st.integers(0, 5)))
     ]
-    if len(out) >= 2:
+    entities = len(out)  # a link joins entities, never another link (the store refuses that)
+    if entities >= 2:
         for _ in range(draw(st.integers(0, 2))):
-            a, b = draw(st.lists(st.integers(0, len(out) - 1), min_size=2, max_size=2, unique=True))
+            a, b = draw(st.lists(st.integers(0, entities - 1), min_size=2, max_size=2, unique=True))
             out.append(ObjectSpec("relationship", "related-to", draw(marking_dicts()), (a, b)))
     return out
 
