@@ -59,6 +59,7 @@ def federation(
         list[str] | None,
         typer.Option(help="'sqlite' or a PostgreSQL server URL (fresh databases are created there and dropped)."),
     ] = None,
+    throughput: Annotated[bool, typer.Option(help="Also measure TAXII objects/s (--no-throughput: no).")] = True,
 ) -> None:
     """Two nodes on loopback: push latency against a TAXII poller, and TAXII objects/s against medallion."""
     config = FederationBenchConfig(releases=releases, poll_releases=poll_releases, poll_seconds=poll_seconds)
@@ -71,6 +72,8 @@ def federation(
     for result in results:
         if result.push:
             console.print(f"{result.label}: push mean {statistics.mean(result.push) * 1e3:.1f} ms")
+    if not throughput:
+        return
     taxii_config = TaxiiBenchConfig(objects=objects, medallion_budget=medallion_budget)
     throughput = list(run_taxii_bench(targets, taxii_config, lambda step: console.print(f"{step}…")))
     console.print(taxii_table(throughput, taxii_config))
