@@ -8,4 +8,4 @@ scripts/setup.sh dev
 .venv/bin/ruff check tearline tests
 .venv/bin/mypy tearline
 workers="${TEARLINE_TEST_WORKERS:-2}"
-exec .venv/bin/pytest -n "$workers" -p no:cacheprovider "$@"
+exec .venv/bin/pytest -n "$workers" -p no:cacheprovider --durations=25 "$@"
