@@ -9,17 +9,17 @@ lock), so that a partner polling with `added_after` never skips a row that commi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.federation_tables import FeedObject
-from tearline.db.models import Setting
 from tearline.db.release_tables import OutboxMessage
 from tearline.federation.seal import Unit, seal_unit, version_of
 from tearline.node import Node
+from tearline.store.federation import feed_clock
 
 
 def unit_for(node: Node, message: OutboxMessage) -> Unit:
@@ -42,7 +42,7 @@ def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
     """
     unit = unit_for(node, message)
     objects = [*unit.objects, unit.seal]
-    dates = _feed_clock(session, message.destination, len(objects))
+    dates = iter(feed_clock(session, message.destination, len(objects)))
     session.add_all([_row(message, obj, next(dates)) for obj in objects])
     session.flush()
     return unit
@@ -62,19 +62,3 @@ def _row(message: OutboxMessage, obj: dict[str, Any], added: datetime) -> FeedOb
         outbox_id=message.id,
         release_id=str(release_id) if release_id else None,
     )
-
-
-def _feed_clock(session: Session, destination: str, count: int) -> Any:
-    """`count` strictly rising timestamps after the feed's last one; holds the feed's lock."""
-    key = f"feed-clock:{destination}"
-    row = session.get(Setting, key, with_for_update=True)
-    start = clock.now()
-    if row is None:
-        row = Setting(key=key, value=start.isoformat())
-        session.add(row)
-        session.flush()
-    else:
-        start = max(start, datetime.fromisoformat(row.value) + timedelta(microseconds=1))
-    stamps = [start + timedelta(microseconds=i) for i in range(count)]
-    row.value = stamps[-1].isoformat()
-    return iter(stamps)

@@ -4,13 +4,16 @@ and what we hold from partners."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from tearline import clock
 from tearline.db.federation_tables import FeedObject, Peer
-from tearline.db.models import Grant, Principal, Report
+from tearline.db.models import Grant, Principal, Report, Setting
 from tearline.db.release_tables import OutboxMessage, Release, ReleaseRecall
 
 # --- peers -------------------------------------------------------------------------------------
@@ -109,6 +112,22 @@ def _versions(
     if stamps:
         picks.append(FeedObject.modified.in_(stamps))
     return query.where(or_(*picks)) if picks else query
+
+
+def feed_clock(session: Session, destination: str, count: int) -> list[datetime]:
+    """`count` strictly rising `date_added` values after the feed's last one. The feed's row stays
+    locked until the caller commits, so publishers to one partner take turns and commit in order."""
+    key = f"feed-clock:{destination}"
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    session.execute(insert(Setting).values(key=key, value="").on_conflict_do_nothing(index_elements=["key"]))
+    row = session.get(Setting, key, with_for_update=True, populate_existing=True)
+    assert row is not None, "inserted just above"
+    start = clock.now()
+    if row.value:
+        start = max(start, datetime.fromisoformat(row.value) + timedelta(microseconds=1))
+    stamps = [start + timedelta(microseconds=i) for i in range(count)]
+    row.value = stamps[-1].isoformat()
+    return stamps
 
 
 # --- the outbox --------------------------------------------------------------------------------
