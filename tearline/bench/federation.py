@@ -222,6 +222,7 @@ def run_latency(url: str, label: str, config: FederationBenchConfig, progress: P
 def _poll_baseline(pair: _Pair, reports: list[str], config: FederationBenchConfig, progress: Progress) -> list[float]:
     """The same releases with push held back: the partner polls our feed every `poll_seconds`."""
     pair.us_app.state.courier.stop()
+    courier.pull_all(pair.mex)  # a poller that has been polling all along is caught up (not timed)
     stop = threading.Event()
 
     def poll() -> None:

@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
-from tearline.db.federation_tables import Peer
+from tearline.db.federation_tables import Peer, Received
 from tearline.db.release_tables import OutboxMessage
 from tearline.errors import TearlineError
 from tearline.federation import receive
@@ -31,7 +31,7 @@ from tearline.federation.auth import NodeAuth
 from tearline.federation.collections import feed_id, inbox_id
 from tearline.federation.feed import unit_for
 from tearline.federation.peers import all_peers
-from tearline.federation.seal import Unit, digest, units_of
+from tearline.federation.seal import SEAL_TYPE, Unit, digest, version_of
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.store.federation import due
 from tearline.taxii.client import TaxiiClient
@@ -176,32 +176,41 @@ def pull_all(node: Node, client_for: ClientFor = signed_client) -> Delivery:
 
 
 def pull_from(node: Node, peer: Peer, client: TaxiiClient) -> int:
-    """Apply every unit of our feed on `peer` added since the last pull; returns units applied."""
+    """Apply every unit of our feed on `peer` added since the last pull; returns units applied.
+
+    The feed lists a unit's objects before its seal, and an object several units share only
+    once: objects seen earlier in this pull serve later units, and any other is fetched by id.
+    """
     collection = feed_id(peer.nation, peer.agency, node.config.nation)
-    applied, carried = 0, list[dict[str, Any]]()
+    applied, seen = 0, dict[tuple[str, str], dict[str, Any]]()
     for page in client.objects(api_root(peer), collection, added_after=peer.pulled_until, limit=500):
-        units, carried = units_of([*carried, *page.items])
-        for unit in units:
-            applied += _apply_pulled(node, peer, client, collection, unit)
-        if page.date_added_last and not carried:
+        seals = [o for o in page.items if o.get("type") == SEAL_TYPE]
+        seen.update({(str(o.get("id")), digest(o)): o for o in page.items if o.get("type") != SEAL_TYPE})
+        for seal in seals:
+            applied += _apply_pulled(node, peer, client, collection, seal, seen)
+        if page.date_added_last:
             _advance(node, peer, page.date_added_last)
     return applied
 
 
-def _apply_pulled(node: Node, peer: Peer, client: TaxiiClient, collection: str, unit: Unit) -> int:
-    wanted = [(d["id"], d["sha256"]) for d in unit.seal.get("object_digests", [])]
-    have = {(o["id"], digest(o)): o for o in unit.objects}
+def _apply_pulled(
+    node: Node, peer: Peer, client: TaxiiClient, collection: str, seal: dict[str, Any], seen: dict[Any, Any]
+) -> int:
+    with node.db.read() as session:
+        if session.get(Received, (str(seal.get("id")), version_of(seal))) is not None:
+            return 0  # applied before (pushed, or pulled earlier): nothing to fetch or check
+    wanted = [(str(d.get("id")), str(d.get("sha256"))) for d in seal.get("object_digests", [])]
     for stix_id, sha in wanted:
-        if (stix_id, sha) not in have:  # a shared object the feed holds once, from an earlier unit
+        if (stix_id, sha) not in seen:
             for obj in client.object(api_root(peer), collection, stix_id, version="all").items:
-                have[(obj["id"], digest(obj))] = obj
-    complete = Unit(unit.seal, [have[w] for w in wanted if w in have])
+                seen[(str(obj["id"]), digest(obj))] = obj
+    unit = Unit(seal, [seen[w] for w in wanted if w in seen])
     try:
         with node.db.write() as session:
-            outcome = receive.receive_unit(session, node, _attached(session, peer), complete)
+            outcome = receive.receive_unit(session, node, _attached(session, peer), unit)
     except TearlineError as err:
         with node.db.write() as session:
-            receive.refuse(session, node, peer.nation, str(unit.seal.get("id")), err)
+            receive.refuse(session, node, peer.nation, str(seal.get("id")), err)
         return 0
     return 1 if outcome.applied else 0
 
