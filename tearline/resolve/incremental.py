@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tearline import clock
@@ -26,7 +26,7 @@ from tearline.resolve.scoring import PairScorer
 
 STANDING = ("auto", "confirmed")  # states of a merge that holds an entity together
 MAX_CANDIDATES = 500
-YEARS_APART = 10  # a namesake born further apart is not scored (a year-off typo is within this)
+YEARS_APART = 2  # a namesake born further apart (unless on the same day and month) is not scored
 
 
 def keep_model(session: Session, trained: model.TrainedModel) -> int:
@@ -104,8 +104,7 @@ class IncrementalResolver:
             for column, value in _keys(member.features).items():
                 if value:
                     wanted[column].add(value)
-        names = wanted["name_key"] | wanted["cross_key"]
-        clauses = [ResolveMember.name_key.in_(names), ResolveMember.cross_key.in_(wanted["name_key"])]
+        clauses = _name_clauses(new)
         clauses += [getattr(ResolveMember, c).in_(wanted[c]) for c in ("dob", "phone1", "national_id") if wanted[c]]
         new_ids = [m.id for m in new]
         columns = (ResolveMember.id, ResolveMember.stix_id, ResolveMember.entity_id, ResolveMember.features)
@@ -129,16 +128,11 @@ class IncrementalResolver:
             keys = _keys(member.features)
             probes: list[tuple[str, str]] = [(c, v) for c in ("dob", "phone1", "national_id") if (v := keys[c])]
             probes += [("name", v) for c in ("name_key", "cross_key") if (v := keys[c])]
-            year = member.features.get("dob_y")
             for probe in probes:
                 for other in index.get(probe, [])[:MAX_CANDIDATES]:
-                    if other == member.id:
-                        continue
                     # Namesakes born years apart cannot merge (their dates disagree): leave them unscored.
-                    theirs = everyone[other].features.get("dob_y")
-                    if probe[0] == "name" and year and theirs and abs(year - theirs) > YEARS_APART:
-                        continue
-                    pairs.add((min(member.id, other), max(member.id, other)))
+                    if other != member.id and not (probe[0] == "name" and _born_apart(member, everyone[other])):
+                        pairs.add((min(member.id, other), max(member.id, other)))
         involved = {i for pair in pairs for i in pair}
         frame = model.frame([{**everyone[i].features, "unique_id": i} for i in sorted(involved)] or [
             {**new[0].features, "unique_id": new[0].id}])
@@ -185,6 +179,43 @@ class IncrementalResolver:
 def _new_entity() -> str:
     # Opaque: nothing about members can be read from an entity's name.
     return f"entity--{uuid.uuid4()}"
+
+
+def _name_clauses(new: list[ResolveMember]) -> list[Any]:
+    """Candidates by name, loaded only when born close enough to score (as `_born_apart` decides),
+    per name key, so that one arrival's years do not widen another's."""
+    windows: dict[str, tuple[set[str], set[str]] | None] = {}
+    for member in new:
+        keys = _keys(member.features)
+        year, iso = member.features.get("dob_y"), member.features.get("dob")
+        for name in {k for k in (keys["name_key"], keys["cross_key"]) if k}:
+            if not year or windows.get(name, ()) is None:
+                windows[name] = None  # an undated arrival: every namesake is a candidate
+                continue
+            years, days = windows.setdefault(name, (set(), set())) or (set(), set())
+            years |= {str(y) for y in range(year - YEARS_APART, year + YEARS_APART + 1)}
+            if iso:
+                days.add(iso[5:])
+    undated = [name for name, window in windows.items() if window is None]
+    clauses: list[Any] = []
+    if undated:
+        clauses += [ResolveMember.name_key.in_(undated), ResolveMember.cross_key.in_(undated)]
+    for name, window in windows.items():
+        if window is None:
+            continue
+        years, days = window
+        born_near = or_(ResolveMember.dob.is_(None), func.substr(ResolveMember.dob, 1, 4).in_(years),
+                        func.substr(ResolveMember.dob, 6, 5).in_(days))
+        clauses += [and_(ResolveMember.name_key == name, born_near), and_(ResolveMember.cross_key == name, born_near)]
+    return clauses or [false()]
+
+
+def _born_apart(a: Any, b: Any) -> bool:
+    """Both dates known, years more than YEARS_APART apart, and not a year typo (same day and month)."""
+    fa, fb = a.features, b.features
+    if not fa.get("dob_y") or not fb.get("dob_y") or abs(fa["dob_y"] - fb["dob_y"]) <= YEARS_APART:
+        return False
+    return not (fa.get("dob_m") == fb.get("dob_m") and fa.get("dob_d") == fb.get("dob_d"))
 
 
 @dataclass
