@@ -24,11 +24,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from tearline import clock
 from tearline.audit import log
 from tearline.bench.databases import SQLITE, fresh_postgres
+from tearline.bench.medallion import uvicorn_serving
 from tearline.db.models import Principal
 from tearline.federation import courier
 from tearline.federation.peers import add_peer
@@ -120,21 +119,6 @@ def _reports(node: Node, analyst: Principal, count: int) -> list[str]:
     return ids
 
 
-@contextmanager
-def _served(app: Any) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def _release(pair: _Pair, report: str) -> float:
     """Request and approve; returns the moment the approval committed."""
     request = workflow.RequestIn(report, MEXICO, "Benchmark", "Benchmark readers", clock.now() + timedelta(days=30))
@@ -206,7 +190,7 @@ def run_latency(url: str, label: str, config: FederationBenchConfig, progress: P
         progress(f"{label}: {total} reports to release")
         reports = _reports(us, us_people["ana"], total)
         us_app, mex_app = create_app(us, deliver=True), create_app(mex, deliver=False)
-        with _served(us_app) as us_url, _served(mex_app) as mex_url:
+        with uvicorn_serving(us_app) as us_url, uvicorn_serving(mex_app) as mex_url:
             with us.db.write() as session:
                 add_peer(session, us, "MEX", "MX-DEMO-FIA", mex_url, log.verifier_key(mex))
             with mex.db.write() as session:

@@ -75,8 +75,8 @@ def federation(
     if not throughput:
         return
     taxii_config = TaxiiBenchConfig(objects=objects, medallion_budget=medallion_budget)
-    throughput = list(run_taxii_bench(targets, taxii_config, lambda step: console.print(f"{step}…")))
-    console.print(taxii_table(throughput, taxii_config))
+    served = list(run_taxii_bench(targets, taxii_config, lambda step: console.print(f"{step}…")))
+    console.print(taxii_table(served, taxii_config))
 
 
 bench_app.command("federation")(federation)

@@ -3,46 +3,25 @@ HTTP by uvicorn, registered as each other's peers with their real verifier keys.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-import uvicorn
 from sqlalchemy import select
 
 from tearline.audit import log
+from tearline.bench.medallion import free_port, uvicorn_serving
 from tearline.db.models import Report
 from tearline.federation.peers import add_peer
 from tearline.fixtures import Demo
 from tearline.node import Node
 from tearline.web.app import create_app
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["Pair", "free_port", "holds", "register_each_other", "serving"]
 
 
-@contextmanager
-def serving(node: Node, port: int | None = None) -> Iterator[str]:
+def serving(node: Node, port: int | None = None) -> AbstractContextManager[str]:
     """The node's app on a loopback port, for as long as the block runs."""
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the test server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return uvicorn_serving(create_app(node), port)
 
 
 @dataclass
