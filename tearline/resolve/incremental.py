@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tearline import clock
@@ -97,21 +97,27 @@ class IncrementalResolver:
         return self._decide(session, new, candidates, scored, actor)
 
     def _candidates(self, session: Session, new: list[ResolveMember]) -> dict[int, _Known]:
-        """Resolved persons sharing a key with an arrival, found in one indexed query."""
+        """Resolved persons sharing a key with an arrival: keys first (indexes only), then the
+        features of those born close enough to a namesake, or sharing a date, phone or id."""
         wanted: dict[str, set[str]] = {"name_key": set(), "cross_key": set(), "dob": set(), "phone1": set(),
                                        "national_id": set()}
         for member in new:
             for column, value in _keys(member.features).items():
                 if value:
                     wanted[column].add(value)
-        clauses = _name_clauses(new)
+        names = wanted["name_key"] | wanted["cross_key"]
+        clauses = [ResolveMember.name_key.in_(names), ResolveMember.cross_key.in_(names)]
         clauses += [getattr(ResolveMember, c).in_(wanted[c]) for c in ("dob", "phone1", "national_id") if wanted[c]]
         new_ids = [m.id for m in new]
+        keyed = select(ResolveMember.id, ResolveMember.name_key, ResolveMember.cross_key, ResolveMember.dob,
+                       ResolveMember.phone1, ResolveMember.national_id)
+        windows = _windows(new)
+        ids = [r.id for r in session.execute(keyed.where(or_(*clauses), ResolveMember.id.not_in(new_ids)))
+               if _worth_loading(r, wanted, windows)][: MAX_CANDIDATES * len(new)]
         columns = (ResolveMember.id, ResolveMember.stix_id, ResolveMember.entity_id, ResolveMember.features)
-        query = select(*columns).where(or_(*clauses), ResolveMember.id.not_in(new_ids))
         # Plain rows, not ORM objects: thousands of candidates load several times faster.
         return {r.id: _Known(r.id, r.stix_id, r.entity_id, r.features)
-                for r in session.execute(query.limit(MAX_CANDIDATES * len(new)))}
+                for r in session.execute(select(*columns).where(ResolveMember.id.in_(ids)))}
 
     def _score(self, new: list[ResolveMember], candidates: dict[int, _Known]) -> pd.DataFrame:
         people: list[Any] = [*new, *candidates.values()]
@@ -181,33 +187,39 @@ def _new_entity() -> str:
     return f"entity--{uuid.uuid4()}"
 
 
-def _name_clauses(new: list[ResolveMember]) -> list[Any]:
-    """Candidates by name, loaded only when born close enough to score (as `_born_apart` decides),
-    per name key, so that one arrival's years do not widen another's."""
-    windows: dict[str, tuple[set[str], set[str]] | None] = {}
+Window = tuple[set[int], set[str]] | None  # years and month-days of a name's arrivals; None: any
+
+
+def _windows(new: list[ResolveMember]) -> dict[str, Window]:
+    """Per name key, the birth years (within YEARS_APART) and month-days of the arrivals bearing it."""
+    out: dict[str, Window] = {}
     for member in new:
         keys = _keys(member.features)
         year, iso = member.features.get("dob_y"), member.features.get("dob")
         for name in {k for k in (keys["name_key"], keys["cross_key"]) if k}:
-            if not year or windows.get(name, ()) is None:
-                windows[name] = None  # an undated arrival: every namesake is a candidate
+            window = out.setdefault(name, (set(), set()))
+            if window is None:
                 continue
-            years, days = windows.setdefault(name, (set(), set())) or (set(), set())
-            years |= {str(y) for y in range(year - YEARS_APART, year + YEARS_APART + 1)}
+            if not year:
+                out[name] = None  # an undated arrival: every namesake is a candidate
+                continue
+            window[0].update(range(year - YEARS_APART, year + YEARS_APART + 1))
             if iso:
-                days.add(iso[5:])
-    undated = [name for name, window in windows.items() if window is None]
-    clauses: list[Any] = []
-    if undated:
-        clauses += [ResolveMember.name_key.in_(undated), ResolveMember.cross_key.in_(undated)]
-    for name, window in windows.items():
-        if window is None:
+                window[1].add(iso[5:])
+    return out
+
+
+def _worth_loading(row: Any, wanted: dict[str, set[str]], windows: dict[str, Window]) -> bool:
+    """A shared date, phone or id always; a shared name only when born close enough (as `_born_apart`)."""
+    if any(getattr(row, c) and getattr(row, c) in wanted[c] for c in ("dob", "phone1", "national_id")):
+        return True
+    for name in (row.name_key, row.cross_key):
+        if name not in windows:
             continue
-        years, days = window
-        born_near = or_(ResolveMember.dob.is_(None), func.substr(ResolveMember.dob, 1, 4).in_(years),
-                        func.substr(ResolveMember.dob, 6, 5).in_(days))
-        clauses += [and_(ResolveMember.name_key == name, born_near), and_(ResolveMember.cross_key == name, born_near)]
-    return clauses or [false()]
+        window = windows[name]
+        if window is None or row.dob is None or int(row.dob[:4]) in window[0] or row.dob[5:] in window[1]:
+            return True
+    return False
 
 
 def _born_apart(a: Any, b: Any) -> bool:
