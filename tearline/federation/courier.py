@@ -32,6 +32,7 @@ from tearline.federation.collections import feed_id, inbox_id
 from tearline.federation.feed import unit_for
 from tearline.federation.peers import all_peers
 from tearline.federation.seal import SEAL_TYPE, Unit, digest, version_of
+from tearline.federation.witnessing import cosign_all
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.store.federation import due
 from tearline.taxii.client import TaxiiClient
@@ -267,5 +268,6 @@ class Courier:
                 if self._last_pull is None or (now - self._last_pull).total_seconds() >= self.pull_every:
                     self._last_pull = now
                     pull_all(self.node)
+                    cosign_all(self.node)  # partners witness our log as it grows
             except Exception:  # the courier must outlive any one bad round; the next one retries
                 log.exception("delivery round failed on %s", self.node.config.name)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tearline import clock, journal
 from tearline.audit.errors import NoteError
 from tearline.audit.keys import parse_verifier_key
+from tearline.audit.witness import trust_log
 from tearline.db.federation_tables import Peer
 from tearline.db.models import AgencyRow, Principal
 from tearline.errors import Conflict, InvalidInput, NotFound, Problem
@@ -65,6 +66,7 @@ def add_peer(
     )
     session.add(peer)
     token = issue_token(session, principal, kind="api")
+    trust_log(session, vkey)  # we witness the partner's log, as it may witness ours
     journal.record(session, node, "node-admin", "peer.add", [nation, agency, url])
     return peer, token
 
