@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from tearline import clock
-from tearline.db.federation_tables import FeedObject, Peer
+from tearline.db.federation_tables import FeedObject, Peer, ReceivedRelease
 from tearline.db.models import Grant, Principal, Report, Setting
 from tearline.db.release_tables import OutboxMessage, Release, ReleaseRecall
 
@@ -156,6 +156,16 @@ def undelivered_count(session: Session) -> int:
 
 
 # --- what partners gave us ---------------------------------------------------------------------
+
+
+def received_releases(session: Session, report_ids: list[str]) -> list[ReceivedRelease]:
+    """The live releases that brought us these reports (callers pass only reports the reader sees)."""
+    query = (
+        select(ReceivedRelease)
+        .where(ReceivedRelease.report_stix_id.in_(report_ids), ReceivedRelease.recalled_at.is_(None))
+        .order_by(ReceivedRelease.received_at.desc())
+    )
+    return list(session.scalars(query))
 
 
 def recall_grants(session: Session, origin_id: str, now: datetime) -> set[str]:

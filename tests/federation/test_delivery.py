@@ -34,6 +34,7 @@ from tearline.node import Node
 from tearline.release import workflow
 from tearline.stix.encode import bundle_for
 from tearline.store.content import version_content
+from tearline.store.principals import set_password
 from tearline.store.reads import report_view
 from tests.conftest import Templates
 from tests.federation.support import Pair, free_port, holds, register_each_other, serving
@@ -240,3 +241,24 @@ def test_a_signed_unit_with_an_item_not_releasable_to_us_is_refused_whole(pair: 
     assert "portion-4: not releasable to MEX: compartment" in failure["message"]  # the vetted unit's
     assert not holds(pair.mex, release.report_stix_id)
     assert _count(pair.mex, Received) == 0 and _count(pair.mex, ReceivedRelease) == 0
+
+
+def test_the_partners_inbox_lists_the_release_received_and_a_recall_takes_it_off(pair: Pair) -> None:
+    release = release_convoy_to_mexico(pair.us, pair.demo)
+    courier.push_pending(pair.us)
+    with pair.mex.db.write() as session:
+        set_password(session, p(session, "mateo.enlace"), "demo-mateo-2026")
+    with httpx.Client(base_url=pair.mex_url, timeout=10) as browser:
+        login = browser.post("/api/login", json={"username": "mateo.enlace", "password": "demo-mateo-2026"})
+        assert login.status_code == 200, login.text
+
+        def received() -> str:
+            inbox = browser.get("/inbox")
+            assert inbox.status_code == 200, inbox.text[:300]
+            return inbox.text.split('data-testid="received"', 1)[1].split("</ul>", 1)[0]
+
+        assert f'href="/reports/{release.report_stix_id}"' in received() and "USA" in received()
+        with pair.us.db.write() as session:
+            workflow.recall(session, pair.us, p(session, "dan.disclosure"), release.id, "Source compromised.")
+        courier.push_pending(pair.us)
+        assert release.report_stix_id not in received()

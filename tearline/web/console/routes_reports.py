@@ -19,6 +19,7 @@ from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS
 from tearline.release import workflow
 from tearline.stix.objects import _ends as object_ends  # the ends the store checks (DESIGN §3.3 rule 8)
 from tearline.store.changes import latest_change
+from tearline.store.federation import received_releases
 from tearline.store.rollup import reports_banner
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
@@ -63,6 +64,17 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
             session, node.reader(principal), node.table(session), [r["id"] for r in listed["items"]]
         )
         stream_after = latest_change(session)
+        # Only reports this reader may read are listed, so only their deliveries are shown.
+        titles = {r["id"]: r["title"] or r["id"] for r in listed["items"]}
+        received = [
+            {
+                "report": r.report_stix_id,
+                "title": titles[r.report_stix_id],
+                "from": r.sender_nation,
+                "at": r.received_at,
+            }
+            for r in received_releases(session, list(titles))
+        ]
     return render(
         request,
         "inbox.html",
@@ -73,6 +85,7 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
         queue=queue,
         consents=consents,
         recalls=recalls,
+        received=received,
         stream_after=stream_after,
     )
 
