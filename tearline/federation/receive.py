@@ -97,7 +97,10 @@ def _apply_release(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
     items: dict[str, str] = unit.payload.get("items", {})
     registry = node.registry(session)
     bundle = {"type": "bundle", "id": ids.bundle_id(unit.objects), "objects": unit.objects}
-    (draft,) = bundle_to_drafts(bundle, registry)
+    drafts = bundle_to_drafts(bundle, registry)
+    if len(drafts) != 1:
+        raise InvalidInput(Problem("objects", f"a release carries one report, not {len(drafts)}", record.get("id")))
+    draft = drafts[0]
     draft = _with_origin_hashes(draft, items, str(record["id"]))
     covers = _verified_consents(session, unit.payload.get("consents", []))
     us = Recipient(node.config.nation, record["recipient"].get("agency") or node.config.agency)
