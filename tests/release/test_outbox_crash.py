@@ -29,7 +29,7 @@ from tearline.node import Node
 from tests.release.support import cheap_passwords, release_convoy_to_mexico
 
 SUPERVISOR = Path(__file__).with_name("outbox_crash_worker.py")
-KILLS = 32
+KILLS = 48
 
 
 def test_a_killed_approval_leaves_no_release_or_a_complete_one(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
