@@ -45,7 +45,9 @@ def progress_bars(label: str) -> Iterator[Advance]:
         yield advance
 
 
-def _targets(urls: list[str] | None) -> list[str]:
+def bench_targets(urls: list[str] | None) -> list[str]:
+    """Where a benchmark runs: the given URLs ('sqlite' or PostgreSQL), else SQLite and the local
+    PostgreSQL when it answers."""
     if urls:
         return [SQLITE if u.lower() == SQLITE else u for u in urls]
     if postgres_reachable(DEFAULT_POSTGRES):
@@ -79,7 +81,7 @@ def visibility(
     config = VisibilityConfig(load=load, samples=samples, pages=pages, cedar_counts=cedar_counts)
     skip = ingest_unavailable() if ingest_objects else "skipped: --ingest-objects 0"
     results: list[DatabaseResult] = []
-    for url in _targets(database_url):
+    for url in bench_targets(database_url):
         with progress_bars(describe(url)) as advance:
 
             def ingest(node: Node, advance: Advance = advance) -> object:

@@ -9,20 +9,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tearline.bench.audit import AuditBenchConfig, AuditBenchResult, Rates, run_audit_bench
-from tearline.bench.databases import DEFAULT_POSTGRES, SQLITE, describe, postgres_reachable
+from tearline.cli.bench import bench_targets
 
 console = Console()
 TARGET_APPEND_RATIO = 10.0
 TARGET_PROOF_SECONDS = 1e-3
-
-
-def _targets(urls: list[str] | None) -> list[str]:
-    if urls:
-        return [SQLITE if u.lower() == SQLITE else u for u in urls]
-    if postgres_reachable(DEFAULT_POSTGRES):
-        return [SQLITE, DEFAULT_POSTGRES]
-    console.print(f"[yellow]{describe(DEFAULT_POSTGRES)} is not reachable: running on SQLite only[/]")
-    return [SQLITE]
 
 
 def _per_second(value: float) -> str:
@@ -111,7 +102,7 @@ def audit(
         if done == total or done % 100_000 == 0:
             console.print(f"  {step}: {done:,} of {total:,}", highlight=False)
 
-    results = run_audit_bench(_targets(database_url), config, progress)
+    results = run_audit_bench(bench_targets(database_url), config, progress)
     console.print(results_table(results, config))
     if results[0].pymerkle_note:
         console.print(f"[yellow]pymerkle: {results[0].pymerkle_note}[/]")

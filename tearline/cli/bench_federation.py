@@ -13,8 +13,7 @@ from rich.table import Table
 from tearline.bench.databases import describe
 from tearline.bench.federation import FederationBenchConfig, LatencyResult, run_latency
 from tearline.bench.taxii import TaxiiBenchConfig, run_taxii_bench
-from tearline.cli.bench import bench_app
-from tearline.cli.bench_release import _targets
+from tearline.cli.bench import bench_app, bench_targets
 from tearline.cli.bench_taxii import results_table as taxii_table
 
 console = Console()
@@ -63,7 +62,7 @@ def federation(
 ) -> None:
     """Two nodes on loopback: push latency against a TAXII poller, and TAXII objects/s against medallion."""
     config = FederationBenchConfig(releases=releases, poll_releases=poll_releases, poll_seconds=poll_seconds)
-    targets = _targets(database_url)
+    targets = bench_targets(database_url)
     results = []
     for url in targets:
         label = describe(url).split(" ")[0]

@@ -8,21 +8,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tearline.bench.databases import DEFAULT_POSTGRES, SQLITE, describe, postgres_reachable
 from tearline.bench.release import ReleaseBenchConfig, ReleaseBenchResult, run_release_bench
-from tearline.cli.bench import bench_app
+from tearline.cli.bench import bench_app, bench_targets
 
 console = Console()
 TARGET_SECONDS = 0.050
-
-
-def _targets(urls: list[str] | None) -> list[str]:
-    if urls:
-        return [SQLITE if u.lower() == SQLITE else u for u in urls]
-    if postgres_reachable(DEFAULT_POSTGRES):
-        return [SQLITE, DEFAULT_POSTGRES]
-    console.print(f"[yellow]{describe(DEFAULT_POSTGRES)} is not reachable: running on SQLite only[/]")
-    return [SQLITE]
 
 
 def _ms(seconds: float, target: float | None = None) -> str:
@@ -84,7 +74,7 @@ def release(
         if done == 0:
             console.print(f"{step}…")
 
-    results = run_release_bench(_targets(database_url), config, progress)
+    results = run_release_bench(bench_targets(database_url), config, progress)
     console.print(results_table(results, config))
     for result in results:
         withheld = ", ".join(f"{rule} {n}" for rule, n in result.withheld.most_common())

@@ -49,14 +49,35 @@ def bench_resolve(
 
 def _batch_tables(runs: list[Any], threshold: float) -> None:
     table = Table(title=f"Entity resolution (merge threshold {threshold})")
-    for column in ("dataset", "method", "precision", "recall", "pairwise F1", "B-cubed F1", "clusters (true)",
-                   "largest", "homonym merges", "time s", "peak MiB"):
+    for column in (
+        "dataset",
+        "method",
+        "precision",
+        "recall",
+        "pairwise F1",
+        "B-cubed F1",
+        "clusters (true)",
+        "largest",
+        "homonym merges",
+        "time s",
+        "peak MiB",
+    ):
         table.add_column(column)
     for run in runs:
         s = run.scores
-        table.add_row(run.dataset, run.method, _fmt(s.precision), _fmt(s.recall), _fmt(s.f1), _fmt(s.bcubed_f1),
-                      f"{s.predicted_clusters} ({s.true_clusters})", str(s.largest_cluster),
-                      _fmt(s.homonym_false_merge_rate), f"{run.seconds:.1f}", f"{run.peak_mib:.0f}")
+        table.add_row(
+            run.dataset,
+            run.method,
+            _fmt(s.precision),
+            _fmt(s.recall),
+            _fmt(s.f1),
+            _fmt(s.bcubed_f1),
+            f"{s.predicted_clusters} ({s.true_clusters})",
+            str(s.largest_cluster),
+            _fmt(s.homonym_false_merge_rate),
+            f"{run.seconds:.1f}",
+            f"{run.peak_mib:.0f}",
+        )
     console.print(table)
     variants = Table(title="Recall per variant class (true pairs in which either record shows it)")
     for column in ("dataset", "method", "class", "recall", "pairs"):
@@ -75,9 +96,23 @@ def _incremental(entities: int, arrivals: int, singles: int) -> None:
     with progress_bars("incremental") as advance:
         result = run_incremental(entities, arrivals, singles, advance)
     table = Table(title="Incremental matching (SQLite, kept model)")
-    for column in ("resolved persons", "arrivals", "records/s (batches of 100)", "single p50 ms", "single p95 ms",
-                   "merged", "to review"):
+    for column in (
+        "resolved persons",
+        "arrivals",
+        "records/s (batches of 100)",
+        "single p50 ms",
+        "single p95 ms",
+        "merged",
+        "to review",
+    ):
         table.add_column(column)
-    table.add_row(str(result.entities), str(result.arrivals), f"{result.records_per_second:.0f}",
-                  f"{result.p50_ms:.0f}", f"{result.p95_ms:.0f}", str(result.merges), str(result.reviews))
+    table.add_row(
+        str(result.entities),
+        str(result.arrivals),
+        f"{result.records_per_second:.0f}",
+        f"{result.p50_ms:.0f}",
+        f"{result.p95_ms:.0f}",
+        str(result.merges),
+        str(result.reviews),
+    )
     console.print(table)

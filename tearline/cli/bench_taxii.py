@@ -8,21 +8,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tearline.bench.databases import DEFAULT_POSTGRES, SQLITE, describe, postgres_reachable
 from tearline.bench.taxii import Run, TaxiiBenchConfig, TaxiiBenchResult, run_taxii_bench
-from tearline.cli.bench import bench_app
+from tearline.cli.bench import bench_app, bench_targets
 
 console = Console()
 TARGET_RATIO = 3.0
-
-
-def _targets(urls: list[str] | None) -> list[str]:
-    if urls:
-        return [SQLITE if u.lower() == SQLITE else u for u in urls]
-    if postgres_reachable(DEFAULT_POSTGRES):
-        return [SQLITE, DEFAULT_POSTGRES]
-    console.print(f"[yellow]{describe(DEFAULT_POSTGRES)} is not reachable: running on SQLite only[/]")
-    return [SQLITE]
 
 
 def _run(run: Run) -> str:
@@ -63,9 +53,7 @@ def results_table(results: list[TaxiiBenchResult], config: TaxiiBenchConfig) -> 
 
 
 def taxii(
-    objects: Annotated[
-        int, typer.Option(min=1, help="Objects in the collection (100 a report).")
-    ] = 100_000,
+    objects: Annotated[int, typer.Option(min=1, help="Objects in the collection (100 a report).")] = 100_000,
     page: Annotated[int, typer.Option(min=1, max=1000, help="Objects per TAXII page.")] = 100,
     medallion_budget: Annotated[
         float, typer.Option(min=1, help="Seconds medallion may take to serve the collection before it is stopped.")
@@ -81,7 +69,7 @@ def taxii(
 ) -> None:
     """Objects/s over TAXII pages from our node (HTTP, rules, audit) against medallion serving the same objects."""
     config = TaxiiBenchConfig(objects=objects, page=page, medallion_budget=medallion_budget, seed=seed)
-    results = list(run_taxii_bench(_targets(database_url), config, lambda step: console.print(f"{step}…")))
+    results = list(run_taxii_bench(bench_targets(database_url), config, lambda step: console.print(f"{step}…")))
     console.print(results_table(results, config))
     for result in results:
         for run, name in ((result.ours, "tearline"), (result.medallion, "medallion")):
