@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ from tearline.stix import ids
 from tearline.stix.decode import bundle_to_drafts
 from tearline.stix.reports import WITHHELD_TITLE
 from tearline.store import changes
-from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.drafts import ReportDraft
 from tearline.store.federation import principal_named, recall_grants, releases_using, report_named
 from tearline.store.reports import create_report, store_received_version
 
@@ -155,36 +155,14 @@ def _with_origin_hashes(draft: ReportDraft, items: dict[str, str], release_id: s
     if "title" not in items and draft.title.text == WITHHELD_TITLE:
         # The tearline withheld the title; the placeholder is ours, named after the release.
         items = {**items, "title": hashlib.sha256(f"withheld-title:{release_id}".encode()).hexdigest()}
-    title = PortionDraft(draft.title.text, draft.title.marking, origin_hash=hashed("title"))
-    portions = tuple(
-        PortionDraft(p.text, p.marking, origin_hash=hashed(f"portion-{i + 1}")) for i, p in enumerate(draft.portions)
-    )
-    objects = tuple(_object_hashed(o, hashed(o.stix_id)) for o in draft.objects)
-    return ReportDraft(
-        title=title,
-        portions=portions,
-        predicate=draft.predicate,
-        review_due=draft.review_due,
-        need_to_know=draft.need_to_know,
-        objects=objects,
-        stix_id=draft.stix_id,
+    return replace(
+        draft,
+        title=replace(draft.title, origin_hash=hashed("title")),
+        portions=tuple(replace(p, origin_hash=hashed(f"portion-{i + 1}")) for i, p in enumerate(draft.portions)),
+        objects=tuple(replace(o, origin_hash=hashed(o.stix_id)) for o in draft.objects),
         received=True,
-    )
-
-
-def _object_hashed(o: ObjectDraft, origin_hash: str) -> ObjectDraft:
-    return ObjectDraft(
-        o.stix_id,
-        o.stix_type,
-        o.body,
-        o.marking,
-        o.name,
-        o.observed_at,
-        o.latitude,
-        o.longitude,
-        o.source_ref,
-        o.target_ref,
-        origin_hash=origin_hash,
+        workspace=None,  # a partner's workspace is not ours: a received copy sits in none of ours
+        extra={},
     )
 
 
