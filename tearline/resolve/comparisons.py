@@ -19,8 +19,11 @@ SWAPPED = ("jaro_winkler_similarity(given1_l, paternal_r) >= 0.88"
 # unless one side has a single given name ("José Luis" and "Luis").
 COMPOUND_AGREE = ("list_has_any(given_alts_l, given_alts_r) AND (len(string_split(given_all_l, ' ')) = 1"
                   " OR len(string_split(given_all_r, ' ')) = 1)")
-# Within a typo, length-bounded (Rosa and Rosario are two names), and not two known names.
-GIVEN_TYPO = ("jaro_winkler_similarity(given1_l, given1_r) >= 0.88 AND abs(length(given1_l) - length(given1_r)) <= 2"
+# Within a typo, length-bounded (Rosa and Rosario are two names), and not two known names. One edit
+# counts too: Jaro-Winkler forgives little near the start of a word (Araceli, Areceli: 0.879).
+GIVEN_TYPO = ("(jaro_winkler_similarity(given1_l, given1_r) >= 0.88 OR (damerau_levenshtein(given1_l, given1_r) <= 1"
+              " AND length(given1_l) >= 4 AND length(given1_r) >= 4))"
+              " AND abs(length(given1_l) - length(given1_r)) <= 2"
               " AND (given1_known_l IS NULL OR given1_known_r IS NULL)")
 # The given names agree in some way (nickname, compound, typo, swapped fields) or one side has none.
 GIVEN_AGREE = ("given1_l IS NULL OR given1_r IS NULL OR list_has_any(given_first_alts_l, given_first_alts_r)"
@@ -104,11 +107,12 @@ def date_of_birth() -> dict[str, Any]:
         _level(f"{both_full} AND dob_l = dob_r", "exact"),
         _level(f"{both_full} AND dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r",
                "day and month swapped"),
-        _level(
-            f"{both_full} AND ((dob_y_l = dob_y_r AND (dob_m_l = dob_m_r OR dob_d_l = dob_d_r))"
-            " OR (dob_m_l = dob_m_r AND dob_d_l = dob_d_r AND abs(dob_y_l - dob_y_r) <= 10))",
-            "one part differs",
-        ),
+        # A year miskeyed: relatives rarely share a birthday, so this is weighed apart from a
+        # differing day or month in the same year (siblings a year apart can share a month).
+        _level(f"{both_full} AND dob_m_l = dob_m_r AND dob_d_l = dob_d_r AND abs(dob_y_l - dob_y_r) <= 10",
+               "day and month agree, year differs"),
+        _level(f"{both_full} AND dob_y_l = dob_y_r AND (dob_m_l = dob_m_r OR dob_d_l = dob_d_r)",
+               "one part differs"),
         _level("(dob_m_l IS NULL OR dob_m_r IS NULL) AND dob_y_l = dob_y_r", "only the year known; agrees"),
         _level("abs(dob_y_l - dob_y_r) <= 2", "within two years"),
         _else(),
@@ -216,3 +220,10 @@ CORROBORATING_LEVELS: dict[str, int] = {"dob": 3, "phone": 2, "national_id": 1, 
 # shared second name or a near spelling is how they look alike.
 MATERNAL_NEEDS_GIVEN_LEVEL = 6
 MATERNAL_NEEDS_PATERNAL_LEVEL = 3
+# Levels of a name that agrees but for one mistyped letter (`model.corroborated`).
+GIVEN_AS_WRITTEN_LEVEL = 7  # the first given name agrees as written, or all of them
+GIVEN_TYPO_LEVEL = 3
+PATERNAL_AS_WRITTEN_LEVEL = 4  # exact or sounding alike
+MATERNAL_AS_WRITTEN_LEVEL = 4
+MATERNAL_TYPO_LEVEL = 2
+SEX_AGREES_LEVEL = 1

@@ -20,10 +20,17 @@ import pandas as pd
 from tearline.resolve.comparisons import (
     BLOCKING_RULES,
     CORROBORATING_LEVELS,
+    GIVEN_AS_WRITTEN_LEVEL,
+    GIVEN_TYPO_LEVEL,
+    MATERNAL_AS_WRITTEN_LEVEL,
     MATERNAL_NEEDS_GIVEN_LEVEL,
     MATERNAL_NEEDS_PATERNAL_LEVEL,
+    MATERNAL_TYPO_LEVEL,
+    PATERNAL_AS_WRITTEN_LEVEL,
+    SEX_AGREES_LEVEL,
     resolver_comparisons,
 )
+from tearline.resolve.names import one_edit
 
 UPPER_THRESHOLD = 0.95
 LOWER_THRESHOLD = 0.5
@@ -50,7 +57,7 @@ INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
 
 # Address levels "some words agree, given names agree" and above, on addresses of this many words.
 STREET_ADDRESS_LEVEL = 4
-DOB_EXACT_LEVEL = 5
+DOB_EXACT_LEVEL = 6
 NATIONAL_ID_EXACT_LEVEL = 2
 ADDRESS_WORDS = 3
 
@@ -209,12 +216,32 @@ def corroborated(pairs: pd.DataFrame) -> pd.Series[bool]:
                 agrees &= (pairs["gamma_given"] >= MATERNAL_NEEDS_GIVEN_LEVEL) & (
                     pairs["gamma_paternal"] >= MATERNAL_NEEDS_PATERNAL_LEVEL)
             out |= agrees
+    out |= _whole_name_but_one_letter(pairs)
     if "gamma_address" in pairs and "address_l" in pairs:
         # A street address (not just a town) that agrees beside agreeing given names.
         specific = (pairs["address_l"].str.split().str.len() >= ADDRESS_WORDS) & (
             pairs["address_r"].str.split().str.len() >= ADDRESS_WORDS)
         out |= (pairs["gamma_address"] >= STREET_ADDRESS_LEVEL) & specific.fillna(False).astype(bool)
     return out
+
+
+def _whole_name_but_one_letter(pairs: pd.DataFrame) -> pd.Series[bool]:
+    """The whole name agrees but for one mistyped letter: in the maternal surname (Olias, Olivas)
+    beside a given name that agrees as written, or in the given name (Javir, Javier) beside both
+    surnames as written and an agreeing sex. Cousins differ in the maternal surname, and siblings
+    in the given name by more than a letter (two names one letter apart, both known, are no typo)."""
+    needed = ("gamma_given", "gamma_paternal", "gamma_maternal", "gamma_sex", "maternal_l", "maternal_r")
+    if any(column not in pairs for column in needed):
+        return pd.Series(False, index=pairs.index)
+    paternal = pairs["gamma_paternal"] >= PATERNAL_AS_WRITTEN_LEVEL
+    one_letter = pd.Series([isinstance(a, str) and isinstance(b, str) and one_edit(a, b)
+                            for a, b in zip(pairs["maternal_l"], pairs["maternal_r"], strict=True)],
+                           index=pairs.index, dtype=bool)
+    maternal_typo = (pairs["gamma_maternal"] == MATERNAL_TYPO_LEVEL) & one_letter & (
+        pairs["gamma_given"] >= GIVEN_AS_WRITTEN_LEVEL)
+    given_typo = (pairs["gamma_maternal"] >= MATERNAL_AS_WRITTEN_LEVEL) & (
+        pairs["gamma_given"] == GIVEN_TYPO_LEVEL) & (pairs["gamma_sex"] == SEX_AGREES_LEVEL)
+    return paternal & (maternal_typo | given_typo)
 
 
 def mergeable(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:

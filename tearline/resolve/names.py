@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tearline.resolve.nicknames import GIVEN_NAMES, NICKNAMES, PARTICLES, SURNAMES, formal_names
 from tearline.resolve.phonetic import phonetic_key
@@ -81,6 +82,42 @@ def _is_surname(word: str) -> bool:
     return word in SURNAMES and word not in GIVEN_NAMES
 
 
+def one_edit(a: str, b: str) -> bool:
+    """One substitution, insertion, deletion or swap of neighbours apart (not equal)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1:]
+    return a[i + 1:] == b[i + 1:] or (i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i]
+                                      and a[i + 2:] == b[i + 2:])
+
+
+@lru_cache(maxsize=65536)
+def _near_kind(word: str) -> str | None:
+    """For a word no list knows: "given" or "surname" when it is one typo from a known word of
+    that kind only (TORES is Torres, ARECELI is Araceli), so that a misspelling keeps its place."""
+    if len(word) < 4 or word in GIVEN_NAMES or word in SURNAMES or word in NICKNAMES:
+        return None
+    given = any(one_edit(word, known) for known in GIVEN_NAMES)
+    surname = any(one_edit(word, known) for known in SURNAMES)
+    if given == surname:
+        return None
+    return "given" if given else "surname"
+
+
+def _looks_given(word: str) -> bool:
+    return _is_given(word) or _near_kind(word) == "given"
+
+
+def _looks_surname(word: str) -> bool:
+    return (_is_surname(word) and not _is_given(word)) or _near_kind(word) == "surname"
+
+
 def _unfuse(word: str) -> tuple[list[str], str]:
     """Delafuente -> (["DE", "LA"], "FUENTE") when the rest is a known surname; else ([], word)."""
     for prefix in _FUSED:
@@ -134,7 +171,7 @@ def _split_given(words: list[str]) -> tuple[list[str], list[str]]:
                 continue
             trailing = words[i:]  # "de la Fuente": the surnames begin
             break
-        if given and ("-" in word or (_is_surname(word) and not _is_given(word))):
+        if given and ("-" in word or _looks_surname(word)):
             trailing = words[i:]
             break
         given.append(word)
@@ -159,7 +196,9 @@ def _given_suffix(words: list[str]) -> int:
     """Where the trailing given names begin ("DE LOS SANTOS JUAREZ BEATRIZ" -> 4); len(words) if none."""
     cut = len(words)
     while cut > 0:
-        if _is_given(words[cut - 1]):
+        after_particle = cut > 1 and words[cut - 2] in PARTICLES
+        # "DE LA CRUZ", "DE LOS SANTOS": after a particle only a given name's tail stays given
+        if _looks_given(words[cut - 1]) and (not after_particle or words[cut - 1] in _GIVEN_TAILS):
             cut -= 1
             continue
         start = cut - 1
@@ -176,11 +215,18 @@ def _given_suffix(words: list[str]) -> int:
 def _surname_first_cut(words: list[str]) -> int | None:
     """Where the given names begin in a surname-first name such as the official
     "HERNANDEZ GARZA JOSE LUIS"; None when the name reads given-first."""
-    if len(words) < 2 or _is_given(words[0]):
+    if len(words) < 2:
+        return None
+    # A word that is both a given name and a surname (Santos, Rosa) opens a surname-first name
+    # only when at least two family words come before the given names.
+    first_is_given = _looks_given(words[0])
+    if first_is_given and words[0] not in SURNAMES:
         return None
     cut = _given_suffix(words)
-    if 0 < cut < len(words):
+    if (2 if first_is_given else 1) <= cut < len(words):
         return cut
+    if first_is_given:
+        return None
     # A misspelt given name ("CRUZ OLIVAS ARTARO"): after two surnames when it opens with a known one.
     if len(words) >= 3 and _is_surname(words[0]) and _is_surname(words[1]):
         return 2

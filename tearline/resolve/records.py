@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from tearline.ingest.phones import normalise_phone
@@ -31,6 +32,9 @@ CANONICAL_FIELDS: tuple[str, ...] = (
 _LIST_SPLIT = re.compile(r"[;,|/]")
 _ID_CHARS = re.compile(r"[^A-Z0-9]")
 _NOT_ADDRESS = re.compile(r"[^A-Z0-9 ]")
+# A CURP: four letters of the name, the date of birth YYMMDD, sex (H/M), state, three consonants,
+# then a digit for births before 2000 or a letter after, and a check digit.
+_CURP = re.compile(r"^[A-Z]{4}(\d{2})(\d{2})(\d{2})([HM])[A-Z]{5}([A-Z0-9])\d$")
 _SEX = {"M": "M", "MALE": "M", "H": "M", "HOMBRE": "M", "MASCULINO": "M", "F": "F", "FEMALE": "F",
         "MUJER": "F", "FEMENINO": "F", "W": "F"}
 
@@ -70,6 +74,20 @@ def normalise_national_id(value: str) -> str | None:
     return compact or None
 
 
+def curp_birth(national_id: str | None) -> tuple[BirthDate, str] | None:
+    """The date of birth and sex a CURP encodes, when the id is one and the date is real."""
+    match = _CURP.match(national_id or "")
+    if not match:
+        return None
+    yy, mm, dd, sex, century = match.groups()
+    year = (2000 if century.isalpha() else 1900) + int(yy)
+    try:
+        date(year, int(mm), int(dd))
+    except ValueError:
+        return None
+    return BirthDate(year, int(mm), int(dd)), ("M" if sex == "H" else "F")
+
+
 def normalise_address(value: str) -> str | None:
     """Upper case, accents removed, digits kept (street numbers and postcodes tell addresses apart)."""
     decomposed = unicodedata.normalize("NFKD", value)
@@ -92,14 +110,19 @@ def person_record(values: Mapping[str, str], source: str, dob: BirthDate | None,
         surname=get("surname"),
         aliases=get("aliases"),
     )
+    national_id = normalise_national_id(get("national_id") or "")
+    sex = normalise_sex(get("sex") or "")
+    # A record without a date of birth (or sex) may still carry one in its CURP.
+    if (dob is None or sex is None) and (encoded := curp_birth(national_id)):
+        dob, sex = dob or encoded[0], sex or encoded[1]
     return PersonRecord(
         record_id=values.get("record_id", ""),
         source=source,
         name=name,
         dob=dob,
-        sex=normalise_sex(get("sex") or ""),
+        sex=sex,
         phones=normalise_phones(get("phones") or "", phone_region),
-        national_id=normalise_national_id(get("national_id") or ""),
+        national_id=national_id,
         address=normalise_address(get("address") or ""),
         raw=dict(values),
     )

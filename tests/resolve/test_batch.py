@@ -93,3 +93,26 @@ def test_febrl_regression_floor(loader: object, floor: float) -> None:
     scores = bench.run_method(dataset, "tearline", model.UPPER_THRESHOLD).scores
     assert scores.f1 >= floor
     assert scores.bcubed_f1 >= floor
+
+
+@pytest.mark.parametrize(
+    ("given", "maternal", "maternal_l", "maternal_r", "sex", "expected"),
+    [
+        (8, 2, "OLIVAS", "OLIAS", -1, True),
+        (8, 2, "MENDOZA", "MENDEZ", -1, False),  # two letters apart: a cousin's other surname
+        (6, 2, "OLIVAS", "OLIAS", -1, False),  # given name only as a nickname
+        (3, 4, "OCHOA", "OCHOA", 1, True),
+        (3, 4, "OCHOA", "OCHOA", -1, False),  # a sibling's name one letter away, sex unknown
+    ],
+    ids=["maternal-typo", "maternal-two-letters", "maternal-typo-beside-nickname", "given-typo",
+         "given-typo-sex-unknown"],
+)
+def test_a_whole_name_but_one_letter_corroborates(given: int, maternal: int, maternal_l: str, maternal_r: str,
+                                                  sex: int, expected: bool) -> None:
+    import pandas as pd
+
+    pair = pd.DataFrame([{"gamma_given": given, "gamma_paternal": 5, "gamma_maternal": maternal, "gamma_dob": -1,
+                          "gamma_phone": 0, "gamma_national_id": -1, "gamma_sex": sex, "gamma_address": 6,
+                          "maternal_l": maternal_l, "maternal_r": maternal_r, "address_l": "GUASAVE",
+                          "address_r": "GUASAVE"}])
+    assert bool(model.corroborated(pair).iloc[0]) is expected

@@ -120,3 +120,39 @@ def test_dates_of_birth(text: str, fmt: str | None, expected: BirthDate) -> None
 def test_a_non_date_is_none() -> None:
     assert parse_birth_date("31/02/1980", "%d/%m/%Y") is None
     assert parse_birth_date("unknown") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GARCIA DE LA CRUZ MARTHA LUISA", (("MARTHA", "LUISA"), "GARCIA", "CRUZ")),
+        ("GARCIA DE LOS SANTOS BEATRIZ", (("BEATRIZ",), "GARCIA", "SANTOS")),
+        ("CRUZ DE LEON TERESA LUISA", (("TERESA", "LUISA"), "CRUZ", "LEON")),
+        ("SANTOS GARCIA JOSE", (("JOSE",), "SANTOS", "GARCIA")),
+        ("Rosa María López Pérez", (("ROSA", "MARIA"), "LOPEZ", "PEREZ")),
+        ("Ricardo Tores Cervantes", (("RICARDO",), "TORES", "CERVANTES")),
+        ("RODRIGUEZ BARRAZA ARECELI", (("ARECELI",), "RODRIGUEZ", "BARRAZA")),
+        ("María del Carmen Ortiz", (("MARIA", "CARMEN"), "ORTIZ", None)),
+    ],
+    ids=["given-like-surname-after-particle", "de-los-santos", "surname-first-opening-with-cruz",
+         "given-like-first-surname", "given-first-rosa", "misspelt-paternal-keeps-its-place",
+         "misspelt-given-keeps-its-place", "given-name-tail-after-particle"],
+)
+def test_ambiguous_and_misspelt_words_keep_their_place(text: str, expected: tuple[object, ...]) -> None:
+    name = parse_full_name(text)
+    assert (name.given, name.paternal, name.maternal) == expected
+
+
+def test_a_curp_carries_the_date_of_birth_and_sex_a_record_lacks() -> None:
+    from tearline.resolve.records import curp_birth, person_record
+
+    assert curp_birth("GASA690219MSLXXX28") == (BirthDate(1969, 2, 19), "F")
+    assert curp_birth("XEXX010101HNEXXXA4") == (BirthDate(2001, 1, 1), "M")  # a letter: born after 1999
+    assert curp_birth("GASA691319MSLXXX28") is None  # month 13
+    assert curp_birth("123-45-6789") is None
+    record = person_record({"full_name": "Araceli García Sánchez", "national_id": "GASA690219MSLXXX28"}, "mex",
+                           None, "MX")
+    assert (record.dob, record.sex) == (BirthDate(1969, 2, 19), "F")
+    dated = person_record({"full_name": "Araceli García Sánchez", "national_id": "GASA690219MSLXXX28", "sex": "F"},
+                          "mex", BirthDate(1969, 2, 20), "MX")
+    assert dated.dob == BirthDate(1969, 2, 20)  # the record's own date wins
