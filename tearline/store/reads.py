@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
@@ -338,13 +338,14 @@ def counts(session: Session, reader: Reader) -> dict[str, Any]:
 def portion_count(session: Session, reader: Reader) -> int:
     """Visible current portions, titles included."""
     statement = _portion_statements(replace(reader, now=_EPOCH))[1]
-    return session.scalar(statement, {"now": reader.now}) or 0
+    return session.connection().scalar(statement, {"now": reader.now}) or 0
 
 
 def portion_page(session: Session, reader: Reader, limit: int, after_id: int = 0) -> list[int]:
     """Ids of a page of visible current portions after `after_id`, in id order (keyset paging)."""
     statement = _portion_statements(replace(reader, now=_EPOCH))[0]
-    return list(session.scalars(statement, {"now": reader.now, "after": after_id, "limit": limit}))
+    # Through the session's Core connection: the ORM layer adds more than the walk itself costs.
+    return list(session.connection().scalars(statement, {"now": reader.now, "after": after_id, "limit": limit}))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -359,7 +360,9 @@ def _portion_statements(reader: Reader) -> tuple[Select[int], Select[int]]:
         select(Portion.id)
         .where(Portion.id > bindparam("after"), visible)
         .order_by(Portion.id)
-        .limit(bindparam("limit"))
+        # The page size is written into the SQL, so that PostgreSQL may keep one generic plan for
+        # the prepared statement (with LIMIT as a parameter, its generic plan took about 240 ms a page).
+        .limit(bindparam("limit", type_=Integer(), literal_execute=True))
     )
     count = select(func.count()).select_from(Portion).where(visible)
     return page, count
