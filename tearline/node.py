@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.audit.group import GroupCommitter
 from tearline.config import KEY_FILE, NodeConfig, database_url
 from tearline.db.engine import Database
 from tearline.db.migrate import upgrade
@@ -36,6 +37,8 @@ class Node:
         self.config = config
         self.identity = NodeIdentity(config.nation, config.agency)
         self.db = Database(url)
+        # Where reads append their audit entries: shared durable commits (tearline.audit.group).
+        self.audit_group = GroupCommitter(self.db, config.name)
 
     @staticmethod
     def open(data_dir: Path) -> Node:
@@ -82,6 +85,7 @@ class Node:
         return key
 
     def close(self) -> None:
+        self.audit_group.close()  # the entries of reads still waiting are committed first
         self.db.dispose()
 
 

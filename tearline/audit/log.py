@@ -1,10 +1,17 @@
 """The node's transparency audit log: append events, prove them, sign checkpoints, verify it all.
 
-Every layer appends with `record` (or `record_many`) inside its own write transaction
+Every layer that writes appends with `record` (or `record_many`) inside its own write transaction
 (`Database.write()`): the entry commits with the action it records, or neither does, and an entry
 has no size limit. Entries are the canonical bytes of an `AuditEvent` (see `tearline.audit.event`).
 An append locks the log's head row until the transaction ends (every writer of the node waits
 for it), so append as late in the transaction as the action allows, and never in a read session.
+
+An action that writes nothing (a read, a search, a TAXII page, a refused log-in) has no
+transaction for its entry to ride in. Its caller hands the entry to the node's group committer
+(`Node.audit_group`, `tearline.audit.group`) after its read and waits: entries of many callers
+are appended together in one durable transaction (through `append_entries`, the path
+`record_many` takes), and each caller returns its index only after that commit, so the response
+is sent only once its entry is on disk.
 
 The log's origin, which is also the name of the key that signs its checkpoints, is
 `tearline.<nation>.<agency>/log`, lower case, with every character other than a-z, 0-9, '.' and
@@ -52,12 +59,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditEvent",
+    "Entry",
     "LogTampered",
     "SignedCheckpoint",
     "StoredLeaf",
     "VerifyReport",
     "add_cosignature",
+    "append_entries",
     "checkpoints",
+    "encode",
     "latest_checkpoint",
     "log_origin",
     "log_signer",
@@ -81,7 +91,11 @@ VERIFY_BATCH = 5_000
 # --- appending -----------------------------------------------------------------------------------
 
 
-def _entry(event: AuditEvent, node_name: str) -> tuple[bytes, LeafFacts]:
+Entry = tuple[bytes, LeafFacts]
+
+
+def encode(event: AuditEvent, node_name: str) -> Entry:
+    """The entry's canonical bytes and search columns; `node_name` fills in an event that names no node."""
     stamped = event if event.node else replace(event, node=node_name)
     facts = LeafFacts(stamped.actor, stamped.action, stamped.outcome, stamped.time, stamped.objects)
     return stamped.canonical(), facts
@@ -92,15 +106,20 @@ def record(session: Session, event: AuditEvent, node_name: str) -> int:
 
     `node_name` is the appending node: it is written into the entry when the event names no node.
     """
-    return append_leaves(session, [_entry(event, node_name)])
+    return append_leaves(session, [encode(event, node_name)])
 
 
 def record_many(session: Session, events: Sequence[AuditEvent], node_name: str) -> list[int]:
     """Append events in order in the caller's transaction; returns their indexes (consecutive)."""
-    if not events:
+    return append_entries(session, [encode(event, node_name) for event in events])
+
+
+def append_entries(session: Session, entries: Sequence[Entry]) -> list[int]:
+    """Append encoded entries in order in the caller's transaction; returns their indexes (consecutive)."""
+    if not entries:
         return []
-    first = append_leaves(session, [_entry(event, node_name) for event in events])
-    return list(range(first, first + len(events)))
+    first = append_leaves(session, entries)
+    return list(range(first, first + len(entries)))
 
 
 # --- keys and checkpoints ----------------------------------------------------------------------------
@@ -221,4 +240,3 @@ def verify_log(session: Session, verifier: Verifier | str, batch: int = VERIFY_B
         raise LogTampered(f"an entry is stored past the log's size {head.size}", extra[0].index)
     batches = _batches(session, head.size, batch)
     return verify_entries(batches, head.size, signed, lambda start, end: read_nodes(session, start, end), head)
-

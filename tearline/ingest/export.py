@@ -13,12 +13,14 @@ from tearline.store.reads import visible_reports
 
 def export_bundle(node: Node, username: str) -> dict[str, Any]:
     """A bundle of every report `username` may see, as the read path shows it to them."""
-    with node.db.write() as session:
+    with node.db.read() as session:
         principal = principal_named(session, username, "user")
-        reader = node.reader(principal, session)
+    reader = node.reader(principal)
+    with node.db.read() as session:
         views = list(visible_reports(session, reader, node.table(session)))
-        # An export is a read like any other: audited, in the same transaction.
         objects = [v.stix_id for v in views] + [o.stix_id for v in views for o in v.objects]
-        journal.record(session, node, principal, "export", objects)
+        event = journal.event_of(session, node, principal, "export", objects)
+    # An export is a read like any other: audited, and returned only once its entry is durable.
+    journal.record_read(node, event)
     workspaces = {v.stix_id: v.workspace for v in views if v.workspace}
     return bundle_for(views, node.config.nation, node.config.agency, workspaces)

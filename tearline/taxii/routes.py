@@ -31,7 +31,7 @@ from tearline.taxii.errors import BadRequest, TooLarge, Unprocessable, body_of, 
 from tearline.taxii.filters import Query, page_headers, parse_query, taxii_time
 from tearline.taxii.media import TAXII_MEDIA_TYPE, require_taxii_accept, require_taxii_content
 from tearline.web.app import NodeDep, PrincipalDep
-from tearline.web.audited import audited, reader_of
+from tearline.web.audited import audited, audited_read, reader_of
 
 API_ROOT = "tearline"
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
@@ -99,7 +99,7 @@ def _answer(body: dict[str, Any], page: ObjectPage | None = None, status: int = 
 
 @router.get("/", name="discovery")
 def discovery(request: Request, node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
-    with audited(node, principal, "taxii.discovery"):
+    with audited_read(node, principal, "taxii.discovery"):
         pass
     api_root = str(request.url_for("api_root"))
     return _answer(
@@ -114,7 +114,7 @@ def discovery(request: Request, node: NodeDep, principal: PrincipalDep) -> Taxii
 
 @router.get(f"{root}/", name="api_root")
 def api_root(node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
-    with audited(node, principal, "taxii.api-root"):
+    with audited_read(node, principal, "taxii.api-root"):
         pass
     return _answer(
         {
@@ -128,7 +128,7 @@ def api_root(node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
 
 @router.get(f"{root}/collections/")
 def list_collections(node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
-    with audited(node, principal, "taxii.collections") as (session, reader, trail):
+    with audited_read(node, principal, "taxii.collections") as (session, reader, trail):
         found = collections_for(session, _caller(node, principal, reader))
         trail.objects = [f"collection:{c.id}" for c in found]
         body = [collection_resource(c) for c in found]
@@ -137,14 +137,14 @@ def list_collections(node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
 
 @router.get(f"{root}/collections/{{collection_id}}/")
 def get_collection(collection_id: str, node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
-    with audited(node, principal, "taxii.collection", [f"collection:{collection_id}"]) as (session, reader, _):
+    with audited_read(node, principal, "taxii.collection", [f"collection:{collection_id}"]) as (session, reader, _):
         body = collection_resource(_collection(session, _caller(node, principal, reader), collection_id))
     return _answer(body)
 
 
 @router.get(f"{root}/collections/{{collection_id}}/objects/")
 def get_objects(collection_id: str, request: Request, node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
-    with audited(node, principal, "taxii.objects", [f"collection:{collection_id}"]) as (session, reader, trail):
+    with audited_read(node, principal, "taxii.objects", [f"collection:{collection_id}"]) as (session, reader, trail):
         query = _query(request)
         caller = _caller(node, principal, reader)
         page = _readable(session, caller, collection_id).page(session, caller, query.filters, query.limit, query.next)
@@ -154,7 +154,7 @@ def get_objects(collection_id: str, request: Request, node: NodeDep, principal: 
 
 @router.get(f"{root}/collections/{{collection_id}}/manifest/")
 def get_manifest(collection_id: str, request: Request, node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
-    with audited(node, principal, "taxii.manifest", [f"collection:{collection_id}"]) as (session, reader, trail):
+    with audited_read(node, principal, "taxii.manifest", [f"collection:{collection_id}"]) as (session, reader, trail):
         query = _query(request)
         caller = _caller(node, principal, reader)
         page = _readable(session, caller, collection_id).page(session, caller, query.filters, query.limit, query.next)
@@ -170,7 +170,7 @@ def _one_object(
     request: Request, node: Node, principal: Principal, action: str, ids: tuple[str, str], *, all_versions: bool
 ) -> ObjectPage:
     collection_id, object_id = ids
-    with audited(node, principal, action, [f"collection:{collection_id}", object_id]) as (session, reader, trail):
+    with audited_read(node, principal, action, [f"collection:{collection_id}", object_id]) as (session, reader, trail):
         query = _query(request, versions=not all_versions)
         if query.filters.ids or query.filters.types:
             raise BadRequest("match[id] and match[type] do not apply to one object")
@@ -278,7 +278,7 @@ def status_resource(row: TaxiiStatus) -> dict[str, Any]:
 
 @router.get(f"{root}/status/{{status_id}}/")
 def get_status(status_id: str, node: NodeDep, principal: PrincipalDep) -> TaxiiResponse:
-    with audited(node, principal, "taxii.status", [f"status:{status_id}"]) as (session, _, _t):
+    with audited_read(node, principal, "taxii.status", [f"status:{status_id}"]) as (session, _, _t):
         row = session.get(TaxiiStatus, status_id)
         # Another principal's status answers like a missing one: it would tell what they sent.
         if row is None or row.principal_id != principal.id:

@@ -57,8 +57,7 @@ def principal_of_signature(request: Request) -> Principal:
             principal = principal_for_signature(session, request.headers, request.method, target)
             session.expunge(principal)
     except Unauthorized as err:
-        with node.db.write() as session:
-            journal.record(session, node, "anonymous", "auth", [request.url.path], rule=err.message, outcome="denied")
+        journal.record_refusal(node, "anonymous", "auth", [request.url.path], err.message)
         raise
     return principal
 
@@ -71,8 +70,7 @@ def principal_of_token(request: Request, token: str) -> Principal:
             principal = principal_for_token(session, token)
             session.expunge(principal)
     except Unauthorized as err:
-        with node.db.write() as session:
-            journal.record(session, node, "anonymous", "auth", [request.url.path], rule=err.message, outcome="denied")
+        journal.record_refusal(node, "anonymous", "auth", [request.url.path], err.message)
         raise
     return principal
 
@@ -82,8 +80,7 @@ def checked_csrf(request: Request, principal: Principal, session_token: str, giv
     try:
         require_csrf(node, session_token, given)
     except Forbidden:
-        with node.db.write() as session:
-            journal.record(session, node, principal, "auth", [request.url.path], rule="csrf", outcome="denied")
+        journal.record_refusal(node, principal, "auth", [request.url.path], "csrf")
         raise
 
 

@@ -1,7 +1,11 @@
-"""Every request that reads or decides goes into the audit log, in the same transaction.
+"""Every request that reads or decides goes into the audit log, and is answered only once it is there.
 
-The response is sent only after that transaction commits, so nothing is acknowledged that the
-log does not hold. A refusal is logged too (after the refused work rolled back), naming its rule.
+A request that writes (`audited`) appends its entry in its own transaction, and the response is
+sent only after that transaction commits. A request that only reads (`audited_read`) runs in a
+read transaction, and its entry then goes to the node's group committer, which appends the
+entries of many concurrent reads in one durable commit; the response is sent only after that
+commit. Either way nothing is acknowledged that the log does not hold. A refusal is logged too
+(after the refused work rolled back), naming its rule.
 """
 
 from __future__ import annotations
@@ -45,10 +49,37 @@ def audited(
             if not journaled:
                 journal.record(session, node, principal, action, trail.objects, marking=trail.marking, rule=trail.rule)
     except TearlineError as err:
-        with node.db.write() as session:
-            rule = getattr(err, "rule", None) or err.code
-            journal.record(session, node, principal, action, trail.objects, rule=rule, outcome="denied")
+        # The refused work rolled back, so the refusal's entry is all there is to write.
+        journal.record_refusal(node, principal, action, trail.objects, _rule_of(err))
         raise
+
+
+@contextmanager
+def audited_read(
+    node: Node, principal: Principal | str, action: str, objects: Sequence[str] = ()
+) -> Iterator[tuple[Session, Reader | None, Trail]]:
+    """A read transaction with the caller's reader; its audit entry is durable before the block's exit returns.
+
+    Only for work that writes nothing: the session is a read session, and the entry is appended
+    after it ended, in a commit shared with other reads' entries (`journal.record_read`).
+    """
+    trail = Trail(list(objects))
+    try:
+        reader = node.reader(principal) if isinstance(principal, Principal) else None
+        with node.db.read() as session:
+            yield session, reader, trail
+            event = journal.event_of(
+                session, node, principal, action, trail.objects, marking=trail.marking, rule=trail.rule
+            )
+    except TearlineError as err:
+        journal.record_refusal(node, principal, action, trail.objects, _rule_of(err))
+        raise
+    journal.record_read(node, event)
+
+
+def _rule_of(err: TearlineError) -> str:
+    rule: str | None = getattr(err, "rule", None)
+    return rule or err.code
 
 
 def reader_of(reader: Reader | None) -> Reader:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from tearline import clock
+from tearline import clock, journal
 from tearline.audit import log
 from tearline.audit.event import AuditEvent
 from tearline.audit.search import Query as SearchQuery
@@ -127,9 +127,9 @@ def _event(
 def _as_auditor(node: Node, principal: Principal, action: str, detail: dict[str, Any]) -> None:
     """Log the access (allowed or refused) in a transaction of its own, so that a refusal is kept too."""
     allowed = "auditor" in principal.roles
-    with node.db.write() as session:
+    with node.db.read() as session:
         event = _event(node, session, principal, action, "allowed" if allowed else "denied", detail)
-        log.record(session, event, node.config.name)
+    journal.record_read(node, event)  # durable before anything is answered
     if not allowed:
         raise Forbidden("reading the audit log needs the auditor role", rule=AUDITOR_RULE)
 

@@ -12,7 +12,7 @@ from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.store import reads
 from tearline.store.reports import authorship_problems, create_report, edit_report, require_originator
 from tearline.web.app import NodeDep, PrincipalDep
-from tearline.web.audited import audited, reader_of
+from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.schemas import ReportIn, report_draft
 from tearline.web.views import object_page_json, report_json
 
@@ -23,7 +23,7 @@ Offset = Annotated[int, Query(ge=0)]
 
 @router.get("/reports")
 def list_reports(node: NodeDep, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    with audited(node, principal, "report.list") as (session, reader, trail):
+    with audited_read(node, principal, "report.list") as (session, reader, trail):
         page = reads.report_list(session, reader_of(reader), node.table(session), limit, offset)
         trail.objects = [item["id"] for item in page.items]
     return {"total": page.total, "items": page.items}
@@ -33,7 +33,7 @@ def list_reports(node: NodeDep, principal: PrincipalDep, limit: Limit = 50, offs
 def read_report(
     report_id: str, node: NodeDep, principal: PrincipalDep, version: Annotated[int | None, Query(ge=1)] = None
 ) -> dict[str, Any]:
-    with audited(node, principal, "report.read", [report_id]) as (session, audited_reader, trail):
+    with audited_read(node, principal, "report.read", [report_id]) as (session, audited_reader, trail):
         reader = reader_of(audited_reader)
         table = node.table(session)
         if version is not None and "auditor" not in reader.roles:
@@ -85,7 +85,7 @@ def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: Princip
 def list_objects(
     node: NodeDep, principal: PrincipalDep, type: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
-    with audited(node, principal, "object.list") as (session, reader, trail):
+    with audited_read(node, principal, "object.list") as (session, reader, trail):
         page = reads.object_list(session, reader_of(reader), type, limit, offset)
         trail.objects = [o.stix_id for o in page.items]
         return object_page_json(page, node.table(session), node.config.nation)
@@ -117,7 +117,7 @@ def search(
 ) -> dict[str, Any]:
     """Objects by text, type, time window and bounding box; portions by text."""
     query = reads.SearchQuery(q, tuple(type or ()), after, before, _bbox(bbox), limit, offset)
-    with audited(node, principal, "search") as (session, audited_reader, trail):
+    with audited_read(node, principal, "search") as (session, audited_reader, trail):
         reader = reader_of(audited_reader)
         table = node.table(session)
         objects = object_page_json(reads.search_objects(session, reader, query), table, node.config.nation)
@@ -135,5 +135,5 @@ def _portion_hit(hit: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/counts")
 def counts(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with audited(node, principal, "counts") as (session, reader, _):
+    with audited_read(node, principal, "counts") as (session, reader, _):
         return reads.counts(session, reader_of(reader))

@@ -41,13 +41,16 @@ def events_for(node: Node, principal: Principal, after: int, limit: int = BATCH)
         if not changes_after(session, after, 1):
             return [], after
     reader = node.reader(principal)
-    with node.db.write() as session:
+    entry = None
+    with node.db.read() as session:
         rows = changes_after(session, after, limit)
         table = node.table(session)
         sent = [event for row in rows if (event := _decide(session, reader, table, row)) is not None]
         if sent:
             objects = [f"change:{e['id']}" for e in sent] + sorted({e["report"] for e in sent if e.get("report")})
-            journal.record(session, node, principal, "stream.read", objects)
+            entry = journal.event_of(session, node, principal, "stream.read", objects)
+    if entry is not None:  # nothing is sent before its entry is durable
+        journal.record_read(node, entry)
     return sent, rows[-1].id if rows else after
 
 

@@ -1,0 +1,145 @@
+"""Group commit of audit entries: many callers' entries in one durable transaction, each acknowledged after it.
+
+A read (a report read, a search, an export, a TAXII page, a stream batch, a refused log-in) writes
+nothing of its own, so its entry has no transaction to ride in. One write transaction per entry
+costs one durable commit per entry: an fsync of SQLite's WAL, or a commit round trip and a WAL
+flush on PostgreSQL, which caps a node at a few thousand reads a second whatever the code does.
+
+So, as a database groups its own commits (PostgreSQL's commit_delay, InnoDB's group commit), the
+callers queue their encoded entries and wait. One of them, the leader, takes every queued entry,
+appends them all with `log.append_entries` (the path of `record_many`) in one `Database.write()`
+transaction, and commits it durably (SQLite `synchronous=FULL`; PostgreSQL with `fsync` on). Only
+then is each caller of the group woken with its own index. If anything fails before the commit
+returns, every caller of the group gets `AuditNotCommitted` and none of its entries is stored:
+nothing is acknowledged that did not commit. Entries queued while a group commits form the next
+group, led by the first of them, so no caller waits on more than one commit after its own group's.
+
+The leader is a caller, never a thread of ours, so there is nothing to start or to leak; `close`
+refuses new entries and waits until every queued one is committed or failed.
+
+An action that writes keeps appending inside its own transaction (`log.record`): its entry must
+commit with it. Never call `append` inside a write transaction: on SQLite the group's transaction
+would wait for the caller's write lock, which waits for the group.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from tearline.audit.event import AuditEvent
+from tearline.audit.log import Entry, append_entries, encode
+from tearline.db.engine import Database
+from tearline.errors import TearlineError
+
+# Large enough that a busy node's queue goes in one commit; small enough to bound one transaction.
+MAX_GROUP = 2_000
+
+
+class AuditNotCommitted(TearlineError):
+    """The group commit that held this entry failed: the entry is not in the log, and nothing was answered."""
+
+    status = 503
+    code = "audit_not_committed"
+
+
+class AuditClosed(AuditNotCommitted):
+    """The node is closing: its log takes no more entries from reads."""
+
+    code = "audit_closed"
+
+
+@dataclass(eq=False)
+class _Ticket:
+    """One caller's entry and what it is woken with: its index, the group's failure, or the lead."""
+
+    entry: Entry
+    woken: threading.Event = field(default_factory=threading.Event)
+    index: int | None = None
+    failure: BaseException | None = None
+    leads: bool = False
+
+
+class GroupCommitter:
+    """Appends entries of concurrent callers in shared durable commits; see the module's docstring."""
+
+    def __init__(self, db: Database, node_name: str, max_group: int = MAX_GROUP) -> None:
+        self._db = db
+        self._node_name = node_name
+        self._max_group = max_group
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._queue: deque[_Ticket] = deque()
+        self._leading = False
+        self._closed = False
+
+    def append(self, event: AuditEvent) -> int:
+        """Append the event; returns its index once its group's commit has returned.
+
+        Raises `AuditNotCommitted` (its cause is the database's error) when that commit failed.
+        """
+        # Encoded here, so that a bad event fails its own caller and never its group.
+        ticket = _Ticket(encode(event, self._node_name))
+        with self._lock:
+            if self._closed:
+                raise AuditClosed("the node is closing: the read's audit entry was not appended")
+            self._queue.append(ticket)
+            ticket.leads = not self._leading
+            self._leading = True
+        if not ticket.leads:
+            ticket.woken.wait()
+        if ticket.leads:
+            self._lead()
+        if ticket.index is None:
+            raise AuditNotCommitted("the audit log could not commit this entry; nothing was answered") from (
+                ticket.failure
+            )
+        return ticket.index
+
+    def queued(self) -> int:
+        """Entries waiting for a group's commit to take them (not those of the group committing now)."""
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Take no more entries, and return once every queued entry is committed or failed."""
+        with self._idle:
+            self._closed = True
+            self._idle.wait_for(lambda: not self._leading)
+
+    def _lead(self) -> None:
+        """Commit the queue's head group, answer its callers, then hand the lead to the next waiting one."""
+        with self._lock:
+            group = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_group))]
+        try:
+            with self._db.write() as session:
+                indexes = append_entries(session, [ticket.entry for ticket in group])
+            for ticket, index in zip(group, indexes, strict=True):
+                ticket.index = index
+        except BaseException as failure:
+            for ticket in group:
+                ticket.failure = failure
+            if not isinstance(failure, Exception):
+                raise  # an interrupt: the group's callers are still answered, by the finally below
+        finally:
+            self._hand_on(group)
+
+    def _hand_on(self, group: list[_Ticket]) -> None:
+        with self._lock:
+            successor = self._queue[0] if self._queue else None
+            if successor is not None:
+                successor.leads = True
+            else:
+                self._leading = False
+                self._idle.notify_all()
+        for ticket in group:
+            if ticket.index is None and ticket.failure is None:
+                ticket.failure = AuditClosed("the group's leader stopped before its commit returned")
+            ticket.woken.set()
+        if successor is not None:
+            successor.woken.set()
