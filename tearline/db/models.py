@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tearline.clock import as_utc
+from tearline.db.search_text import object_default, portion_default
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -206,6 +207,8 @@ class Portion(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     received: Mapped[bool] = mapped_column(Boolean, default=False)
     workspace_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Folded words of `text` for full-text search, filled on every insert (`db.search_text`).
+    search_text: Mapped[str] = mapped_column(Text, default=portion_default)
 
     __table_args__ = (
         Index("ix_portion_version", "version_id", "position"),
@@ -235,6 +238,8 @@ class StixObject(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     received: Mapped[bool] = mapped_column(Boolean, default=False)
     workspace_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Folded words of name, aliases and description for full-text search (`db.search_text`).
+    search_text: Mapped[str] = mapped_column(Text, default=object_default)
 
     __table_args__ = (
         Index("ix_object_version", "version_id", "stix_id"),

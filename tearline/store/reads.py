@@ -20,6 +20,7 @@ from tearline.errors import Forbidden, NotFound
 from tearline.markings.banner import banner_text
 from tearline.markings.marking import Marking
 from tearline.markings.scheme import EquivalenceTable
+from tearline.store import fulltext
 from tearline.store.audience import marking_from_body
 from tearline.store.filters import Reader, object_visible, portion_visible
 
@@ -294,7 +295,7 @@ def search_objects(session: Session, reader: Reader, q: SearchQuery) -> Page:
     # Items whose source-sensitive fields are hidden from this reader are not searchable by content.
     query = query.where(object_visible(reader, StixObject, searchable=bool(q.text or q.bbox)))
     if q.text:
-        query = query.where(func.lower(StixObject.name).contains(q.text.lower()))
+        query = query.where(fulltext.text_matches(session, StixObject, fulltext.parse_query(q.text)))
     if q.types:
         query = query.where(StixObject.stix_type.in_(q.types))
     if q.after:
@@ -312,7 +313,8 @@ def search_portions(session: Session, reader: Reader, text: str, limit: int, off
     query = (
         select(Portion, Report.stix_id)
         .join(Report, Report.id == Portion.report_id)
-        .where(portion_visible(reader, searchable=True), func.lower(Portion.text).contains(text.lower()))
+        .where(portion_visible(reader, searchable=True))
+        .where(fulltext.text_matches(session, Portion, fulltext.parse_query(text)))
     )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(Portion.id).limit(limit).offset(offset)).all()

@@ -226,6 +226,7 @@ def check_principal(built: Built, username: str) -> None:
         _check_reports(session, reader, table, built, p, portions, objects)
         _check_objects_and_search(session, reader, objects, p)
         _check_portion_search(session, reader, portions, p)
+        _check_fulltext(session, reader, portions, objects, p)
     _check_stream(built, username, {r.report_id for _, r in portions} | {r.report_id for _, r in objects})
 
 
@@ -314,6 +315,49 @@ def _check_portion_search(session: Any, reader: Any, portions: list[Any], p: ora
                 if word in r.text and not ("text" in x.source_fields and not oracle.sees_source(p, x))
             ]
         )
+
+
+# Full-text queries and what each means, spelled out for the oracle: (words in order, last is a prefix).
+FULLTEXT_QUERIES: dict[str, list[tuple[tuple[str, ...], bool]]] = {
+    "PENA": [(("pena",), False)],
+    "Peña alpha": [(("pena",), False), (("alpha",), False)],
+    '"alpha bravo"': [(("alpha", "bravo"), False)],
+    "ce*": [(("ce",), True)],
+    '"bravo peña" cer*': [(("bravo", "pena"), False), (("cer",), True)],
+}
+
+
+def _oracle_text_match(terms: list[tuple[tuple[str, ...], bool]], text: str) -> bool:
+    """Every term's words appear in order in the text (accents and case aside); a prefix term's last word starts one."""
+    seen = text.lower().replace("ñ", "n").split()
+
+    def at(i: int, words: tuple[str, ...], prefix: bool) -> bool:
+        window = seen[i : i + len(words)]
+        if len(window) < len(words):
+            return False
+        *whole, last = words
+        return window[:-1] == whole and (window[-1].startswith(last) if prefix else window[-1] == last)
+
+    return all(any(at(i, words, prefix) for i in range(len(seen))) for words, prefix in terms)
+
+
+def _check_fulltext(session: Any, reader: Any, portions: list[Any], objects: list[Any], p: oracle.P) -> None:
+    """Full-text hits and totals are exactly the matching items the oracle lets p search."""
+    for query, terms in FULLTEXT_QUERIES.items():
+        hits = reads.search_portions(session, reader, query, 500, 0)
+        texts = [
+            r.text
+            for x, r in portions
+            if _oracle_text_match(terms, r.text) and not ("text" in x.source_fields and not oracle.sees_source(p, x))
+        ]
+        assert sorted(h["text"] for h in hits.items) == sorted(texts) and hits.total == len(texts), query
+        found = reads.search_objects(session, reader, reads.SearchQuery(text=query, limit=500))
+        want = [
+            r.hash
+            for x, r in objects
+            if _oracle_text_match(terms, r.name) and not ("name" in x.source_fields and not oracle.sees_source(p, x))
+        ]
+        assert sorted(o.hash for o in found.items) == sorted(want) and found.total == len(want), query
 
 
 @settings(

@@ -289,3 +289,12 @@ def test_openapi_document_is_served(client: TestClient) -> None:
         "/api/counts",
     ):
         assert path in paths
+
+
+def test_text_search_folds_accents_and_refuses_what_it_cannot_parse(client: TestClient, node: Node) -> None:
+    found = _get(client, node, "mateo.enlace", "/api/search", q="JIMENEZ chihua*")["objects"]["items"]
+    assert "Jiménez, Chihuahua" in [o["name"] for o in found]
+    for bad, reason in (('"cerro', "not closed"), ("*", "must follow a word"), ("?!", "no word")):
+        response = client.get("/api/search", headers=token_headers(node, "mateo.enlace"), params={"q": bad})
+        body = assert_error(response, 422)
+        assert body["problems"][0]["field"] == "q" and reason in body["problems"][0]["reason"], body
