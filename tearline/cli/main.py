@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tearline.cli import admin, demo, federation
+from tearline.cli import admin, demo, equivalence, federation
 from tearline.cli.audit import audit_app, bench_audit_command
 from tearline.cli.bench import bench_app
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
@@ -27,6 +27,7 @@ app.command("demo")(demo.demo)
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 app.add_typer(federation.peer_app, name="peer")
+app.add_typer(equivalence.equivalence_app, name="equivalence")
 app.command("deliver")(federation.deliver)
 bench_app.command("audit")(bench_audit_command)
 from tearline.cli import bench_console, bench_release, screenshots  # noqa: E402, F401  (mount `bench release`, `bench console`)
@@ -35,7 +36,7 @@ app.command("screenshots")(screenshots.screenshots)
 from tearline.cli import bench_resolve, resolve  # noqa: E402, F401  (mounts `tearline bench resolve`)
 
 app.command("resolve")(resolve.resolve)
-from tearline.cli import bench_federation, bench_taxii  # noqa: E402, F401  (mount `bench federation`, `bench taxii`)
+from tearline.cli import bench_federation, bench_search, bench_taxii  # noqa: E402, F401  (mount `bench federation`, `bench search`, `bench taxii`)
 
 
 @app.command()

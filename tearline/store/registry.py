@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -86,9 +88,18 @@ def add_compartment(session: Session, name: str, owners: list[str]) -> None:
 
 
 def set_equivalence_table(
-    session: Session, node: NodeIdentity, table: EquivalenceTable, actor: str, partner_signed: frozenset[str]
+    session: Session,
+    node: NodeIdentity,
+    table: EquivalenceTable,
+    actor: str,
+    partner_signed: frozenset[str],
+    signatures: Mapping[str, Any] | None = None,
 ) -> int:
-    """Store a new version. A partner's column may change only in a version signed by that partner."""
+    """Store a new version. A partner's column may change only in a version signed by that partner.
+
+    `partner_signed` are the nations whose signatures were verified (`federation.equivalence`);
+    `signatures` records them, by nation, with the version.
+    """
     current = current_table(session)
     unsigned = [
         nation
@@ -119,7 +130,7 @@ def set_equivalence_table(
             body=body,
             created_at=clock.now(),
             created_by=actor,
-            signatures={n: "verified" for n in sorted(partner_signed)},
+            signatures=dict(signatures) if signatures is not None else {n: "verified" for n in sorted(partner_signed)},
         )
     )
     bump_policy_epoch(session)

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Response
 from tearline.config import Settings
 from tearline.db.models import Principal, Workspace
 from tearline.errors import Forbidden, InvalidInput, Problem
-from tearline.markings.scheme import EquivalenceTable
+from tearline.federation.equivalence import audit_objects, store_signed_table, table_from_json
 from tearline.policy import host
-from tearline.store import registry as reg
 from tearline.store.principals import check_password, issue_token
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep
 from tearline.web.audited import audited, reader_of
@@ -106,13 +105,15 @@ def equivalence(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
 
 @router.put("/equivalence")
 def put_equivalence(body: dict[str, Any], node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """A new version of the table (admins). Partners' columns change only in versions they signed."""
+    """A new version of the table (admins). Partners' columns change only in versions they signed:
+    `signatures` lists their signed-note lines over the table (`tearline equivalence sign`)."""
     if "admin" not in principal.roles or principal.nation != node.config.nation:
         raise Forbidden("only an admin of this node may change the equivalence table", rule="admin-role")
-    try:
-        table = EquivalenceTable.from_dict({**body, "version": 0})
-    except (KeyError, TypeError, ValueError) as err:
-        raise InvalidInput(Problem("agreements", f"malformed table: {err}")) from None
-    with audited(node, principal, "equivalence.change") as (session, _, _trail):
-        version = reg.set_equivalence_table(session, node.identity, table, principal.username, frozenset())
-    return {"version": version}
+    table = table_from_json(body)
+    lines = body.get("signatures", [])
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise InvalidInput(Problem("signatures", "must be a list of signature lines"))
+    with audited(node, principal, "equivalence.change") as (session, _, trail):
+        version, signed = store_signed_table(session, node, table, lines, principal.username)
+        trail.objects = audit_objects(version, signed)
+    return {"version": version, "signed_by": [s.nation for s in signed]}

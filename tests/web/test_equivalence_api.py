@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tearline.audit.keys import generate_key, parse_signer_key
+from tearline.audit.note import sign_note
+from tearline.federation.equivalence import canonical_text, table_from_json
+from tearline.federation.peers import add_peer
 from tearline.fixtures import WORKSPACE
 from tearline.node import Node
 from tearline.policy.host import add_member, workspace_by_slug
@@ -41,7 +45,7 @@ def test_an_admin_changes_our_column_and_decisions_follow_at_once(client: TestCl
         "/api/equivalence", json=_with(table, "USA", "SECRET", 2), headers=token_headers(node, "adam.admin")
     )
     assert put.status_code == 200, put.text
-    assert put.json() == {"version": 2}
+    assert put.json() == {"version": 2, "signed_by": []}
     now = _table(client, node)
     assert now["version"] == 2
     assert now["agreements"][0]["columns"]["USA"]["SECRET"] == 2
@@ -104,3 +108,18 @@ def test_a_change_to_the_agreement_itself_needs_the_partners_signatures(
     change(table["agreements"][0])
     response = client.put("/api/equivalence", json=table, headers=token_headers(node, "adam.admin"))
     assert assert_error(response, 403)["rule"] == "equivalence-partner-signature"
+
+
+def test_a_partners_signature_lets_its_column_change_and_a_bad_one_is_422(client: TestClient, node: Node) -> None:
+    signer_key, vkey = generate_key("tearline.mex.mx-demo-fia/log")
+    with node.db.write() as session:
+        add_peer(session, node, "MEX", "MX-DEMO-FIA", "http://127.0.0.1:9", vkey)
+    table = _with(_table(client, node), "MEX", "SECRETA", 2)
+    note = sign_note(canonical_text(table_from_json(table)), [parse_signer_key(signer_key)])
+    line = note.splitlines()[-1]
+    admin = token_headers(node, "adam.admin")
+    bad = client.put("/api/equivalence", json={**table, "signatures": [line[:-8] + "AAAAAAA="]}, headers=admin)
+    assert "does not verify" in assert_error(bad, 422, field="signatures")["problems"][0]["reason"]
+    put = client.put("/api/equivalence", json={**table, "signatures": [line]}, headers=admin)
+    assert put.status_code == 200, put.text
+    assert put.json() == {"version": 2, "signed_by": ["MEX"]}
