@@ -50,6 +50,10 @@ def _level(sql: str, label: str, tf: str | None = None, **fixed: Any) -> Level:
     return level
 
 
+NEUTRAL: dict[str, Any] = {"m_probability": 0.01, "u_probability": 0.01, "fix_m_probability": True,
+                           "fix_u_probability": True}
+
+
 def _else(**fixed: Any) -> Level:
     return {"sql_condition": "ELSE", "label_for_charts": "all other", **fixed}
 
@@ -82,8 +86,7 @@ def paternal() -> dict[str, Any]:
         _level("paternal_key_l = maternal_key_r OR maternal_key_l = paternal_key_r",
                "agrees with the other's maternal surname"),
         # The swap is weighed once, by the given-name comparison: neutral here.
-        _level(SWAPPED, "fields swapped (weighed under given names)",
-               m_probability=0.01, u_probability=0.01, fix_m_probability=True, fix_u_probability=True),
+        _level(SWAPPED, "fields swapped (weighed under given names)", **NEUTRAL),
         _else(),
     ])
 
@@ -173,8 +176,11 @@ def address() -> dict[str, Any]:
         _level(f"address_l = address_r AND ({GIVEN_AGREE})", "exact, given names agree"),
         _level(f"{most} AND ({GIVEN_AGREE})", "most words agree, given names agree"),
         _level(f"{overlap} >= 0.3 AND ({GIVEN_AGREE})", "some words agree, given names agree"),
+        # A street address beside different given names is learned (FEBRL's records replace given
+        # names; a census has households). A town is shared by a whole family: neutral, so that EM
+        # cannot learn it as a match from blocks where relatives look alike.
         _level(f"{most} AND {street}", "a street address agrees, given names differ"),
-        _level(most, "a town or short address agrees, given names differ (a family home)"),
+        _level(most, "a town or short address agrees, given names differ (a family home)", **NEUTRAL),
         _level("jaro_winkler_similarity(address_l, address_r) >= 0.8", "similar text (typos, run-together words)"),
         _else(),
     ])

@@ -52,7 +52,7 @@ DETERMINISTIC_RULES = (
 ARRAY_COLUMNS = ("given_first_alts", "given_alts", "given_keys", "phones", "alias_keys", "address_tokens")
 STRING_COLUMNS = ("source", "given1", "given_all", "given1_key", "paternal", "maternal", "paternal_key",
                   "maternal_key", "dob", "sex", "phone1", "national_id", "address", "address_key", "name_block",
-                  "alias1", "given1_key_alt", "given1_known")
+                  "alias1", "given1_key_alt", "given1_known", "given2_initial")
 INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
 
 # Address levels "some words agree, given names agree" and above, on addresses of this many words.
@@ -78,7 +78,7 @@ def settings(comparisons: Sequence[dict[str, Any]] | None = None,
         "blocking_rules_to_generate_predictions": list(blocking_rules or BLOCKING_RULES),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
-        "additional_columns_to_retain": ["source"],
+        "additional_columns_to_retain": ["source", "given2_initial"],
         "max_iterations": 20,
         "em_convergence": 0.0001,
     }
@@ -216,12 +216,14 @@ def corroborated(pairs: pd.DataFrame) -> pd.Series[bool]:
                 agrees &= (pairs["gamma_given"] >= MATERNAL_NEEDS_GIVEN_LEVEL) & (
                     pairs["gamma_paternal"] >= MATERNAL_NEEDS_PATERNAL_LEVEL)
             out |= agrees
-    out |= _whole_name_but_one_letter(pairs)
+    out |= _whole_name_but_one_letter(pairs) | _second_given_name(pairs)
     if "gamma_address" in pairs and "address_l" in pairs:
         # A street address (not just a town) that agrees beside agreeing given names.
         specific = (pairs["address_l"].str.split().str.len() >= ADDRESS_WORDS) & (
             pairs["address_r"].str.split().str.len() >= ADDRESS_WORDS)
-        out |= (pairs["gamma_address"] >= STREET_ADDRESS_LEVEL) & specific.fillna(False).astype(bool)
+        # A missing given name is no agreement here: household members share the address.
+        named = pairs["gamma_given"] > 0 if "gamma_given" in pairs else True
+        out |= (pairs["gamma_address"] >= STREET_ADDRESS_LEVEL) & specific.fillna(False).astype(bool) & named
     return out
 
 
@@ -242,6 +244,18 @@ def _whole_name_but_one_letter(pairs: pd.DataFrame) -> pd.Series[bool]:
     given_typo = (pairs["gamma_maternal"] >= MATERNAL_AS_WRITTEN_LEVEL) & (
         pairs["gamma_given"] == GIVEN_TYPO_LEVEL) & (pairs["gamma_sex"] == SEX_AGREES_LEVEL)
     return paternal & (maternal_typo | given_typo)
+
+
+def _second_given_name(pairs: pd.DataFrame) -> pd.Series[bool]:
+    """The first given name and the paternal surname as written, and a second given name that
+    agrees at least in its initial (Robert Eric, Robert E): as the maternal surname does, it tells
+    a person from a namesake relative, who is named after the same grandparent by the first name."""
+    needed = ("gamma_given", "gamma_paternal", "given2_initial_l", "given2_initial_r")
+    if any(column not in pairs for column in needed):
+        return pd.Series(False, index=pairs.index)
+    same = (pairs["given2_initial_l"] == pairs["given2_initial_r"]).fillna(False).astype(bool)
+    return same & (pairs["gamma_given"] >= GIVEN_AS_WRITTEN_LEVEL) & (
+        pairs["gamma_paternal"] >= PATERNAL_AS_WRITTEN_LEVEL)
 
 
 def mergeable(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:

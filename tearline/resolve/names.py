@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from tearline.resolve.nicknames import GIVEN_NAMES, NICKNAMES, PARTICLES, SURNAMES, formal_names
@@ -50,6 +50,7 @@ class PersonName:
     maternal: str | None = None
     particles: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    initials: tuple[str, ...] = ()  # middle names written as an initial alone ("Robert E Price")
 
     @property
     def formal_given(self) -> tuple[tuple[str, ...], ...]:
@@ -101,7 +102,7 @@ def one_edit(a: str, b: str) -> bool:
 def _near_kind(word: str) -> str | None:
     """For a word no list knows: "given" or "surname" when it is one typo from a known word of
     that kind only (TORES is Torres, ARECELI is Araceli), so that a misspelling keeps its place."""
-    if len(word) < 4 or word in GIVEN_NAMES or word in SURNAMES or word in NICKNAMES:
+    if len(word) < 5 or word in GIVEN_NAMES or word in SURNAMES or word in NICKNAMES:
         return None
     given = any(one_edit(word, known) for known in GIVEN_NAMES)
     surname = any(one_edit(word, known) for known in SURNAMES)
@@ -150,14 +151,20 @@ def split_surnames(words: list[str]) -> _Surnames:
     return out
 
 
-def _split_given(words: list[str]) -> tuple[list[str], list[str]]:
-    """Given-name words to (given names, trailing surname-like words such as a maternal middle name)."""
+def _split_given(words: list[str], *, misspelt: bool = False,
+                 initials: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Given-name words to (given names, trailing surname-like words such as a maternal middle name);
+    `misspelt`: a word one typo from a known surname ends the given names too (a whole name, where
+    surnames must follow; not a given-names field, whose middle names may be from any language).
+    Initials written alone are not given names; they are added to `initials`."""
     given: list[str] = []
     trailing: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
-        if len(word) == 1:  # an initial says too little to compare
+        if len(word) == 1:  # an initial is no name to compare, only a middle name's first letter
+            if initials is not None and given:
+                initials.append(word)
             i += 1
             continue
         if word in PARTICLES and given and i + 1 < len(words):
@@ -171,7 +178,8 @@ def _split_given(words: list[str]) -> tuple[list[str], list[str]]:
                 continue
             trailing = words[i:]  # "de la Fuente": the surnames begin
             break
-        if given and ("-" in word or _looks_surname(word)):
+        surname_like = _looks_surname(word) if misspelt else _is_surname(word) and not _is_given(word)
+        if given and ("-" in word or surname_like):
             trailing = words[i:]
             break
         given.append(word)
@@ -239,24 +247,25 @@ def parse_full_name(text: str) -> PersonName:
     folded = fold(name_part).strip(" ,")
     if "," in folded:
         family, _, given_text = folded.partition(",")
-        return _compose(given_text.replace(",", " ").split(), family.split(), aliases)
+        return _compose(given_text.replace(",", " ").split(), family.split(), aliases, [])
     words = folded.split()
     if not words:
         return PersonName(aliases=tuple(aliases))
     cut = _surname_first_cut(words)
     if cut is not None:
-        return _compose(words[cut:], words[:cut], aliases)
+        return _compose(words[cut:], words[:cut], aliases, [])
     if len(words) == 1:
-        return _compose(words, [], aliases) if _is_given(words[0]) else _compose([], words, aliases)
-    given, trailing = _split_given(words)
+        return _compose(words, [], aliases, []) if _is_given(words[0]) else _compose([], words, aliases, [])
+    initials: list[str] = []
+    given, trailing = _split_given(words, misspelt=True, initials=initials)
     if not trailing and len(given) > 1:  # nothing recognised as a surname: the last words are
         keep = 1 if len(given) <= 3 else 2
         given, trailing = given[:keep], given[keep:]
-    return _compose(given, trailing, aliases)
+    return _compose(given, trailing, aliases, initials)
 
 
-def _compose(given_words: list[str], family_words: list[str], aliases: list[str]) -> PersonName:
-    given, trailing = _split_given(given_words)
+def _compose(given_words: list[str], family_words: list[str], aliases: list[str], initials: list[str]) -> PersonName:
+    given, trailing = _split_given(given_words, initials=initials)
     surnames = split_surnames(trailing + family_words)
     cores = surnames.cores
     return PersonName(
@@ -265,6 +274,7 @@ def _compose(given_words: list[str], family_words: list[str], aliases: list[str]
         maternal=cores[1] if len(cores) > 1 else None,
         particles=tuple(surnames.particles),
         aliases=tuple(dict.fromkeys(aliases)),
+        initials=tuple(initials),
     )
 
 
@@ -283,7 +293,8 @@ def parse_name(
         parsed = parse_full_name(full_name or "")
         return _with_aliases(parsed, extra_aliases)
     given_text, given_aliases = _extract_aliases(given_names or "")
-    given, middle_surnames = _split_given(fold(given_text).replace(",", " ").split())
+    initials: list[str] = []
+    given, middle_surnames = _split_given(fold(given_text).replace(",", " ").split(), initials=initials)
     particles: list[str] = []
     if paternal_surname or maternal_surname:
         paternal = split_surnames(fold(paternal_surname or "").split())
@@ -307,6 +318,7 @@ def parse_name(
             paternal=cores[0] if cores else None,
             maternal=cores[1] if len(cores) > 1 else None,
             particles=tuple(particles),
+            initials=tuple(initials),
         ),
         given_aliases + extra_aliases,
     )
@@ -315,8 +327,7 @@ def parse_name(
 def _with_aliases(name: PersonName, more: list[str]) -> PersonName:
     if not more:
         return name
-    merged = tuple(dict.fromkeys((*name.aliases, *more)))
-    return PersonName(name.given, name.paternal, name.maternal, name.particles, merged)
+    return replace(name, aliases=tuple(dict.fromkeys((*name.aliases, *more))))
 
 
 def name_keys(name: PersonName) -> dict[str, object]:
@@ -336,4 +347,6 @@ def name_keys(name: PersonName) -> dict[str, object]:
         "paternal_key": phonetic_key(name.paternal) if name.paternal else None,
         "maternal_key": phonetic_key(name.maternal) if name.maternal else None,
         "alias_keys": list(name.aliases) or None,
+        # the second given name's first letter, however it was written (Eric, E)
+        "given2_initial": (formal[1][0][0] if len(formal) > 1 else name.initials[0] if name.initials else None),
     }

@@ -116,3 +116,29 @@ def test_a_whole_name_but_one_letter_corroborates(given: int, maternal: int, mat
                           "maternal_l": maternal_l, "maternal_r": maternal_r, "address_l": "GUASAVE",
                           "address_r": "GUASAVE"}])
     assert bool(model.corroborated(pair).iloc[0]) is expected
+
+
+@pytest.mark.parametrize(
+    ("given", "initials", "expected"),
+    [(7, ("E", "E"), True), (7, ("E", "J"), False), (7, ("E", None), False), (6, ("E", "E"), False)],
+    ids=["second-name-agrees", "second-name-differs", "one-side-has-none", "first-name-only-a-nickname"],
+)
+def test_a_second_given_name_corroborates_beside_the_first_as_written(
+    given: int, initials: tuple[str | None, str | None], expected: bool,
+) -> None:
+    import pandas as pd
+
+    pair = pd.DataFrame([{"gamma_given": given, "gamma_paternal": 5, "gamma_maternal": -1, "gamma_dob": -1,
+                          "gamma_phone": -1, "gamma_national_id": -1, "gamma_sex": 1, "gamma_address": -1,
+                          "given2_initial_l": initials[0], "given2_initial_r": initials[1]}])
+    assert bool(model.corroborated(pair).iloc[0]) is expected
+
+
+def test_a_shared_street_address_beside_a_missing_given_name_does_not_corroborate() -> None:
+    import pandas as pd
+
+    row = {"gamma_given": -1, "gamma_paternal": 5, "gamma_maternal": -1, "gamma_dob": 0, "gamma_phone": -1,
+           "gamma_national_id": -1, "gamma_sex": 1, "gamma_address": 5, "address_l": "6820 BONMOT PLACE ANYTOWN",
+           "address_r": "6820 BONMOT PLACE ANYTOWN"}
+    assert not model.corroborated(pd.DataFrame([row])).iloc[0]
+    assert model.corroborated(pd.DataFrame([{**row, "gamma_given": 7}])).iloc[0]

@@ -156,3 +156,13 @@ def test_a_curp_carries_the_date_of_birth_and_sex_a_record_lacks() -> None:
     dated = person_record({"full_name": "Araceli García Sánchez", "national_id": "GASA690219MSLXXX28", "sex": "F"},
                           "mex", BirthDate(1969, 2, 20), "MX")
     assert dated.dob == BirthDate(1969, 2, 20)  # the record's own date wins
+
+
+def test_a_middle_initial_is_kept_apart_as_the_second_given_name_initial() -> None:
+    initial = parse_name(given_names="Robert E", surname="Price")
+    whole = parse_name(given_names="Robert Eric", surname="Price")
+    assert initial.given == ("ROBERT",) and initial.initials == ("E",)
+    assert name_keys(initial)["given2_initial"] == name_keys(whole)["given2_initial"] == "E"
+    assert name_keys(parse_full_name("Hernández, José L."))["given2_initial"] == "L"
+    # a maternal surname in the middle-name field is no second given name
+    assert name_keys(parse_name(given_names="JOSE GARZA", surname="HERNANDEZ"))["given2_initial"] is None
