@@ -1,6 +1,6 @@
 """The comparisons of the resolver's Fellegi-Sunter model, one per name component and attribute.
 
-Each level is SQL over the standardised columns (DuckDB dialect; Spark reads the same functions).
+Each level is SQL over the standardised columns, in DuckDB's dialect (docs/resolve.md: Spark).
 A missing value is a null level, never a disagreement: a US record without a maternal surname says
 nothing against a Mexican record that has one.
 """

@@ -1,8 +1,9 @@
 """The resolver's Splink model: settings, training (EM with term-frequency adjustments),
 pairwise prediction and clustering, on Splink's DuckDB backend.
 
-The same settings run on Splink's Spark backend (`splink.backends.spark.SparkAPI`) when a batch
-outgrows one machine: the comparison SQL uses functions both dialects have.
+Splink's Spark backend (`splink.backends.spark.SparkAPI`) is the route when a batch outgrows one
+machine; Splink runs a settings dictionary's SQL as written, so the DuckDB list and similarity
+functions of these settings are rewritten for Spark SQL first (docs/resolve.md says how).
 """
 
 from __future__ import annotations
