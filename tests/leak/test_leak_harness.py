@@ -223,6 +223,7 @@ def check_principal(built: Built, username: str) -> None:
     with node.db.read() as session:
         table = node.table(session)
         _check_counts(session, reader, portions, objects)
+        _check_portion_pages(session, reader, portions)
         _check_reports(session, reader, table, built, p, portions, objects)
         _check_objects_and_search(session, reader, objects, p)
         _check_portion_search(session, reader, portions, p)
@@ -243,6 +244,16 @@ def _check_counts(session: Any, reader: Any, portions: list[Any], objects: list[
     assert got["objects"] == dict(sorted(Counter(r.stix_type for _, r in objects).items()))
     visible_reports = {r.report_id for _, r in portions} | {r.report_id for _, r in objects}
     assert got["reports"] == len(visible_reports)
+
+
+def _check_portion_pages(session: Any, reader: Any, portions: list[Any]) -> None:
+    """The keyset page and count that `tearline bench visibility` times: exactly the visible portions."""
+    want = sorted(r.id for _, r in portions)
+    assert reads.portion_count(session, reader) == len(want)
+    got: list[int] = []
+    while page := reads.portion_page(session, reader, 3, got[-1] if got else 0):
+        got += page
+    assert got == want
 
 
 def _check_reports(
