@@ -3,8 +3,10 @@
 Measured on a throw-away node per database (SQLite file, or a fresh PostgreSQL database):
 
 - appends per second with durable commits: one entry per commit (one writer, and several writers
-  at once), and batches of entries per commit; SQLite runs with `synchronous=FULL`, PostgreSQL
-  with its defaults (`fsync` and `synchronous_commit` on);
+  at once), batches of entries per commit, and group commit (`Node.audit_group`): many caller
+  threads, each appending one entry at a time as a read does, each answered only after the
+  durable commit that holds its entry; SQLite runs with `synchronous=FULL`, PostgreSQL with its
+  defaults (`fsync` and `synchronous_commit` on);
 - the log is then filled to N entries with large batches, and inclusion and consistency proofs
   at size N are timed one by one inside an open read transaction (the log's own work), and
   again each in a read transaction of its own (what an API request adds: on PostgreSQL, a
@@ -12,9 +14,11 @@ Measured on a throw-away node per database (SQLite file, or a fresh PostgreSQL d
 - every timed proof is checked against the root.
 
 pymerkle's `SqliteTree` (optional, GPL, benchmark only: `pip install '.[bench]'`) gets the same
-entries in the same run: `append_entry` commits each entry, `append_entries` a batch. Appends are
-measured in alternating rounds, ours then pymerkle's, so that both see the same load on a shared
-machine; each database's ratios compare it with the pymerkle rounds run beside it.
+entries in the same run: `append_entry` commits each entry, `append_entries` a batch, and
+`append_entry` is also called from as many threads as our group commit has callers (its tree lock
+serialises them). Appends are measured in alternating rounds, ours then pymerkle's, so that both
+see the same load on a shared machine; each database's ratios compare it with the pymerkle
+rounds run beside it.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class AuditBenchConfig:
     batched: int = 50_000
     batch: int = 100
     writers: int = 4
+    grouped: int = 20_000
+    callers: int = 64
     proofs: int = 500
     pymerkle: bool = True
     pymerkle_proofs: int = 50
@@ -61,6 +67,7 @@ class Rates:
     single: float = 0.0
     concurrent: float = 0.0
     batched: float = 0.0
+    group: float = 0.0
     fill: float = 0.0
     inclusion: float = 0.0
     consistency: float = 0.0
@@ -149,6 +156,24 @@ class _Ours:
             thread.join()
         return _rate(share * writers, time.perf_counter() - began)
 
+    def group(self, count: int, callers: int) -> float:
+        """Seconds for `count` entries from `callers` threads, each waiting for its entry's durable commit."""
+        share = max(count // callers, 1)
+        events = self._events(share * callers)
+        indexes: list[list[int]] = [[] for _ in range(callers)]
+        started = threading.Barrier(callers + 1)
+
+        def caller(c: int) -> None:
+            started.wait()
+            for event in events[c * share : (c + 1) * share]:
+                indexes[c].append(self.node.audit_group.append(event))
+
+        elapsed = _threaded(caller, callers, started)
+        every = sorted(i for mine in indexes for i in mine)
+        if every != list(range(every[0], every[0] + len(events))):
+            raise AssertionError("group commit answered an index twice, or left a hole")
+        return elapsed
+
     def batched(self, count: int, batch: int, progress: Progress | None = None) -> float:
         elapsed, done = 0.0, 0
         while done < count:
@@ -161,6 +186,18 @@ class _Ours:
             if progress is not None and (done % (batch * 50) == 0 or done == count):
                 progress("fill", done, count)
         return elapsed
+
+
+def _threaded(work: Callable[[int], None], threads: int, started: threading.Barrier) -> float:
+    """Seconds from the moment `threads` threads running `work` are all ready until the last is done."""
+    running = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for thread in running:
+        thread.start()
+    started.wait()
+    began = time.perf_counter()
+    for thread in running:
+        thread.join()
+    return time.perf_counter() - began
 
 
 def _alternate(
@@ -233,6 +270,15 @@ def measure(url: str, config: AuditBenchConfig, progress: Progress, pymerkle: Py
                 (lambda n: pymerkle.batched(n, config.batch)) if pymerkle else None,
             )
             progress("batched", config.batched, config.batched)
+            # Whole rounds of whole shares, so that every caller appends as many entries.
+            grouped = max(config.grouped // (ROUNDS * config.callers), 1) * ROUNDS * config.callers
+            rates.group, theirs.group = _alternate(
+                ROUNDS,
+                grouped,
+                lambda n: ours.group(n, config.callers),
+                (lambda n: pymerkle.threaded(n, config.callers)) if pymerkle else None,
+            )
+            progress("group commit", grouped, grouped)
             rest = max(config.entries - ours.next, 0)
             rates.fill = _rate(rest, ours.batched(rest, FILL_BATCH, progress)) if rest else 0.0
             rates.size = ours.next

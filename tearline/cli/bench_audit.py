@@ -36,11 +36,11 @@ def _proof(seconds: float) -> str:
     return f"{colour}{_ms(seconds)}[/]"
 
 
-def _durable(result: AuditBenchResult) -> float | None:
-    """The issue's target: our durable append rate (batched commits) over pymerkle's `append_entry` rate."""
-    if result.pymerkle is None or not result.pymerkle.single:
+def _durable(result: AuditBenchResult, ours: str = "batched", theirs: str = "single") -> float | None:
+    """Our durable append rate (`ours`: batched commits, or group commit) over a pymerkle `append_entry` rate."""
+    if result.pymerkle is None or not getattr(result.pymerkle, theirs):
         return None
-    return result.ours.batched / result.pymerkle.single
+    return float(getattr(result.ours, ours) / getattr(result.pymerkle, theirs))
 
 
 def results_table(results: list[AuditBenchResult], config: AuditBenchConfig) -> Table:
@@ -57,6 +57,11 @@ def results_table(results: list[AuditBenchResult], config: AuditBenchConfig) -> 
         ("pymerkle: append_entry (1 per commit)", [_per_second(theirs(r).single) for r in results]),
         (f"tearline: 1 per commit, {config.writers} writers", [_per_second(r.ours.concurrent) for r in results]),
         (f"tearline: {config.batch} per commit", [_per_second(r.ours.batched) for r in results]),
+        (
+            f"tearline: group commit, {config.callers} callers, each acked after its commit",
+            [_per_second(r.ours.group) for r in results],
+        ),
+        (f"pymerkle: append_entry, {config.callers} threads", [_per_second(theirs(r).group) for r in results]),
         (f"pymerkle: append_entries({config.batch})", [_per_second(theirs(r).batched) for r in results]),
         (f"tearline: fill, {10_000:,} per commit", [_per_second(r.ours.fill) for r in results]),
         (f"pymerkle: fill, {10_000:,} per commit", [_per_second(theirs(r).fill) for r in results]),
@@ -70,6 +75,14 @@ def results_table(results: list[AuditBenchResult], config: AuditBenchConfig) -> 
         (
             f"ratio: {config.batch} per commit / pymerkle's 1 per commit",
             [_ratio(_durable(r), TARGET_APPEND_RATIO) for r in results],
+        ),
+        (
+            "ratio: group commit / pymerkle's 1 per commit",
+            [_ratio(_durable(r, "group"), TARGET_APPEND_RATIO) for r in results],
+        ),
+        (
+            f"ratio: group commit / pymerkle's append_entry, {config.callers} threads",
+            [_ratio(_durable(r, "group", "group"), TARGET_APPEND_RATIO) for r in results],
         ),
         ("ratio: batched / pymerkle batched", [_ratio(r.ratio("batched")) for r in results]),
         ("ratio: inclusion proof speed", [_ratio(r.ratio("inclusion", False)) for r in results]),
@@ -86,6 +99,8 @@ def audit(
     batched: Annotated[int, typer.Option(min=1, help="Entries appended in batches.")] = 50_000,
     batch: Annotated[int, typer.Option(min=1, help="Entries per commit in the batched run.")] = 100,
     writers: Annotated[int, typer.Option(min=1, help="Concurrent writers in the one-per-commit run.")] = 4,
+    grouped: Annotated[int, typer.Option(min=1, help="Entries appended through group commit.")] = 20_000,
+    callers: Annotated[int, typer.Option(min=1, help="Concurrent callers of group commit, one entry each.")] = 64,
     proofs: Annotated[int, typer.Option(min=1, help="Proofs of each kind timed.")] = 500,
     pymerkle: Annotated[bool, typer.Option(help="Also measure pymerkle's SqliteTree (bench extra).")] = True,
     pymerkle_proofs: Annotated[int, typer.Option(min=1, help="pymerkle proofs of each kind timed.")] = 50,
@@ -96,7 +111,9 @@ def audit(
     seed: Annotated[int, typer.Option(help="Seed of the proof positions.")] = 1,
 ) -> None:
     """Audit-log appends (durable commits) and proofs at N entries, on SQLite and PostgreSQL, against pymerkle."""
-    config = AuditBenchConfig(entries, single, batched, batch, writers, proofs, pymerkle, pymerkle_proofs, seed)
+    config = AuditBenchConfig(
+        entries, single, batched, batch, writers, grouped, callers, proofs, pymerkle, pymerkle_proofs, seed
+    )
 
     def progress(step: str, done: int, total: int) -> None:
         if done == total or done % 100_000 == 0:

@@ -1,11 +1,15 @@
 """Crash supervisor: fork writers that append to a node's audit log, SIGKILL them at random points.
 
 Run as `python crash_supervisor.py DATA_DIR KILLS SEED`. Each round forks two writers that append
-concurrently (one entry per commit, small batches, now and then a 300 KB entry, now and then a
-signed checkpoint). A writer reports an entry (index and leaf hash) on its pipe only after the
-COMMIT returned. The supervisor kills both writers at random moments, reads what they reported,
-and at the end prints one JSON object: every acknowledged entry, every checkpoint size signed, and
-the number of kills. The test then checks the database against it.
+concurrently. One appends in transactions of its own (one entry per commit, small batches, now
+and then a 300 KB entry, now and then a signed checkpoint). The other is a node serving reads:
+several caller threads hand one entry at a time to its group committer (`Node.audit_group`),
+so that entries of many callers share each commit. A writer reports an entry (index and leaf
+hash) on its pipe only after the COMMIT returned: for group commit, only once the caller's
+`append` returned. The supervisor kills both writers at random moments, reads what they
+reported, and at the end prints one JSON object: every acknowledged entry, how many of them came
+through group commit, every checkpoint size signed, and the number of kills. The test then
+checks the database against it.
 
 This process imports everything once and forks the writers, so a round costs milliseconds rather
 than an interpreter start; it holds no database connection itself, so nothing is shared by a fork.
@@ -19,8 +23,10 @@ import random
 import select
 import signal
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +34,7 @@ from tearline.audit import leaf_hash, log
 from tearline.audit.event import AuditEvent
 from tearline.node import Node
 
-WRITERS_PER_ROUND = 2
+GROUP_CALLERS = 8
 
 
 def _event(rng: random.Random, writer: str, serial: int) -> AuditEvent:
@@ -67,13 +73,42 @@ def _write(out: int, data_dir: Path, writer: str, seed: int) -> None:
             os.write(out, f"checkpoint {size}\n".encode())
 
 
-def _spawn(data_dir: Path, writer: str, seed: int) -> tuple[int, int]:
+def _write_grouped(out: int, data_dir: Path, writer: str, seed: int) -> None:
+    """Callers of the group committer: each acknowledges its entry only once `append` returned."""
+    node = Node.open(data_dir)
+    said = threading.Lock()
+
+    def caller(c: int) -> None:
+        rng = random.Random(seed + c)
+        try:
+            for serial in range(c, 1 << 62, GROUP_CALLERS):
+                event = _event(rng, f"{writer}-{c}", serial)
+                index = node.audit_group.append(event)
+                # Only now is the entry acknowledged: its group's COMMIT has returned.
+                with said:
+                    os.write(out, f"gack {index} {leaf_hash(event.canonical()).hex()}\n".encode())
+        except BaseException:
+            traceback.print_exc()
+            os._exit(3)  # a failed caller must show, not leave the others running
+
+    callers = [threading.Thread(target=caller, args=(c,)) for c in range(GROUP_CALLERS)]
+    for thread in callers:
+        thread.start()
+    for thread in callers:
+        thread.join()
+
+
+Writer = Callable[[int, Path, str, int], None]
+WRITERS: tuple[Writer, ...] = (_write, _write_grouped)
+
+
+def _spawn(write: Writer, data_dir: Path, writer: str, seed: int) -> tuple[int, int]:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
         try:
-            _write(write_end, data_dir, writer, seed)
+            write(write_end, data_dir, writer, seed)
         except BaseException:
             traceback.print_exc()
         finally:
@@ -105,14 +140,16 @@ def _drain(read_end: int) -> str:
     return b"".join(chunks).decode()
 
 
-def _collect(text: str, acked: dict[int, str], checkpoints: list[int]) -> None:
+def _collect(text: str, acked: dict[int, str], grouped: set[int], checkpoints: list[int]) -> None:
     # A line cut short by the kill was never fully acknowledged; only whole lines count.
     for line in text.split("\n")[:-1]:
         kind, *fields = line.split()
-        if kind == "ack":
+        if kind in ("ack", "gack"):
             index, hashed = int(fields[0]), fields[1]
             if acked.setdefault(index, hashed) != hashed:
                 raise SystemExit(f"index {index} acknowledged twice with different entries")
+            if kind == "gack":
+                grouped.add(index)
         else:
             checkpoints.append(int(fields[0]))
 
@@ -120,11 +157,13 @@ def _collect(text: str, acked: dict[int, str], checkpoints: list[int]) -> None:
 def main(data_dir: Path, kills: int, seed: int) -> None:
     rng = random.Random(seed)
     acked: dict[int, str] = {}
+    grouped: set[int] = set()
     checkpoints: list[int] = []
     killed = 0
     round_no = 0
     while killed < kills:
-        writers = [_spawn(data_dir, f"writer{round_no}-{w}", rng.randrange(1 << 30)) for w in range(WRITERS_PER_ROUND)]
+        seeds = [rng.randrange(1 << 30) for _ in WRITERS]
+        writers = [_spawn(write, data_dir, f"writer{round_no}-{w}", seeds[w]) for w, write in enumerate(WRITERS)]
         for pid, read_end in writers:
             early = _wait_for_point(rng, read_end)
             os.kill(pid, signal.SIGKILL)
@@ -132,9 +171,9 @@ def main(data_dir: Path, kills: int, seed: int) -> None:
             if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
                 raise SystemExit(f"writer {pid} ended on its own (status {status}) instead of being killed")
             killed += 1
-            _collect(early + _drain(read_end), acked, checkpoints)
+            _collect(early + _drain(read_end), acked, grouped, checkpoints)
         round_no += 1
-    json.dump({"kills": killed, "acked": acked, "checkpoints": checkpoints}, sys.stdout)
+    json.dump({"kills": killed, "acked": acked, "grouped": len(grouped), "checkpoints": checkpoints}, sys.stdout)
 
 
 if __name__ == "__main__":
