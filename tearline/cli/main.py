@@ -36,6 +36,7 @@ app.command("screenshots")(screenshots.screenshots)
 from tearline.cli import bench_resolve, resolve  # noqa: E402, F401  (mounts `tearline bench resolve`)
 
 app.command("resolve")(resolve.resolve)
+app.command("resolve-train")(resolve.resolve_train)
 from tearline.cli import bench_federation, bench_search, bench_taxii  # noqa: E402, F401  (mount `bench federation`, `bench search`, `bench taxii`)
 
 
@@ -94,6 +95,7 @@ def ingest(
 
         result = ingest_file(node, file, mapping=mapping, submitter=user, progress=advance)
     console.print(f"stored {result.summary()}")
+    resolve.resolve_arrivals(node)  # committed first: the ingest stands whatever resolving does
 
 
 @app.command()

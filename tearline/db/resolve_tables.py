@@ -1,4 +1,5 @@
-"""Tables of entity resolution: the kept model, the persons resolved so far, and every decision.
+"""Tables of entity resolution: the kept model, the members resolved so far (persons,
+organisations, phones and vehicles), every decision, and the queue of arrivals not resolved yet.
 
 An entity is not a row: it is the connected component of members joined by merge decisions that
 stand (automatic merges not split, and reviews an analyst confirmed). `entity_id` on a member is
@@ -27,11 +28,16 @@ class ResolveModel(Base):
 
 
 class ResolveMember(Base):
-    """A person object (by STIX id) as the resolver standardised it, with the keys candidates are found by."""
+    """An object (by STIX id) as the resolver standardised it, with the keys candidates are found by.
+
+    Persons use the name, date, phone and id keys; the other kinds `match_key` (a phone's E.164, a
+    vehicle's plate, an organisation's normalised name) and `alt_key` (a vehicle's VIN).
+    """
 
     __tablename__ = "resolve_member"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stix_id: Mapped[str] = mapped_column(String(96), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="person", server_default="person")
     entity_id: Mapped[str] = mapped_column(String(64), index=True)
     features: Mapped[dict[str, Any]] = mapped_column(JSON)
     name_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
@@ -39,7 +45,14 @@ class ResolveMember(Base):
     dob: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
     phone1: Mapped[str | None] = mapped_column(String(24), nullable=True, index=True)
     national_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    match_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    alt_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_resolve_member_kind_match_key", "kind", "match_key"),
+        Index("ix_resolve_member_kind_alt_key", "kind", "alt_key"),
+    )
 
 
 class ResolveDecision(Base):
@@ -68,3 +81,16 @@ class ResolveDecision(Base):
         Index("ix_resolve_decision_b", "member_b"),
         Index("ix_resolve_decision_state", "state"),
     )
+
+
+class ResolveArrival(Base):
+    """An object waiting to be resolved: written in the transaction that stored it, so that an
+    acknowledged ingest or receipt is resolved eventually even if the node stops right after."""
+
+    __tablename__ = "resolve_arrival"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stix_id: Mapped[str] = mapped_column(String(96))
+    kind: Mapped[str] = mapped_column(String(16))
+    noted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_resolve_arrival_kind", "kind", "id"),)

@@ -56,7 +56,7 @@ RECORD_FIELDS: Mapping[str, tuple[str, ...]] = {
     "person": ("name", "key", "description"),
     "organization": ("name", "key", "description"),
     "phone": ("number", "key", "name"),
-    "vehicle": ("plate", "key", "make", "model", "color", "country", "description"),
+    "vehicle": ("plate", "key", "make", "model", "color", "country", "vin", "description"),
     "sighting": ("time", "latitude", "longitude", "place", "description"),
 }
 MARKING_COLUMN_FIELDS = frozenset(

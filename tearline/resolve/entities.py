@@ -25,6 +25,7 @@ from tearline.markings.marking import Marking
 from tearline.markings.scheme import EquivalenceTable
 from tearline.resolve.dates import parse_birth_date
 from tearline.resolve.incremental import STANDING
+from tearline.resolve.queue import RESOLVABLE_TYPES
 from tearline.resolve.records import PersonRecord, person_record
 from tearline.store.filters import Reader, object_visible
 from tearline.store.reads import markings_by_id
@@ -56,22 +57,23 @@ class Member:
 
 @dataclass
 class EntityView:
-    """One reader's view of the entity around a person."""
+    """One reader's view of the entity around a person, organisation, phone or vehicle."""
 
     members: list[Member]
     links: list[dict[str, Any]]
     attributes: dict[str, list[str]]
     banner: str
     sources: list[dict[str, str]] = field(default_factory=list)
+    kind: str = "person"
 
 
 def visible_members(session: Session, reader: Reader, stix_ids: Iterable[str]) -> dict[str, Member]:
-    """Those of these persons the reader may see, content and all (hidden source fields exclude)."""
+    """Those of these members the reader may see, content and all (hidden source fields exclude)."""
     ids = sorted(set(stix_ids))
     if not ids:
         return {}
     rows = list(session.scalars(select(StixObject).where(
-        StixObject.stix_id.in_(ids), StixObject.stix_type == "identity",
+        StixObject.stix_id.in_(ids), StixObject.stix_type.in_(RESOLVABLE_TYPES),
         object_visible(reader, StixObject, searchable=True))))
     markings = markings_by_id(session, {r.marking_id for r in rows})
     out: dict[str, Member] = {}
@@ -97,7 +99,7 @@ def _component(start: str, members: set[str], decisions: list[ResolveDecision]) 
 
 def entity_view(session: Session, reader: Reader, table: EquivalenceTable, node_nation: str,
                 stix_id: str) -> EntityView:
-    """The entity around a person, as this reader may see it; NotFound when they may not see the person."""
+    """The entity around a member, as this reader may see it; NotFound when they may not see the member."""
     anchor = session.scalar(select(ResolveMember).where(ResolveMember.stix_id == stix_id))
     if anchor is None or stix_id not in visible_members(session, reader, [stix_id]):
         raise NotFound(f"no resolved person {stix_id}")
@@ -111,9 +113,10 @@ def entity_view(session: Session, reader: Reader, table: EquivalenceTable, node_
     return EntityView(
         members=members,
         links=links,
-        attributes=_roll_up_attributes(features.values()),
+        attributes=roll_up(anchor.kind, features.values()),
         banner=banner_text([m.marking for m in members], node_nation, table),
         sources=[{"originator": m.originator, "hash": m.hash} for m in members],
+        kind=anchor.kind,
     )
 
 
@@ -130,7 +133,19 @@ def _link(d: ResolveDecision) -> dict[str, Any]:
             "match_probability": round(d.probability, 6), "explanation": d.explanation}
 
 
-def _roll_up_attributes(features: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+def roll_up(kind: str, features: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    """An entity's attributes: every value of its (visible) members, by attribute."""
+    if kind == "person":
+        return _roll_up_persons(features)
+    out: dict[str, set[str]] = {}
+    for f in features:
+        for key, value in f.items():
+            if isinstance(value, str) and value:
+                out.setdefault(key, set()).add(value)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def _roll_up_persons(features: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
     out: dict[str, set[str]] = {"given_names": set(), "paternal": set(), "maternal": set(), "dob": set(),
                                 "phones": set(), "national_id": set(), "aliases": set(), "address": set()}
     for f in features:
@@ -158,18 +173,3 @@ def decision_for(session: Session, reader: Reader, decision_id: int) -> ResolveD
     if decision is None or len(visible_members(session, reader, [decision.member_a, decision.member_b])) < 2:
         raise NotFound(f"no decision {decision_id}")
     return decision
-
-
-
-def unresolved_persons(session: Session) -> list[tuple[str, PersonRecord]]:
-    """Current person objects not resolved yet, each as a record of its originator's nation."""
-    known = select(ResolveMember.stix_id)
-    rows = session.scalars(select(StixObject).where(
-        StixObject.stix_type == "identity", StixObject.is_current.is_(True), StixObject.withdrawn.is_(False),
-        StixObject.stix_id.not_in(known)).order_by(StixObject.id))
-    people = [r for r in rows if is_person(r)]
-    markings = markings_by_id(session, {r.marking_id for r in people})
-    out: dict[str, PersonRecord] = {}
-    for row in people:
-        out.setdefault(row.stix_id, person_of(row.body, markings[row.marking_id].originator[0].lower()))
-    return list(out.items())

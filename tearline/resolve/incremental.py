@@ -37,6 +37,13 @@ def keep_model(session: Session, trained: model.TrainedModel) -> int:
     return row.id
 
 
+def kept_model_id(session: Session) -> int:
+    row_id = session.scalar(select(ResolveModel.id).order_by(ResolveModel.id.desc()).limit(1))
+    if row_id is None:
+        raise NotFound("no entity-resolution model is kept yet: train one first")
+    return int(row_id)
+
+
 def kept_model(session: Session) -> model.TrainedModel:
     row = session.scalar(select(ResolveModel).order_by(ResolveModel.id.desc()).limit(1))
     if row is None:
@@ -84,7 +91,7 @@ class IncrementalResolver:
                 continue
             features = feature_row(record, 0)
             features.pop("unique_id")
-            member = ResolveMember(stix_id=stix_id, entity_id=_new_entity(), features=features,
+            member = ResolveMember(stix_id=stix_id, entity_id=new_entity(), features=features,
                                    created_at=clock.now(), **_keys(features))
             session.add(member)
             new.append(member)
@@ -166,7 +173,7 @@ class IncrementalResolver:
                 session.add(decision)
                 made.append((decision, a, b))
                 if kind == "merge":
-                    _join(session, a.entity_id, b.entity_id, by_id.values())
+                    join_entities(session, a.entity_id, b.entity_id, by_id.values())
                     for member, other in ((a, b), (b, a)):
                         if member.id in outcomes:
                             outcomes[member.id].merged_with.append(other.stix_id)
@@ -182,7 +189,7 @@ class IncrementalResolver:
         return list(outcomes.values())
 
 
-def _new_entity() -> str:
+def new_entity() -> str:
     # Opaque: nothing about members can be read from an entity's name.
     return f"entity--{uuid.uuid4()}"
 
@@ -248,7 +255,7 @@ def _decision(kind: str, state: str, a: Any, b: Any, row: Any,
                            decided_at=clock.now() if state == "auto" else None)
 
 
-def _join(session: Session, keep: str, other: str, loaded: Iterable[Any] = ()) -> None:
+def join_entities(session: Session, keep: str, other: str, loaded: Iterable[Any] = ()) -> None:
     """Every member of entity `other` joins `keep` (in the database, and in the persons at hand)."""
     if keep == other:
         return
@@ -270,7 +277,7 @@ def confirm(session: Session, decision_id: int, actor: str) -> ResolveDecision:
         raise Conflict(f"decision {decision_id} is {decision.state}, not pending review")
     decision.state, decision.decided_by, decision.decided_at = "confirmed", actor, clock.now()
     a, b = _member(session, decision.member_a), _member(session, decision.member_b)
-    _join(session, a.entity_id, b.entity_id)
+    join_entities(session, a.entity_id, b.entity_id)
     return decision
 
 
@@ -305,7 +312,7 @@ def _recompute(session: Session, entity_id: str) -> None:
     oldest = min(members, key=lambda m: m.id)
     names = {find(oldest.stix_id): entity_id}
     for member in sorted(members, key=lambda m: m.id):
-        member.entity_id = names.setdefault(find(member.stix_id), _new_entity())
+        member.entity_id = names.setdefault(find(member.stix_id), new_entity())
     session.flush()
 
 
@@ -324,8 +331,11 @@ def _member(session: Session, stix_id: str) -> ResolveMember:
 
 
 def labels(session: Session) -> list[tuple[str, str, bool]]:
-    """Analysts' decisions as labels: confirmed reviews are matches, splits are not."""
-    rows = session.scalars(select(ResolveDecision).where(ResolveDecision.state.in_(("confirmed", "split"))))
+    """Analysts' decisions on persons as labels: confirmed reviews are matches, splits are not
+    (the other kinds resolve by rules, which labels do not train)."""
+    persons = select(ResolveMember.stix_id).where(ResolveMember.kind == "person")
+    rows = session.scalars(select(ResolveDecision).where(
+        ResolveDecision.state.in_(("confirmed", "split")), ResolveDecision.member_a.in_(persons)))
     return [(d.member_a, d.member_b, d.state == "confirmed") for d in rows]
 
 

@@ -161,7 +161,7 @@ CONTENT: Mapping[str, TypeSpec] = {
     ),
     "x-tearline-phone": TypeSpec({"number": text}, {"name": text}),
     "x-tearline-vehicle": TypeSpec(
-        {"plate": text}, {"name": text, "make": text, "model": text, "color": text, "country": text}
+        {"plate": text}, {"name": text, "make": text, "model": text, "color": text, "country": text, "vin": text}
     ),
     "x-tearline-event": TypeSpec(
         {"name": text, "occurred": timestamp}, {"location_ref": ref("location"), "event_type": text}

@@ -18,6 +18,7 @@ from tearline import clock
 from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVersion, StixObject, Workspace
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.marking import Registry, marking_problems
+from tearline.resolve.queue import note_arrivals
 from tearline.store import changes
 from tearline.store.audience import intern_marking
 from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft
@@ -270,6 +271,7 @@ def _store_version(
     if draft.objects:
         objects = [_object_row(report.stix_id, number, o, node, cache, session) | common for o in draft.objects]
         connection.execute(insert(StixObject.__table__), objects)  # type: ignore[arg-type]
+        note_arrivals(session, draft.objects)  # resolved right after this transaction commits
     return version
 
 

@@ -118,6 +118,7 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
     are served, so nobody acts on a half-built scenario."""
     from tearline.federation import collections as _partner  # noqa: F401  (registers the feed and inbox)
     from tearline.federation.courier import Courier
+    from tearline.resolve.arrivals import ArrivalWorker
     from tearline.taxii.routes import taxii_app
     from tearline.web import (
         console,
@@ -130,14 +131,19 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
     )
 
     courier = Courier(node) if deliver else None
+    resolver = ArrivalWorker(node) if deliver else None  # resolves what arrives, right after it commits
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if courier is not None:
             courier.start()
+        if resolver is not None:
+            resolver.start()
         yield
         if courier is not None:
             courier.stop()
+        if resolver is not None:
+            resolver.stop()
 
     app = FastAPI(
         title="tearline",
@@ -169,6 +175,8 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
             response = await call_next(request)
             if request.method not in SAFE_METHODS and response.status_code < 400:
                 courier.nudge()
+                if resolver is not None:
+                    resolver.nudge()  # a report stored: resolve its persons, phones, vehicles now
             return response
 
     app.add_exception_handler(TearlineError, _tearline_error)

@@ -6,34 +6,19 @@ or a decision about one, answers the same 404 as a missing one.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from tearline import journal
 from tearline.errors import Forbidden
-from tearline.resolve import entities, incremental
+from tearline.resolve import arrivals, entities, incremental
 from tearline.store.filters import Reader
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, reader_of
 
 router = APIRouter(tags=["entities"])
-_resolvers: dict[str, incremental.IncrementalResolver] = {}
-_lock = threading.Lock()
-
-
-def _resolver(session: Session) -> incremental.IncrementalResolver:
-    trained = incremental.kept_model(session)
-    key = hashlib.sha256(trained.dumps().encode()).hexdigest()
-    with _lock:  # building one compiles the model's SQL: once per kept model
-        if key not in _resolvers:
-            _resolvers.clear()
-            _resolvers[key] = incremental.IncrementalResolver(trained)
-        return _resolvers[key]
-
-
 def _require_analyst(reader: Reader) -> None:
     if "analyst" not in reader.roles:
         raise Forbidden("entity-resolution decisions are for analysts", rule="analyst-role")
@@ -86,11 +71,35 @@ def split_decision(decision_id: int, node: NodeDep, principal: PrincipalDep) -> 
 
 @router.post("/resolve/run")
 def run_resolution(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Resolve every person not resolved yet against those that are. The node's own work covers
-    persons the caller may not see, so the answer says nothing about them, not even how many."""
+    """Resolve now whatever is not resolved yet (arrivals are resolved as they arrive; this also
+    covers objects stored before that). The node's own work covers objects the caller may not see,
+    so the answer says nothing about them, not even how many."""
     with audited(node, principal, "entity.resolve") as (session, reader, trail):
         _require_analyst(reader_of(reader))
-        persons = entities.unresolved_persons(session)
-        outcomes = _resolver(session).add(session, persons, principal.username)
-        trail.objects = [o.stix_id for o in outcomes]
+        incremental.kept_model(session)  # persons need a model: say so rather than leave them queued
+        arrivals.note_unresolved(session)
+        done = arrivals.drain_in(session, node, principal.username)
+        trail.objects = done.stix_ids
     return {"status": "done"}
+
+
+TRAINERS = frozenset({"analyst", "admin"})
+
+
+@router.post("/resolve/train")
+def train_model(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Train the model by EM on the node's persons and the analysts' decisions, keep it, and resolve
+    the persons that waited for one. The answer names the kept model only: how many persons it
+    learned from would count persons the caller may not see."""
+    from tearline.resolve.train import train_and_keep
+
+    if not TRAINERS & set(principal.roles):
+        with audited(node, principal, "entity.train"):
+            raise Forbidden("training the entity-resolution model is for analysts and admins", rule="analyst-role")
+
+    def audit(session: Session, model_id: int) -> None:
+        journal.record(session, node, principal, "entity.train", [f"model:{model_id}"])
+
+    trained = train_and_keep(node, audit=audit)  # EM runs outside any transaction
+    arrivals.drain(node)
+    return {"status": "kept", "model": trained.model_id}

@@ -1,10 +1,11 @@
 """Entity-resolution read paths held to the oracle: entity views, the review queue and decisions.
 
-Random worlds (as in test_leak_harness) get random merges and reviews between their persons. A
-reader's entity around a visible person must be exactly the component of standing merges among the
-persons the oracle lets them see (content included: hidden source fields exclude, as from search),
-its attributes and banner must come from those only, and a hidden person or a decision about one
-must answer like a missing one.
+Random worlds (as in test_leak_harness) get random merges and reviews between their identities,
+resolved as persons, organisations, phones or vehicles (one kind a world: the paths are the same,
+the attributes rolled up differ). A reader's entity around a visible member must be exactly the
+component of standing merges among the members the oracle lets them see (content included: hidden
+source fields exclude, as from search), its attributes and banner must come from those only, and a
+hidden member or a decision about one must answer like a missing one.
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ from tests.leak import oracle
 from tests.leak.test_leak_harness import NOW, Built, _marking_of, build, expected
 from tests.leak.world import WorldSpec, worlds
 
+KINDS = {"person": "given_all", "organization": "name", "phone": "number", "vehicle": "plate"}
 
-def _link(session: Any, built: Built, seed: int) -> tuple[list[str], list[ResolveDecision]]:
-    """Every current identity becomes a member; random merges (standing or split) and reviews."""
+
+def _link(session: Any, built: Built, seed: int) -> tuple[list[str], list[ResolveDecision], str]:
+    """Every current identity becomes a member of one kind; random merges (standing or split) and reviews."""
     rng = random.Random(seed)
+    resolved_as = rng.choice(sorted(KINDS))
     ids = sorted({r.stix_id for _, r in built.items if isinstance(r, StixObject) and r.stix_type == "identity"})
     decisions = []
     for a in ids:
@@ -54,11 +58,14 @@ def _link(session: Any, built: Built, seed: int) -> tuple[list[str], list[Resolv
         if d.state in ("auto", "confirmed"):
             parent[find(d.member_a)] = find(d.member_b)
     for s in ids:
-        session.add(ResolveMember(stix_id=s, entity_id=f"entity--{find(s)}", created_at=NOW,
-                                  features={"given_all": f"NAME-{s}", "phones": [f"+5200{len(s)}"]}))
+        features: dict[str, Any] = {KINDS[resolved_as]: f"NAME-{s}"}
+        if resolved_as == "person":
+            features["phones"] = [f"+5200{len(s)}"]
+        session.add(ResolveMember(stix_id=s, kind=resolved_as, entity_id=f"entity--{find(s)}", created_at=NOW,
+                                  features=features))
     session.add_all(decisions)
     session.flush()
-    return ids, decisions
+    return ids, decisions, resolved_as
 
 
 def _visible(built: Built, p: oracle.P) -> dict[str, oracle.X]:
@@ -81,7 +88,7 @@ def _component(start: str, members: set[str], decisions: list[ResolveDecision]) 
     return seen
 
 
-def _check(built: Built, username: str, ids: list[str], decisions: list[ResolveDecision]) -> None:
+def _check(built: Built, username: str, ids: list[str], decisions: list[ResolveDecision], kind: str) -> None:
     p = built.principals[username]
     visible = _visible(built, p)
     reader = built.node.reader(built.rows[username])
@@ -95,7 +102,8 @@ def _check(built: Built, username: str, ids: list[str], decisions: list[ResolveD
             view = entities.entity_view(session, reader, table, "USA", stix_id)
             want = _component(stix_id, set(visible), decisions)
             assert {m.stix_id for m in view.members} == want
-            assert view.attributes["given_names"] == sorted(f"NAME-{s}" for s in want)
+            attribute = "given_names" if kind == "person" else KINDS[kind]
+            assert view.kind == kind and view.attributes[attribute] == sorted(f"NAME-{s}" for s in want)
             assert view.banner == banner_text([_marking_of(visible[s]) for s in want], "USA", table)
             for link in view.links:
                 assert set(link["members"]) <= want
@@ -121,10 +129,10 @@ def test_entity_paths_obey_the_oracle(make_node: NodeFactory, spec: WorldSpec, s
     with clock.frozen_at(NOW):
         built = build(make_node(), spec)
         with built.node.db.write() as session:
-            ids, _ = _link(session, built, seed)
+            ids, _, kind = _link(session, built, seed)
             stored = list(session.scalars(select(ResolveDecision)))
             for d in stored:
                 session.expunge(d)
         for username in built.principals:
-            _check(built, username, ids, stored)
+            _check(built, username, ids, stored, kind)
 

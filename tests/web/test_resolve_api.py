@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tearline.audit.search import Query, search
 from tearline.fixtures import WORKSPACE
 from tearline.node import Node
-from tearline.resolve import batch, bench, incremental, model
+from tearline.resolve import arrivals, batch, bench, incremental, model
 from tests.web.support import login, marking, report_body
 
 
@@ -87,3 +87,36 @@ def test_only_analysts_decide(node: Node, client: TestClient, trained: model.Tra
     response = client.post("/api/resolve/run", headers=auditor)
     assert response.status_code == 403 and response.json()["rule"] == "analyst-role"
     assert client.get("/api/resolve/reviews", headers=auditor).json() == {"total": 0, "items": []}
+
+
+def test_a_phone_posted_to_the_api_is_resolved_by_the_drain_after_the_commit(node: Node, client: TestClient) -> None:
+    ana = login(client, "ana.analyst")
+    phones = [{"id": f"x-tearline-phone--{uuid.uuid4()}", "type": "x-tearline-phone", "name": number,
+               "properties": {"number": number}, "marking": marking(["USA", "MEX"])}
+              for number in ("+52 662 123 4567", "+526621234567")]
+    for phone in phones:
+        _post(client, ana, {**phone}, ["USA", "MEX"])
+    assert arrivals.drain(node).resolved >= 2  # what `tearline serve`'s worker runs once woken
+    view = client.get(f"/api/entities/{phones[0]['id']}", headers=ana).json()
+    assert {m["id"] for m in view["members"]} == {p["id"] for p in phones}
+    assert view["attributes"]["number"] == ["+526621234567"]
+
+
+def test_analysts_train_and_keep_a_model_from_the_nodes_persons(node: Node, client: TestClient) -> None:
+    auditor, ana = login(client, "carla.auditor"), login(client, "ana.analyst")
+    refused = client.post("/api/resolve/train", headers=auditor)
+    assert refused.status_code == 403 and refused.json()["rule"] == "analyst-role"
+    people = [_person(r.raw.get("full_name") or f"{r.raw.get('given_names', '')} {r.raw.get('surname', '')}",
+                      ["USA", "MEX"], phones=r.raw.get("phones", ""), dob=r.dob.iso() if r.dob else "",
+                      national_id=r.national_id or "")
+              for r in bench.spanish(families=20, seed=5).records]
+    body = report_body(objects=people, workspace=WORKSPACE)
+    assert client.post("/api/reports", json=body, headers=ana).status_code == 201
+    assert arrivals.drain(node).waiting >= len(people)  # no model yet: the persons wait
+    kept = client.post("/api/resolve/train", headers=ana)
+    assert kept.status_code == 200 and set(kept.json()) == {"status", "model"}  # no count of persons
+    with node.db.read() as session:
+        assert incremental.kept_model_id(session) == kept.json()["model"]
+        hits = search(session, Query(actor="ana.analyst@US-DEMO-NARC", action="entity.train", limit=10)).hits
+    assert [h.event.objects for h in hits] == [(f"model:{kept.json()['model']}",)]
+    assert arrivals.drain(node).waiting == 0  # the train call resolved those that waited

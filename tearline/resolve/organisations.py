@@ -1,0 +1,68 @@
+"""Organisation names reduced to what tells one organisation from another.
+
+"Transportes Garza, S.A. de C.V.", "TRANSPORTES GARZA SA DE CV" and "Transportes Garza" are one
+name: accents folded, punctuation dropped, a leading article and the legal form (S.A. de C.V.,
+S. de R.L., Inc., Ltd, Ltée…) stripped. Equal names merge; near names (a typo, words in another
+order) only go to an analyst, since many small firms share a trade's usual words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rapidfuzz import fuzz, process
+
+NEAR_SCORE = 90.0  # token-sort similarity (0-100) at or above which two names are worth a review
+
+# Legal forms as they read once punctuation is gone and spelled-out letters are joined (S.A. → SA).
+_LEGAL_FORMS = (
+    "SA DE CV", "SAB DE CV", "SAPI DE CV", "SAPIB DE CV", "S DE RL DE CV", "S DE RL", "SC DE RL",
+    "SPR DE RL", "S EN C", "SA", "SC", "AC", "SAS", "SPR",
+    "INC", "INCORPORATED", "LLC", "LLP", "LP", "PLLC", "LTD", "LIMITED", "CORP", "CORPORATION", "CO",
+    "COMPANY", "PLC", "LTEE", "LIMITEE", "ULC", "ENR", "GMBH",
+)
+_SUFFIX = re.compile(r"(?:\s+(?:" + "|".join(re.escape(f) for f in _LEGAL_FORMS) + r"))+$")
+_ARTICLES = {"THE", "EL", "LA", "LOS", "LAS", "LE", "LES"}
+_AND = {"AND", "Y", "ET"}
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+
+
+def _join_letters(tokens: list[str]) -> list[str]:
+    """Letters spelled out one by one are one word: S A DE C V → SA DE CV."""
+    out: list[str] = []
+    run = ""
+    for token in tokens:
+        if len(token) == 1 and token.isalpha() and token not in _AND:
+            run += token
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(token)
+    return [*out, run] if run else out
+
+
+def normalise_organisation(name: str) -> str | None:
+    """The name without accents, punctuation, a leading article or its legal form; None if nothing is left."""
+    tokens = _join_letters(re.sub(r"[^A-Z0-9&]+", " ", _fold(name).replace("&", " & ")).split())
+    tokens = ["&" if t in _AND else t for t in tokens]
+    if len(tokens) > 1 and tokens[0] in _ARTICLES:
+        tokens = tokens[1:]
+    bare = _SUFFIX.sub("", " " + " ".join(tokens)).strip()
+    return bare or " ".join(tokens) or None
+
+
+def similarity(a: str, b: str) -> float:
+    """0-100: how alike two normalised names are, whatever the order of their words."""
+    return float(fuzz.token_sort_ratio(a, b))
+
+
+def near_names(name: str, stored: list[str], limit: int) -> list[str]:
+    """The stored names near `name` (itself included when stored)."""
+    found = process.extract(name, stored, scorer=fuzz.token_sort_ratio, score_cutoff=NEAR_SCORE, limit=limit)
+    return [match for match, _score, _index in found]
