@@ -13,8 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, column, func, inspect, literal_column, select, table
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    any_,
+    bindparam,
+    column,
+    func,
+    inspect,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.orm import Session, aliased
 
 from tearline.db.search_text import words
 from tearline.errors import InvalidInput, Problem
@@ -131,6 +142,11 @@ def _tsvector_match(item: Any, query: TextQuery) -> ColumnElement[bool]:
     # The config is a literal, not a parameter: the expression must read exactly as the GIN
     # index's, `to_tsvector('simple', search_text)`, for the planner to use the index.
     simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
-    document = func.to_tsvector(simple, item.search_text)
+    rows = aliased(inspect(item).mapper.class_)
+    document = func.to_tsvector(simple, rows.search_text)
     wanted = func.to_tsquery(simple, bindparam("ts_query", tsquery_expression(query), unique=True))
-    return document.op("@@")(wanted)  # type: ignore[no-any-return]
+    matching = select(rows.id).where(document.op("@@")(wanted)).scalar_subquery()
+    # The matching ids are gathered first, through the GIN index, as an array the outer scan looks
+    # up by primary key. As a plain condition, PostgreSQL guesses a prefix matches 2% of rows and,
+    # for a page in id order, walks the whole table re-parsing each row's text (17 s at 1M rows).
+    return item.id == any_(func.array(matching))  # type: ignore[no-any-return]

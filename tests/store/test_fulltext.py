@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
 
 from tearline import clock
 from tearline.db.migrate import alembic_config
@@ -138,6 +140,17 @@ def test_old_and_withdrawn_versions_never_hit(node: Node) -> None:
     with node.db.write() as session:
         withdraw_report(session, stix_id, "recalled")
     assert _portion_hits(node, "ana.analyst", "trailer") == []
+    if node.db.dialect == "sqlite":
+        _assert_fts5_in_step(node)
+
+
+def _assert_fts5_in_step(node: Node) -> None:
+    """One index entry per row, and FTS5's own check of the index against the table passes."""
+    with node.db.write() as session:
+        for table in ("portion", "stix_object"):
+            rows = session.scalar(text(f"SELECT count(*) FROM {table}"))
+            assert session.scalar(text(f"SELECT count(*) FROM {table}_fts_docsize")) == rows
+            session.execute(text(f"INSERT INTO {table}_fts({table}_fts) VALUES ('integrity-check')"))
 
 
 @pytest.mark.usefixtures("quick")
@@ -172,3 +185,24 @@ def test_migration_fills_the_index_for_rows_stored_before_it(node: Node) -> None
     command.upgrade(config, "heads")
     assert len(_portion_hits(node, "ana.analyst", "pena")) == 1
     assert len(_portion_hits(node, "ana.analyst", "fictional test")) == 1
+
+
+@pytest.mark.usefixtures("quick")
+def test_no_input_reaches_the_engines_as_syntax(node: Node) -> None:
+    """Whatever a user types, the search either runs or is a 422: never an FTS5 or tsquery error."""
+    build_demo(node)
+    _store(node, _draft(node, [SPANISH, FRENCH]))
+    reader = node.reader(_principal(node, "ana.analyst"))
+    alphabet = st.sampled_from([*"\"*()^:-+&|!<>'\\ ,.;NEARORANDNOTñé0a_", "\u00a0", "\u2014", "\x00"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(query=st.text(alphabet, max_size=24))
+    def search_runs_or_is_refused(query: str) -> None:
+        with node.db.read() as session:
+            try:
+                reads.search_portions(session, reader, query, 5, 0)
+                reads.search_objects(session, reader, reads.SearchQuery(text=query, limit=5))
+            except InvalidInput as refused:
+                assert refused.problems[0].field == "q"
+
+    search_runs_or_is_refused()
