@@ -95,11 +95,12 @@ class GroupCommitter:
             if self._closed:
                 raise AuditClosed("the node is closing: the read's audit entry was not appended")
             self._queue.append(ticket)
-            ticket.leads = not self._leading
+            leads = not self._leading
             self._leading = True
-        if not ticket.leads:
-            ticket.woken.acquire()
-        if ticket.leads:
+        if not leads:
+            ticket.woken.acquire()  # woken with the answer, or to lead the next group
+            leads = ticket.leads
+        if leads:
             self._lead()
         if ticket.index is None:
             raise AuditNotCommitted("the audit log could not commit this entry; nothing was answered") from (
@@ -126,30 +127,37 @@ class GroupCommitter:
         """Commit the queue's head group, answer its callers, then hand the lead to the next waiting one."""
         with self._lock:
             group = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_group))]
+        indexes: list[int] | None = None
+        failure: BaseException | None = None
         try:
             with self._db.write() as session:
-                indexes = append_entries(session, [ticket.entry for ticket in group])
-            for ticket, index in zip(group, indexes, strict=True):
-                ticket.index = index
-        except BaseException as failure:
-            for ticket in group:
-                ticket.failure = failure
-            if not isinstance(failure, Exception):
+                appended = append_entries(session, [ticket.entry for ticket in group])
+            indexes = appended  # only now: the commit, at the end of the block, has returned
+        except BaseException as err:
+            failure = err
+            if not isinstance(err, Exception):
                 raise  # an interrupt: the group's callers are still answered, by the finally below
         finally:
-            self._hand_on(group)
+            self._answer(group, indexes, failure)
+            self._hand_on()
 
-    def _hand_on(self, group: list[_Ticket]) -> None:
+    @staticmethod
+    def _answer(group: list[_Ticket], indexes: list[int] | None, failure: BaseException | None) -> None:
+        """Wake every caller of the group: with its index if the commit returned, else with the failure."""
+        for offset, ticket in enumerate(group):
+            if indexes is not None and failure is None:
+                ticket.index = indexes[offset]
+            else:
+                ticket.failure = failure
+            ticket.woken.release()  # the leader's own lock too: nobody waits on it, no harm
+
+    def _hand_on(self) -> None:
+        """The first caller still queued leads the next group; with none, the committer is idle."""
         with self._lock:
             successor = self._queue[0] if self._queue else None
-            if successor is not None:
-                successor.leads = True
-            else:
+            if successor is None:
                 self._leading = False
                 self._idle.notify_all()
-        for ticket in group:
-            if ticket.index is None and ticket.failure is None:
-                ticket.failure = AuditClosed("the group's leader stopped before its commit returned")
-            ticket.woken.release()
-        if successor is not None:
-            successor.woken.release()
+                return
+            successor.leads = True
+        successor.woken.release()

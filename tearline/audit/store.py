@@ -7,8 +7,9 @@ aborts, and a Merkle log has no holes. Everything an append writes goes into the
 transaction, so an entry commits with the action it records or not at all.
 
 The head keeps the frontier (the right-edge complete subtrees), so an append reads one row and
-writes the leaf, the nodes it completes (one on average) and the head. Proofs first work out which
-complete subtrees they need, then fetch them all in one query.
+writes the leaf, the nodes it completes (one on average) and the head. On PostgreSQL all of that
+is one statement after the head's `SELECT ... FOR UPDATE`: two round trips, however many entries.
+Proofs first work out which complete subtrees they need, then fetch them all in one query.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
@@ -175,6 +176,9 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
         # One row per distinct object: the same id twice in one event is one fact to search.
         objects += [(oid, index) for oid in dict.fromkeys(o[:ID_CUT] for o in facts.objects)]
     conn = _conn(session)
+    if conn.dialect.name != "sqlite":
+        _append_in_one_statement(conn, leaves, nodes, objects, frontier)
+        return first
     for into, rows in ((_INTO_LEAF, leaves), (_INTO_NODE, nodes), (_INTO_OBJECT, objects)):
         _insert_rows(conn, into, rows)
     conn.exec_driver_sql(_sql(conn, _UPDATE_HEAD), (frontier.size, frontier.blob(), HEAD_ID))
@@ -187,23 +191,49 @@ _INTO_OBJECT = "audit_object (object_id, idx)"
 _UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ? WHERE id = ?"
 
 
-def _insert_rows(conn: Connection, into: str, rows: list[tuple[object, ...]]) -> None:
-    """Plain driver statements: per row, SQLAlchemy's parameter processing would cost more than the insert.
+# PostgreSQL: the rows of an append go as one array a column, and the head is updated in the same
+# statement. Data-modifying WITH clauses run whether or not they are referenced. `%b` sends the
+# parameters in binary: text arrays of bytea would be escaped element by element.
+_APPEND_ALL = """
+WITH leaves AS (
+    INSERT INTO audit_leaf (idx, hash, data, actor, action, outcome, at_us)
+    SELECT * FROM unnest(%b::bigint[], %b::bytea[], %b::bytea[], %b::text[], %b::text[], %b::text[], %b::bigint[])
+), nodes AS (
+    INSERT INTO audit_node (key, hash) SELECT * FROM unnest(%b::bigint[], %b::bytea[])
+), objects AS (
+    INSERT INTO audit_object (object_id, idx) SELECT * FROM unnest(%b::text[], %b::bigint[])
+)
+UPDATE audit_head SET size = %b, frontier = %b WHERE id = %b
+"""
 
-    SQLite runs in-process, so an executemany is cheapest there. On PostgreSQL one row is an
-    INSERT (prepared by the driver once it repeats); more rows go by COPY, in the same transaction,
-    because the driver would send an executemany one row at a time.
+
+def _columns(rows: list[tuple[object, ...]], width: int) -> list[list[object]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+def _append_in_one_statement(
+    conn: Connection,
+    leaves: list[tuple[object, ...]],
+    nodes: list[tuple[object, ...]],
+    objects: list[tuple[object, ...]],
+    frontier: Frontier,
+) -> None:
+    """One round trip for the whole append, while the head row is locked (every other writer waits on it).
+
+    Separate statements cost a round trip each (two for a COPY); under load each of those also
+    waits to take the interpreter lock back, and the head stays locked all the while.
     """
+    params = [*_columns(leaves, 7), *_columns(nodes, 2), *_columns(objects, 2)]
+    conn.exec_driver_sql(_APPEND_ALL, (*params, frontier.size, frontier.blob(), HEAD_ID))
+
+
+def _insert_rows(conn: Connection, into: str, rows: list[tuple[object, ...]]) -> None:
+    """SQLite: one executemany of plain driver statements (it runs in-process, so that is cheapest);
+    per row, SQLAlchemy's parameter processing would cost more than the insert."""
     if not rows:
         return
-    if conn.dialect.name == "sqlite" or len(rows) == 1:
-        statement = f"INSERT INTO {into} VALUES (" + ", ".join("?" * len(rows[0])) + ")"
-        conn.exec_driver_sql(_sql(conn, statement), rows if len(rows) > 1 else rows[0])
-        return
-    driver: Any = conn.connection.dbapi_connection
-    with driver.cursor() as cursor, cursor.copy(f"COPY {into} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    statement = f"INSERT INTO {into} VALUES (" + ", ".join("?" * len(rows[0])) + ")"
+    conn.exec_driver_sql(statement, rows if len(rows) > 1 else rows[0])
 
 
 # --- reading hashes --------------------------------------------------------------------------------------
