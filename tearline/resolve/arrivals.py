@@ -106,6 +106,7 @@ def drain_in(session: Session, node: Node, actor: str) -> Drained:
     """Resolve every queued arrival that can be, in the caller's transaction (an analyst's run)."""
     done = Drained()
     while (batch := _drain_batch(session, node, actor)) is not None:
+        session.expire_all()  # the next batch reads members this one joined behind the session's back
         done.resolved += batch.resolved
         done.decisions += batch.decisions
         done.stix_ids += batch.stix_ids

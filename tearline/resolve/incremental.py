@@ -118,9 +118,10 @@ class IncrementalResolver:
         new_ids = [m.id for m in new]
         keyed = select(ResolveMember.id, ResolveMember.name_key, ResolveMember.cross_key, ResolveMember.dob,
                        ResolveMember.phone1, ResolveMember.national_id)
-        windows = _windows(new)
-        ids = [r.id for r in session.execute(keyed.where(or_(*clauses), ResolveMember.id.not_in(new_ids)))
-               if _worth_loading(r, wanted, windows)][: MAX_CANDIDATES * len(new)]
+        worth = _Worth(wanted, _windows(new))
+        # Core rows on the session's connection: tens of thousands of key rows come back per batch.
+        rows = session.connection().execute(keyed.where(or_(*clauses), ResolveMember.id.not_in(new_ids)))
+        ids = [r[0] for r in rows if worth(r)][: MAX_CANDIDATES * len(new)]
         columns = (ResolveMember.id, ResolveMember.stix_id, ResolveMember.entity_id, ResolveMember.features)
         # Plain rows, not ORM objects: thousands of candidates load several times faster.
         return {r.id: _Known(r.id, r.stix_id, r.entity_id, r.features)
@@ -147,9 +148,8 @@ class IncrementalResolver:
                     if other != member.id and not (probe[0] == "name" and _born_apart(member, everyone[other])):
                         pairs.add((min(member.id, other), max(member.id, other)))
         involved = {i for pair in pairs for i in pair}
-        frame = model.frame([{**everyone[i].features, "unique_id": i} for i in sorted(involved)] or [
-            {**new[0].features, "unique_id": new[0].id}])
-        return self.scorer.score(frame, frame, sorted(pairs))
+        records = [{**everyone[i].features, "unique_id": i} for i in sorted(involved)]
+        return self.scorer.score_records(records, sorted(pairs), floor=self.trained.lower)
 
     def _decide(self, session: Session, new: list[ResolveMember], candidates: dict[int, _Known],
                 scored: pd.DataFrame, actor: str) -> list[Outcome]:
@@ -157,10 +157,13 @@ class IncrementalResolver:
         by_id: dict[int, Any] = {m.id: m for m in people}
         outcomes = {m.id: Outcome(m.stix_id, m.entity_id) for m in new}
         made: list[tuple[ResolveDecision, Any, Any]] = []
+        renamed: dict[str, str] = {}  # entity joined into another by this batch's merges
         if len(scored):
             eligible = set(model.mergeable(scored, self.trained.upper).index)
             worth = scored[scored["match_probability"] >= self.trained.lower]  # the rest: no merge, no row
-            for index, row in worth.sort_values("match_probability", ascending=False).iterrows():
+            ranked = worth.sort_values("match_probability", ascending=False)
+            # Plain dicts: a pandas row per pair costs more than the decision itself.
+            for index, row in zip(ranked.index, ranked.to_dict("records"), strict=True):
                 p = float(row["match_probability"])
                 a, b = by_id[int(row["unique_id_l"])], by_id[int(row["unique_id_r"])]
                 if index in eligible:
@@ -173,11 +176,12 @@ class IncrementalResolver:
                 session.add(decision)
                 made.append((decision, a, b))
                 if kind == "merge":
-                    join_entities(session, a.entity_id, b.entity_id, by_id.values())
+                    _join_in_memory(renamed, a.entity_id, b.entity_id, by_id.values())
                     for member, other in ((a, b), (b, a)):
                         if member.id in outcomes:
                             outcomes[member.id].merged_with.append(other.stix_id)
-        session.flush()
+        session.flush()  # every decision in one statement, then each entity renamed in one
+        _join_in_database(session, renamed)
         for decision, a, b in made:
             for member in (a, b):
                 if member.id in outcomes:
@@ -216,17 +220,25 @@ def _windows(new: list[ResolveMember]) -> dict[str, Window]:
     return out
 
 
-def _worth_loading(row: Any, wanted: dict[str, set[str]], windows: dict[str, Window]) -> bool:
-    """A shared date, phone or id always; a shared name only when born close enough (as `_born_apart`)."""
-    if any(getattr(row, c) and getattr(row, c) in wanted[c] for c in ("dob", "phone1", "national_id")):
-        return True
-    for name in (row.name_key, row.cross_key):
-        if name not in windows:
-            continue
-        window = windows[name]
-        if window is None or row.dob is None or int(row.dob[:4]) in window[0] or row.dob[5:] in window[1]:
+class _Worth:
+    """Whether a key row is worth loading: a shared date, phone or id always; a shared name only
+    when born close enough (as `_born_apart`). Called on every key row of a batch: kept lean."""
+
+    def __init__(self, wanted: dict[str, set[str]], windows: dict[str, Window]) -> None:
+        self.dobs, self.phones, self.ids = wanted["dob"], wanted["phone1"], wanted["national_id"]
+        self.windows = windows
+
+    def __call__(self, row: Any) -> bool:
+        _id, name_key, cross_key, dob, phone, national_id = row
+        if (dob and dob in self.dobs) or (phone and phone in self.phones) or (national_id and national_id in self.ids):
             return True
-    return False
+        for name in (name_key, cross_key):
+            if name not in self.windows:
+                continue
+            window = self.windows[name]
+            if window is None or dob is None or int(dob[:4]) in window[0] or dob[5:] in window[1]:
+                return True
+        return False
 
 
 def _born_apart(a: Any, b: Any) -> bool:
@@ -255,15 +267,43 @@ def _decision(kind: str, state: str, a: Any, b: Any, row: Any,
                            decided_at=clock.now() if state == "auto" else None)
 
 
-def join_entities(session: Session, keep: str, other: str, loaded: Iterable[Any] = ()) -> None:
-    """Every member of entity `other` joins `keep` (in the database, and in the persons at hand)."""
+def join_entities(session: Session, keep: str, other: str, loaded: Iterable[Any] | None = None) -> None:
+    """Every member of entity `other` joins `keep`, in the database and in the members at hand.
+
+    With `loaded`, the caller holds every member object it will read again: those are changed in
+    place, and the session's other objects are not searched (that search was a tenth of a batch)."""
     if keep == other:
         return
+    sync = "evaluate" if loaded is None else False
     session.execute(update(ResolveMember).where(ResolveMember.entity_id == other).values(entity_id=keep),
-                    execution_options={"synchronize_session": "evaluate"})
-    for person in loaded:
-        if person.entity_id == other:
-            person.entity_id = keep
+                    execution_options={"synchronize_session": sync})
+    for member in loaded or ():
+        if member.entity_id == other:
+            member.entity_id = keep
+
+
+def _join_in_memory(renamed: dict[str, str], keep: str, other: str, loaded: Iterable[Any]) -> None:
+    """Join `other` into `keep` among the members at hand, and note it for `_join_in_database`."""
+    if keep == other:
+        return
+    for old, new in renamed.items():
+        if new == other:
+            renamed[old] = keep
+    renamed[other] = keep
+    for member in loaded:
+        if member.entity_id == other:
+            member.entity_id = keep
+
+
+def _join_in_database(session: Session, renamed: dict[str, str]) -> None:
+    """Every stored member of a joined entity takes its final name: one statement per final entity
+    (members not loaded as candidates are joined too)."""
+    finals: dict[str, list[str]] = {}
+    for old, new in renamed.items():
+        finals.setdefault(new, []).append(old)
+    for final, olds in finals.items():
+        session.execute(update(ResolveMember).where(ResolveMember.entity_id.in_(olds)).values(entity_id=final),
+                        execution_options={"synchronize_session": False})
 
 
 def entity_members(session: Session, entity_id: str) -> list[ResolveMember]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from tearline.resolve import model
 
@@ -61,16 +62,50 @@ class PairScorer:
         self._con.register("cand", pd.DataFrame({"l": [0], "r": [0]}))
         self._con.execute(f"CREATE TEMP VIEW scored AS {self.sql}")
 
-    def score(self, left: pd.DataFrame, right: pd.DataFrame, pairs: Sequence[tuple[int, int]]) -> pd.DataFrame:
-        """Scored pairs (left unique_id, right unique_id), with each comparison's level and weight."""
+    def score(self, left: pd.DataFrame, right: pd.DataFrame, pairs: Sequence[tuple[int, int]],
+              floor: float | None = None) -> pd.DataFrame:
+        """Scored pairs (left unique_id, right unique_id), with each comparison's level and weight;
+        only those at or above `floor` when given (the rest are not even brought back)."""
         if not pairs:
             return pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
-        cand = pd.DataFrame({"l": [a for a, _ in pairs], "r": [b for _, b in pairs]})
+        # Arrow with a declared schema: DuckDB reads it without inspecting Python objects, a third
+        # of the scoring time on lists of names and phones.
+        lrec = _arrow(with_term_frequencies(left, self.tf))
+        rrec = lrec if right is left else _arrow(with_term_frequencies(right, self.tf))
+        return self._run(lrec, rrec, pairs, floor)
+
+    def score_records(self, records: Sequence[dict[str, Any]], pairs: Sequence[tuple[int, int]],
+                      floor: float | None = None) -> pd.DataFrame:
+        """As `score`, pairs within one set of standardised rows (each with its `unique_id`), built
+        straight into Arrow: no frame on the way (building it was a tenth of incremental matching)."""
+        if not pairs:
+            return pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability", "match_weight"])
+        table = self._records_table(records)
+        return self._run(table, table, pairs, floor)
+
+    def _records_table(self, records: Sequence[dict[str, Any]]) -> pa.Table:
+        columns: dict[str, pa.Array] = {}
+        for name, kind in _TYPES.items():
+            values = [r.get(name) for r in records]
+            if name in model.ARRAY_COLUMNS:
+                values = [v if v else None for v in values]  # an empty list is a missing value
+            columns[name] = pa.array(values, kind)
+        for name, table in self.tf.items():
+            floor = min(table.values()) if table else 1.0
+            columns[f"tf_{name}"] = pa.array(
+                [None if (v := r.get(name)) is None else table.get(v, floor) for r in records], pa.float64())
+        return pa.table(columns)
+
+    def _run(self, lrec: pa.Table, rrec: pa.Table, pairs: Sequence[tuple[int, int]],
+             floor: float | None) -> pd.DataFrame:
+        cand = pa.table({"l": pa.array([a for a, _ in pairs], pa.int64()),
+                         "r": pa.array([b for _, b in pairs], pa.int64())})
+        where = "" if floor is None else f" WHERE match_probability >= {float(floor)!r}"
         with self._lock:  # one connection; DuckDB registrations are per connection
-            self._con.register("lrec", with_term_frequencies(left, self.tf))
-            self._con.register("rrec", with_term_frequencies(right, self.tf))
+            self._con.register("lrec", lrec)
+            self._con.register("rrec", rrec)
             self._con.register("cand", cand)
-            out: pd.DataFrame = self._con.execute("SELECT * FROM scored").df()
+            out: pd.DataFrame = self._con.execute(f"SELECT * FROM scored{where}").df()
         return out
 
     def explain(self, row: Any) -> list[dict[str, Any]]:
@@ -84,6 +119,19 @@ class PairScorer:
             weight = float(row.get(f"mw_{name}", 0.0) or 0.0) + float(row.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
             out.append({"comparison": name, "level": label, "match_weight": round(weight, 3)})
         return out
+
+
+_TYPES: dict[str, pa.DataType] = {
+    **dict.fromkeys(model.ARRAY_COLUMNS, pa.list_(pa.string())),
+    **dict.fromkeys(model.STRING_COLUMNS, pa.string()),
+    **dict.fromkeys((*model.INT_COLUMNS, "unique_id"), pa.int64()),
+}
+
+
+def _arrow(df: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow, each known column with its type (a column of nulls stays typed)."""
+    fields = [pa.field(c, _TYPES.get(c, pa.float64() if c.startswith("tf_") else pa.string())) for c in df.columns]
+    return pa.Table.from_pandas(df, schema=pa.schema(fields), preserve_index=False)
 
 
 def _empty_row() -> dict[str, Any]:

@@ -13,7 +13,7 @@ from tearline.errors import Conflict
 from tearline.node import Node
 from tearline.resolve import batch, bench, incremental, model
 from tearline.resolve.dates import BirthDate
-from tearline.resolve.records import PersonRecord, person_record
+from tearline.resolve.records import PersonRecord, feature_row, person_record
 from tearline.resolve.scoring import PairScorer
 
 
@@ -50,6 +50,19 @@ def test_pair_scorer_agrees_with_splink(trained: model.TrainedModel) -> None:
     theirs = linker.inference.score_pairs(left, right).as_pandas_dataframe().set_index("unique_id_r")
     assert len(ours) == len(records) - 1
     assert (ours - theirs["match_probability"]).abs().max() < 1e-9
+
+
+def test_scoring_rows_straight_from_arrow_agrees_with_scoring_a_frame(trained: model.TrainedModel) -> None:
+    records = bench.spanish(families=30, seed=9).records
+    rows = [feature_row(r, i) for i, r in enumerate(records)]
+    pairs = [(i, j) for i in range(0, len(rows), 7) for j in range(i + 1, len(rows), 5)]
+    scorer = PairScorer(trained)
+    frame = scorer.score(model.frame(rows), model.frame(rows), pairs).set_index(["unique_id_l", "unique_id_r"])
+    arrow = scorer.score_records(rows, pairs).set_index(["unique_id_l", "unique_id_r"])
+    assert len(arrow) == len(pairs) and (arrow["match_probability"] - frame["match_probability"]).abs().max() < 1e-12
+    floor = float(arrow["match_probability"].median())
+    kept = scorer.score_records(rows, pairs, floor=floor)  # pairs below the floor are not even returned
+    assert len(kept) == (arrow["match_probability"] >= floor).sum() < len(pairs)
 
 
 def test_same_person_merges_relative_does_not_and_every_decision_is_explained(
