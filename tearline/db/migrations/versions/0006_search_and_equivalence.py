@@ -6,9 +6,9 @@ Create Date: 2026-12-06 22:00:00
 
 Portions and objects get `search_text`, their folded words (`tearline.db.search_text`), filled
 for the rows already stored. The index over it is FTS5 on SQLite (an external-content table kept
-in step by triggers, inside each writing statement) and a GIN index over a 'simple' tsvector on
-PostgreSQL. Signed equivalence versions need no new column: `equivalence_version.signatures`
-already holds who signed.
+in step by triggers, inside each writing statement) and, on PostgreSQL, a stored generated
+tsvector column (`search_vector`, 'simple' config) with a GIN index. Signed equivalence
+versions need no new column: `equivalence_version.signatures` already holds who signed.
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ def upgrade() -> None:
             _create_fts5(table, fts)
     else:
         for table in _TABLES:
-            op.execute(f"CREATE INDEX ix_{table}_fulltext ON {table} USING gin (to_tsvector('simple', search_text))")
+            # Stored, so that a recheck or a walk over rows reads the vector instead of re-parsing text.
+            op.execute(
+                f"ALTER TABLE {table} ADD COLUMN search_vector tsvector "
+                "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED"
+            )
+            op.execute(f"CREATE INDEX ix_{table}_fulltext ON {table} USING gin (search_vector)")
 
 
 def _body(value: Any) -> dict[str, Any]:
@@ -90,5 +95,6 @@ def downgrade() -> None:
             op.execute(f"DROP TABLE IF EXISTS {fts}")
         else:
             op.execute(f"DROP INDEX IF EXISTS ix_{table}_fulltext")
+            op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_vector")
         with op.batch_alter_table(table) as batch:
             batch.drop_column("search_text")
