@@ -24,6 +24,7 @@ would wait for the caller's write lock, which waits for the group.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class _Ticket:
     index: int | None = None
     failure: BaseException | None = None
     leads: bool = False
+    then: _Ticket | None = None  # the next caller of its group, woken by this one
 
 
 class GroupCommitter:
@@ -99,6 +101,8 @@ class GroupCommitter:
             self._leading = True
         if not leads:
             ticket.woken.acquire()  # woken with the answer, or to lead the next group
+            if ticket.then is not None:
+                ticket.then.woken.release()
             leads = ticket.leads
         if leads:
             self._lead()
@@ -140,16 +144,28 @@ class GroupCommitter:
         finally:
             self._answer(group, indexes, failure)
             self._hand_on()
+            self._wake(group[1:])  # the leader's own ticket is the group's first
 
     @staticmethod
     def _answer(group: list[_Ticket], indexes: list[int] | None, failure: BaseException | None) -> None:
-        """Wake every caller of the group: with its index if the commit returned, else with the failure."""
+        """Give every caller of the group its index if the commit returned, else the failure."""
         for offset, ticket in enumerate(group):
             if indexes is not None and failure is None:
                 ticket.index = indexes[offset]
             else:
                 ticket.failure = failure
-            ticket.woken.release()  # the leader's own lock too: nobody waits on it, no harm
+
+    @staticmethod
+    def _wake(waiting: list[_Ticket]) -> None:
+        """Wake the callers one after another, each by the one before it, rather than all at once.
+
+        Woken all at once, they would all want the interpreter lock, and the next group's leader,
+        back from each database round trip, would wait for most of them before it could go on.
+        """
+        for ticket, after in itertools.pairwise(waiting):
+            ticket.then = after
+        if waiting:
+            waiting[0].woken.release()
 
     def _hand_on(self) -> None:
         """The first caller still queued leads the next group; with none, the committer is idle."""
