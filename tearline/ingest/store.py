@@ -14,9 +14,10 @@ from tearline.db.models import Principal
 from tearline.errors import InvalidInput, Problem
 from tearline.node import Node
 from tearline.store.drafts import ReportDraft
-from tearline.store.reports import create_report
+from tearline.store.reports import new_report_problems, store_new_reports
 
 Progress = Callable[[int, int], None]
+STORE_BATCH = 200  # reports per bulk insert: few round trips, and a progress bar that still moves
 
 
 @dataclass(frozen=True)
@@ -54,16 +55,17 @@ def store_drafts(
     with node.db.write() as session:
         principal = principal_named(session, submitter, "submitter")
         registry = node.registry(session)
-        markings: dict[str, int] = {}
-        for draft in drafts:
-            try:
-                ids.append(create_report(session, draft, principal, node.identity, registry, markings).stix_id)
-            except InvalidInput as err:  # keep going, so the producer sees every problem at once
-                problems += [_in_report(p, draft.stix_id or "report") for p in err.problems]
-            if progress is not None:
-                progress(_size(draft), total)
+        markings: dict[str, int] = {}  # stored marking ids by digest, across the whole batch
+        for draft, found in zip(drafts, new_report_problems(session, drafts, registry), strict=True):
+            # every problem of every report, so that the producer sees them all at once
+            problems += [_in_report(p, draft.stix_id or "report") for p in found]
         if problems:
             raise InvalidInput(problems)
+        for start in range(0, len(drafts), STORE_BATCH):
+            batch = drafts[start : start + STORE_BATCH]
+            ids += [stix_id for _, stix_id in store_new_reports(session, batch, principal, node.identity, markings)]
+            if progress is not None:
+                progress(sum(_size(d) for d in batch), total)
         journal.record(session, node, principal, "ingest", ids)
     return IngestResult(
         reports=len(drafts),

@@ -22,6 +22,8 @@ from tearline.markings.visibility import marking_verdict, sees_source
 from tearline.store.principals import viewer_of
 from tearline.store.registry import NodeIdentity, current_table, policy_epoch
 
+LOOKUP_CHUNK = 1_000  # digests per IN list (SQLite caps a statement's parameters)
+
 
 def marking_from_body(body: dict[str, Any]) -> Marking:
     """A stored marking (validated when it was written) back as a `Marking`."""
@@ -61,17 +63,49 @@ def intern_marking(session: Session, marking: Marking, node: NodeIdentity, cache
         session.add(row)
         session.flush()
         found = row.id
-        _add_to_fresh_audiences(session, found, marking, node)
+        _add_to_fresh_audiences(session, [(found, marking)], node)
     cache[digest] = found
     return found
 
 
-def _add_to_fresh_audiences(session: Session, marking_id: int, marking: Marking, node: NodeIdentity) -> None:
+def intern_markings(session: Session, markings: Iterable[Marking], node: NodeIdentity, cache: dict[str, int]) -> None:
+    """Put every marking's stored id in `cache` (by digest), storing the new ones and their audiences.
+
+    A batch costs a few statements whatever its size (one lookup per chunk of digests, one insert of
+    the new markings, one of their audience rows), where `intern_marking` costs several per new marking.
+    """
+    wanted = {m.digest(): m for m in markings if m.digest() not in cache}
+    digests = list(wanted)
+    for start in range(0, len(digests), LOOKUP_CHUNK):
+        chunk = digests[start : start + LOOKUP_CHUNK]
+        stored = session.execute(select(MarkingRow.digest, MarkingRow.id).where(MarkingRow.digest.in_(chunk)))
+        cache.update((digest, marking_id) for digest, marking_id in stored)
+    new = [(digest, m) for digest, m in wanted.items() if digest not in cache]
+    if not new:
+        return
+    table: Any = MarkingRow.__table__
+    rows = [
+        {
+            "digest": d,
+            "body": m.as_dict(),
+            "originator_nation": m.originator_nation,
+            "originator_agency": m.originator_agency,
+        }
+        for d, m in new
+    ]
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = list(session.connection().execute(statement, rows).scalars())
+    cache.update((d, marking_id) for (d, _), marking_id in zip(new, ids, strict=True))
+    _add_to_fresh_audiences(session, [(marking_id, m) for (_, m), marking_id in zip(new, ids, strict=True)], node)
+
+
+def _add_to_fresh_audiences(session: Session, markings: list[tuple[int, Marking]], node: NodeIdentity) -> None:
+    """Audience rows of new markings, for every principal whose audience is current (stale ones recompute)."""
     epoch = policy_epoch(session)
     table = current_table(session)
     agencies = law_enforcement_map(session)
     fresh = session.scalars(select(Principal).where(Principal.audience_epoch == epoch)).all()
-    rows = _audience_rows(((p, marking_id, marking) for p in fresh), node, table, agencies)
+    rows = _audience_rows(((p, marking_id, m) for p in fresh for marking_id, m in markings), node, table, agencies)
     if rows:
         session.execute(insert(Audience), rows)
 
