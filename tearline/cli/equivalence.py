@@ -10,7 +10,15 @@ import typer
 
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, principal_named, reports_errors
 from tearline.errors import Forbidden, InvalidInput, Problem
-from tearline.federation.equivalence import sign_table, submit_table, table_from_json, version_signers
+from tearline.federation.equivalence import (
+    Succession,
+    node_origin,
+    sign_table,
+    submit_table,
+    succession_for,
+    table_from_json,
+    version_signers,
+)
 from tearline.markings.scheme import EquivalenceTable
 
 equivalence_app = typer.Typer(
@@ -41,15 +49,31 @@ def _signature_lines(files: list[Path]) -> list[str]:
     return lines
 
 
+def _succession_asked(for_node: str | None, replaces: int | None) -> Succession:
+    """The version the signer says it replaces; both options are required, and their absence says where to look."""
+    if for_node is None or replaces is None:
+        # A signature that named no version replaced could be replayed later, so the signer must say which.
+        missing = [name for name, value in (("--for", for_node), ("--replaces", replaces)) if value is None]
+        reason = (
+            "a signature is for one version of one node's table; ask the submitting node's admin for the "
+            "`origin` and `version` its `tearline equivalence show` prints, and sign with "
+            "--for ORIGIN --replaces VERSION"
+        )
+        raise InvalidInput(Problem(" ".join(missing), reason), f"missing {' and '.join(missing)}")
+    return succession_for(for_node, replaces)
+
+
 @equivalence_app.command("show")
 @reports_errors
 def show(data: DataDir = DEFAULT_DATA) -> None:
-    """Print the current version as JSON, with the partners that signed it."""
+    """Print the current version as JSON, with the partners that signed it and this node's origin
+    (partners sign the next version with `--for ORIGIN --replaces VERSION`)."""
     node = open_node(data)
     with node.db.read() as session:
         table = node.table(session)
         _, signatures = version_signers(session)
-    print(json.dumps({**table.as_dict(), "signed_by": sorted(signatures)}, indent=1, ensure_ascii=False))
+    shown = {**table.as_dict(), "signed_by": sorted(signatures), "origin": node_origin(node)}
+    print(json.dumps(shown, indent=1, ensure_ascii=False))
 
 
 @equivalence_app.command("sign")
@@ -58,16 +82,25 @@ def sign(
     file: TableFile,
     data: DataDir = DEFAULT_DATA,
     out: Annotated[Path | None, typer.Option(help="Write the signature line here instead of printing it.")] = None,
+    for_node: Annotated[
+        str | None,
+        typer.Option("--for", help="The submitting node's origin, as its `equivalence show` prints it."),
+    ] = None,
+    replaces: Annotated[
+        int | None,
+        typer.Option(help="The version in force on the submitting node, as its `equivalence show` prints it."),
+    ] = None,
 ) -> None:
-    """Sign a table with this node's key; prints one signature line for the partner that submits it."""
+    """Sign a table as the successor of one version on the submitting node; prints one signature line for it."""
+    successor_of = _succession_asked(for_node, replaces)
     node = open_node(data)
     table = _read_table(file)
-    line = sign_table(node, table)
+    line = sign_table(node, table, successor_of)
     if out is None:
         print(line, end="")
     else:
         out.write_text(line, encoding="utf-8")
-        console.print(f"signature of {node.config.nation} written to {out}")
+        console.print(f"signature of {node.config.nation} for {for_node}, replacing v{replaces}, written to {out}")
 
 
 @equivalence_app.command("submit")

@@ -5,6 +5,10 @@ the table's canonical text as a C2SP signed note, with its node key (the one `te
 prints and that we registered with `tearline peer add`); we check each signature against the
 registered key of the signer's nation and record who signed. The text opens with its own header
 line, which no checkpoint of any log can, so a table signature can never pass for a checkpoint.
+
+The text also names the version it replaces on the submitting node (its log origin and version
+number), and a signature counts only while that version is the one in force: a table a partner
+signed once cannot be submitted again after it was replaced.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy.orm import Session
 from tearline import journal
 from tearline.audit.errors import NoteError
 from tearline.audit.keys import Verifier, parse_verifier_key
-from tearline.audit.log import node_log_signer
+from tearline.audit.log import log_origin, node_log_signer
 from tearline.audit.note import NoteSignature, parse_note, sign_note
 from tearline.db.federation_tables import Peer
 from tearline.db.models import EquivalenceVersion
@@ -29,8 +33,34 @@ from tearline.markings.scheme import EquivalenceTable
 from tearline.node import Node
 from tearline.store import registry as reg
 
-HEADER = "tearline equivalence table v1"
+HEADER = "tearline equivalence table v2"
+# The form before signatures named the version they replace; recognised only to ask for a new one.
+UNBOUND_HEADER = "tearline equivalence table v1"
 ACTION = "equivalence.change"
+SEQUENCE_RULE = "equivalence-signature-sequence"
+# How far past the version in force we look when telling a signer which version it signed for:
+# a partner told a wrong number is usually a few off, and each guess is one Ed25519 verification.
+LOOKAHEAD = 8
+
+
+class SignatureOutOfSequence(InvalidInput):
+    """A valid signature over this table, made to replace another version than the one in force."""
+
+    rule = SEQUENCE_RULE
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "rule": self.rule}
+
+
+@dataclass(frozen=True)
+class Succession:
+    """The version of a node's table that a signed table replaces: it ties a signature to one place in the sequence."""
+
+    origin: str
+    version: int
+
+    def line(self) -> str:
+        return f"replaces {self.origin} v{self.version}"
 
 
 @dataclass(frozen=True)
@@ -54,16 +84,37 @@ def table_from_json(data: Mapping[str, Any]) -> EquivalenceTable:
         raise InvalidInput(Problem("agreements", f"malformed table: {err}")) from None
 
 
-def canonical_text(table: EquivalenceTable) -> str:
-    """What partners sign: a header line, then the agreements as canonical JSON, in their order
-    (the first agreement serving a pair decides, so order is part of the meaning)."""
-    body = json.dumps([a.as_dict() for a in table.agreements], sort_keys=True, separators=(",", ":"))
-    return f"{HEADER}\n{body}\n"
+def node_origin(node: Node) -> str:
+    """The node's log origin (`tearline.<nation>.<agency>/log`): the name partners sign a table for."""
+    return log_origin(node.config.nation, node.config.agency)
 
 
-def sign_table(node: Node, table: EquivalenceTable) -> str:
-    """This node's signature line over the table (to send to the partner that will submit it)."""
-    note = sign_note(canonical_text(table), [node_log_signer(node)])
+def succession_for(origin: str, version: int) -> Succession:
+    """The version a partner says it signs to replace, as given on the command line."""
+    if not origin or any(c.isspace() for c in origin):
+        raise InvalidInput(Problem("for", f"{origin!r} is not a log origin such as tearline.usa.us-demo-narc/log"))
+    if version < 0:
+        raise InvalidInput(Problem("replaces", "a version number is 0 or more"))
+    return Succession(origin, version)
+
+
+def _agreements_json(table: EquivalenceTable) -> str:
+    return json.dumps([a.as_dict() for a in table.agreements], sort_keys=True, separators=(",", ":"))
+
+
+def canonical_text(table: EquivalenceTable, replaces: Succession) -> str:
+    """What partners sign: a header line, the version replaced, then the agreements as canonical JSON
+    in their order (the first agreement serving a pair decides, so order is part of the meaning)."""
+    return f"{HEADER}\n{replaces.line()}\n{_agreements_json(table)}\n"
+
+
+def _unbound_text(table: EquivalenceTable) -> str:
+    return f"{UNBOUND_HEADER}\n{_agreements_json(table)}\n"
+
+
+def sign_table(node: Node, table: EquivalenceTable, replaces: Succession) -> str:
+    """This node's signature line over the table replacing that version (for the partner that will submit it)."""
+    note = sign_note(canonical_text(table, replaces), [node_log_signer(node)])
     return parse_note(note).signatures[0].line()
 
 
@@ -86,11 +137,28 @@ def _parse_line(text: str, line: str, number: int) -> NoteSignature:
         raise InvalidInput(Problem("signatures", reason)) from None
 
 
+def _refusal(
+    table: EquivalenceTable, replaces: Succession, signature: bytes, verifier: Verifier, signer: str
+) -> InvalidInput:
+    """Why a known signer's signature does not verify, naming the version it was made for when we can tell."""
+    if verifier.verify(_unbound_text(table).encode(), signature):
+        reason = f"signed in the old form ({UNBOUND_HEADER}), which names no version replaced: ask for a new signature"
+        return SignatureOutOfSequence(Problem("signatures", f"{signer}: {reason}"))
+    for version in range(replaces.version + LOOKAHEAD):
+        guess = Succession(replaces.origin, version)
+        if version != replaces.version and verifier.verify(canonical_text(table, guess).encode(), signature):
+            reason = f"signed to replace v{version}, but v{replaces.version} is in force: ask for a new signature"
+            return SignatureOutOfSequence(Problem("signatures", f"{signer}: {reason}"))
+    reason = f"does not verify over this table as the successor of v{replaces.version} of {replaces.origin}"
+    return InvalidInput(Problem("signatures", f"{signer}: {reason} (another table or node, or altered)"))
+
+
 def verify_signatures(
-    session: Session, node: Node, table: EquivalenceTable, lines: Sequence[str]
+    session: Session, node: Node, table: EquivalenceTable, lines: Sequence[str], replaces: Succession
 ) -> list[PartnerSignature]:
-    """Check every signature line over this table; refuse the first unknown or bad one, naming its signer."""
-    text = canonical_text(table)
+    """Check every signature line over this table replacing that version; refuse the first unknown or bad
+    one, naming its signer."""
+    text = canonical_text(table, replaces)
     known = _known_keys(session, node)
     verified: dict[str, PartnerSignature] = {}
     for number, line in enumerate(lines, start=1):
@@ -101,8 +169,7 @@ def verify_signatures(
             raise InvalidInput(Problem("signatures", reason))
         nation, verifier = known[(sig.name, sig.key_id)]
         if not verifier.verify(text.encode(), sig.signature):
-            reason = f"signature by {signer} of {nation}: does not verify over this table (another table, or altered)"
-            raise InvalidInput(Problem("signatures", reason))
+            raise _refusal(table, replaces, sig.signature, verifier, f"signature by {signer} of {nation}")
         verified.setdefault(nation, PartnerSignature(nation, sig.name, sig.key_id.hex(), sig.line().rstrip("\n")))
     return list(verified.values())
 
@@ -110,8 +177,12 @@ def verify_signatures(
 def store_signed_table(
     session: Session, node: Node, table: EquivalenceTable, lines: Sequence[str], actor: str
 ) -> tuple[int, list[PartnerSignature]]:
-    """Verify the signatures, then store the version; a partner's changed column needs its signature."""
-    signed = verify_signatures(session, node, table, lines)
+    """Verify the signatures, then store the version; a partner's changed column needs its signature.
+
+    The version in force is read under the lock that storing the next one needs, so of two submissions
+    signed to replace the same version only the first can pass."""
+    replaces = Succession(node_origin(node), reg.lock_equivalence_sequence(session))
+    signed = verify_signatures(session, node, table, lines, replaces)
     partners = [s for s in signed if s.nation != node.config.nation]
     version = reg.set_equivalence_table(
         session,
@@ -120,6 +191,7 @@ def store_signed_table(
         actor,
         frozenset(s.nation for s in partners),
         signatures={s.nation: s.as_dict() for s in partners},
+        replaces=replaces.version,
     )
     return version, partners
 

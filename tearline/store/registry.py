@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.models import AgencyRow, CompartmentRow, EquivalenceVersion, Partner, Principal, Setting
-from tearline.errors import Forbidden, InvalidInput, Problem
+from tearline.errors import Conflict, Forbidden, InvalidInput, Problem
 from tearline.markings.marking import Agency, Compartment, Registry
 from tearline.markings.scheme import DEFAULT_TABLE, NATIONAL_LABELS, EquivalenceTable
 
@@ -34,6 +36,21 @@ def load_registry(session: Session, node: NodeIdentity) -> Registry:
 def current_table(session: Session) -> EquivalenceTable:
     row = session.scalars(select(EquivalenceVersion).order_by(EquivalenceVersion.version.desc()).limit(1)).first()
     return EquivalenceTable.from_dict(row.body) if row else DEFAULT_TABLE
+
+
+def current_version(session: Session) -> int:
+    """The number of the version in force (0 before any)."""
+    return session.scalar(select(func.max(EquivalenceVersion.version))) or 0
+
+
+def lock_equivalence_sequence(session: Session) -> int:
+    """The version in force, read under a lock held until commit: the policy epoch's row, which every new
+    version updates. SQLite writers already take turns (BEGIN IMMEDIATE); on PostgreSQL a second submitter
+    waits here, then reads the version the first one stored."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    session.execute(insert(Setting).values(key=EPOCH_KEY, value="0").on_conflict_do_nothing(index_elements=["key"]))
+    session.get(Setting, EPOCH_KEY, with_for_update=True, populate_existing=True)
+    return current_version(session)
 
 
 def policy_epoch(session: Session) -> int:
@@ -94,12 +111,17 @@ def set_equivalence_table(
     actor: str,
     partner_signed: frozenset[str],
     signatures: Mapping[str, Any] | None = None,
+    replaces: int | None = None,
 ) -> int:
     """Store a new version. A partner's column may change only in a version signed by that partner.
 
     `partner_signed` are the nations whose signatures were verified (`federation.equivalence`);
-    `signatures` records them, by nation, with the version.
+    `signatures` records them, by nation, with the version; `replaces` is the version they were
+    verified as the successor of (read under `lock_equivalence_sequence`), which must still be in force.
     """
+    latest = current_version(session)
+    if replaces is not None and latest != replaces:
+        raise Conflict(f"the signatures were checked against v{replaces}, but v{latest} is in force: submit again")
     current = current_table(session)
     unsigned = [
         nation
@@ -122,7 +144,7 @@ def set_equivalence_table(
             for label in column:
                 if label not in NATIONAL_LABELS.get(nation, ()):
                     raise InvalidInput(Problem(f"columns.{nation}", f"unknown label {label!r}"))
-    version = (session.scalar(select(func.max(EquivalenceVersion.version))) or 0) + 1
+    version = latest + 1
     body = EquivalenceTable(version=version, agreements=table.agreements).as_dict()
     session.add(
         EquivalenceVersion(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from tearline.config import Settings
 from tearline.db.models import Principal, Workspace
 from tearline.errors import Forbidden, InvalidInput, Problem
-from tearline.federation.equivalence import audit_objects, store_signed_table, table_from_json
+from tearline.federation.equivalence import audit_objects, node_origin, store_signed_table, table_from_json
 from tearline.policy import host
 from tearline.store.principals import check_password, issue_token
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep
@@ -99,14 +99,16 @@ def _require_host_admin(principal: Principal, ws: Workspace) -> None:
 
 @router.get("/equivalence")
 def equivalence(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The table in force; partners sign the next one for this `origin` and `version` (`--for`, `--replaces`)."""
     with node.db.read() as session:
-        return node.table(session).as_dict()
+        return {**node.table(session).as_dict(), "origin": node_origin(node)}
 
 
 @router.put("/equivalence")
 def put_equivalence(body: dict[str, Any], node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """A new version of the table (admins). Partners' columns change only in versions they signed:
-    `signatures` lists their signed-note lines over the table (`tearline equivalence sign`)."""
+    `signatures` lists their signed-note lines over the table as the successor of the version in force
+    (`tearline equivalence sign --for ORIGIN --replaces N`); a signature for another version is a 422."""
     if "admin" not in principal.roles or principal.nation != node.config.nation:
         raise Forbidden("only an admin of this node may change the equivalence table", rule="admin-role")
     table = table_from_json(body)
