@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
+from tearline.background import Worker
 from tearline.db.federation_tables import Peer, Received
 from tearline.db.release_tables import OutboxMessage
 from tearline.errors import TearlineError
@@ -234,40 +234,20 @@ def _advance(node: Node, peer: Peer, stamp: str) -> None:
 # --- the background courier --------------------------------------------------------------------
 
 
-class Courier:
+class Courier(Worker):
     """A thread that pushes as soon as it is nudged (after a release commits), retries what is
     due, and pulls from every partner every `pull_every` seconds."""
 
     def __init__(self, node: Node, pull_every: float = 5.0, tick: float = 0.25) -> None:
+        super().__init__(f"courier-{node.config.nation}", every=tick, stop_wait=10)
         self.node = node
         self.pull_every = pull_every
-        self.tick = tick
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"courier-{node.config.nation}", daemon=True)
         self._last_pull: datetime | None = None
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def nudge(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.tick)
-            self._wake.clear()
-            try:
-                push_pending(self.node)
-                now = clock.now()
-                if self._last_pull is None or (now - self._last_pull).total_seconds() >= self.pull_every:
-                    self._last_pull = now
-                    pull_all(self.node)
-                    cosign_all(self.node)  # partners witness our log as it grows
-            except Exception:  # the courier must outlive any one bad round; the next one retries
-                log.exception("delivery round failed on %s", self.node.config.name)
+    def round(self) -> None:
+        push_pending(self.node)
+        now = clock.now()
+        if self._last_pull is None or (now - self._last_pull).total_seconds() >= self.pull_every:
+            self._last_pull = now
+            pull_all(self.node)
+            cosign_all(self.node)  # partners witness our log as it grows

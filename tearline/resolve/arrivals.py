@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
+from tearline.background import Worker
 from tearline.db.models import StixObject
 from tearline.db.resolve_tables import ResolveArrival, ResolveMember, ResolveModel
 from tearline.node import SERVICE_ACCOUNT, Node
@@ -160,37 +161,17 @@ def resolve_objects(session: Session, persons: Any | None, stix_ids: Sequence[st
     return outcomes
 
 
-class ArrivalWorker:
+class ArrivalWorker(Worker):
     """A thread of the server that drains the queue when nudged (after a change commits) and every
     `every` seconds (a partner's release pulled by the courier, an ingest from the command line)."""
 
     def __init__(self, node: Node, every: float = 1.0) -> None:
+        super().__init__(f"arrivals-{node.config.nation}", every=every, stop_wait=30)
         self.node = node
-        self.every = every
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"arrivals-{node.config.nation}", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def nudge(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.every)
-            self._wake.clear()
-            try:
-                if _anything_queued(self.node):
-                    drain(self.node)
-            except Exception:  # the worker must outlive one bad batch; its rows stay queued for the next
-                log.exception("resolving arrivals failed on %s", self.node.config.name)
+    def round(self) -> None:
+        if _anything_queued(self.node):
+            drain(self.node)
 
 
 def _anything_queued(node: Node) -> bool:
