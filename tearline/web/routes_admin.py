@@ -14,7 +14,7 @@ from tearline.federation.equivalence import audit_objects, node_origin, store_si
 from tearline.policy import host
 from tearline.store.principals import check_password, issue_token
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep
-from tearline.web.audited import audited, reader_of
+from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.schemas import LoginIn, PolicyIn
 
 router = APIRouter(tags=["node"])
@@ -33,7 +33,7 @@ def login(body: LoginIn, node: NodeDep, response: Response) -> dict[str, Any]:
 
 @router.get("/me")
 def me(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with audited(node, principal, "me") as (session, reader, _trail):
+    with audited_read(node, principal, "me") as (session, reader, _trail):
         slugs = host.workspace_slugs(session, reader_of(reader).allowed_workspaces)
     return {
         "username": principal.username,
@@ -67,7 +67,7 @@ def workspace(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[str, An
 
 @router.get("/workspaces/{slug}/policy")
 def workspace_policy(slug: str, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with audited(node, principal, "workspace.policy.read", [slug]) as (session, _, _trail):
+    with audited_read(node, principal, "workspace.policy.read", [slug]) as (session, _, _trail):
         ws = host.workspace_by_slug(session, slug)
         _require_host_admin(principal, ws)
         versions = host.policy_versions(session, ws.id)

@@ -19,7 +19,7 @@ from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.store.content import version_content
 from tearline.web.app import NodeDep, PrincipalDep
-from tearline.web.audited import audited
+from tearline.web.audited import audited, audited_read
 
 router = APIRouter(tags=["release"])
 
@@ -130,7 +130,7 @@ def ask_consent(request_id: int, body: ConsentAskIn, node: NodeDep, principal: P
 
 @router.get("/consent-requests")
 def consent_requests(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with audited(node, principal, "consent.list") as (session, _, _trail):
+    with audited_read(node, principal, "consent.list") as (session, _, _trail):
         authorize(principal, "review", node.config.nation)
         rows = consents.all_requests(session)
         return {"items": [{**consents.request_message(r), "direction": r.direction, "state": r.state} for r in rows]}
@@ -163,7 +163,7 @@ def recall(release_id: str, body: DecisionIn, node: NodeDep, principal: Principa
 @router.get("/releases")
 def releases(node: NodeDep, principal: PrincipalDep, report: str | None = None) -> dict[str, Any]:
     """Oversight: per record, who received it, when, and under which determination (officers and auditors)."""
-    with audited(node, principal, "release.list", [report] if report else []) as (session, _, _trail):
+    with audited_read(node, principal, "release.list", [report] if report else []) as (session, _, _trail):
         if not {"disclosure_officer", "auditor"} & set(principal.roles) or principal.nation != node.config.nation:
             authorize(principal, "review", node.config.nation)  # a refusal is audited too
         rows, recalls = workflow.releases_with_recalls(session, report)

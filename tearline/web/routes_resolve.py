@@ -16,7 +16,7 @@ from tearline.errors import Forbidden
 from tearline.resolve import arrivals, entities, incremental
 from tearline.store.filters import Reader
 from tearline.web.app import NodeDep, PrincipalDep
-from tearline.web.audited import audited, reader_of
+from tearline.web.audited import audited, audited_read, reader_of
 
 router = APIRouter(tags=["entities"])
 def _require_analyst(reader: Reader) -> None:
@@ -26,7 +26,7 @@ def _require_analyst(reader: Reader) -> None:
 
 @router.get("/entities/{stix_id}")
 def read_entity(stix_id: str, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with audited(node, principal, "entity.read", [stix_id]) as (session, reader, trail):
+    with audited_read(node, principal, "entity.read", [stix_id]) as (session, reader, trail):
         view = entities.entity_view(session, reader_of(reader), node.table(session), node.config.nation, stix_id)
         trail.objects = [m.stix_id for m in view.members]
         trail.marking = view.banner
@@ -43,7 +43,7 @@ def read_entity(stix_id: str, node: NodeDep, principal: PrincipalDep) -> dict[st
 
 @router.get("/resolve/reviews")
 def list_reviews(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with audited(node, principal, "entity.reviews") as (session, reader, trail):
+    with audited_read(node, principal, "entity.reviews") as (session, reader, trail):
         items = entities.review_queue(session, reader_of(reader))
         trail.objects = [s for item in items for s in item["members"]]
     return {"total": len(items), "items": items}

@@ -11,7 +11,7 @@ from tearline.errors import InvalidInput
 from tearline.policy import host
 from tearline.web import routes_admin
 from tearline.web.app import NodeDep
-from tearline.web.audited import audited
+from tearline.web.audited import audited_read
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
 from tearline.web.schemas import PolicyIn
 
@@ -21,7 +21,7 @@ actions = APIRouter(prefix="/console", include_in_schema=False)
 
 @router.get("/workspaces")
 def workspaces(request: Request, node: NodeDep, principal: Reader) -> Response:
-    with audited(node, principal, "workspace.list") as (session, _, trail):
+    with audited_read(node, principal, "workspace.list") as (session, _, trail):
         rows = [
             {"slug": w.slug, "name": w.name, "host": w.host_nation}
             for w in host.hosted_workspaces(session, node.config.nation)

@@ -19,7 +19,7 @@ from tearline.store.items import items_by_hash
 from tearline.store.registry import load_registry
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
-from tearline.web.audited import audited, reader_of
+from tearline.web.audited import audited_read, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -164,7 +164,7 @@ def _asked_items(node: Any, principal: Any, hashes: list[str]) -> dict[str, dict
     """What an incoming request asks for, as the officer may see it: a read like any other, audited."""
     if not hashes:
         return {}
-    with audited(node, principal, "consent.items", hashes) as (session, reader, _trail):
+    with audited_read(node, principal, "consent.items", hashes) as (session, reader, _trail):
         table = node.table(session)
         found = items_by_hash(session, reader_of(reader), hashes)
         nation = node.config.nation

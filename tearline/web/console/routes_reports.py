@@ -23,7 +23,7 @@ from tearline.store.federation import received_releases
 from tearline.store.rollup import reports_banner
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
-from tearline.web.audited import audited
+from tearline.web.audited import audited_read
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
 from tearline.web.schemas import ReportIn
 
@@ -44,7 +44,7 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
     consents: list[dict[str, Any]] = []
     recalls: list[dict[str, Any]] = []
     if _officer(principal, nation):
-        with audited(node, principal, "release.queue") as (session, _, trail):
+        with audited_read(node, principal, "release.queue") as (session, _, trail):
             queue = [
                 {
                     "id": r.id,
