@@ -26,7 +26,6 @@ from __future__ import annotations
 import random
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from tearline.audit import leaf_hash, log, verify_consistency, verify_inclusion
 from tearline.audit.event import AuditEvent
 from tearline.bench.audit_pymerkle import PymerkleTree, pymerkle_missing
 from tearline.bench.databases import bench_target, describe
+from tearline.bench.threads import timed_threads
 from tearline.node import Node, init_node
 
 Progress = Callable[[str, int, int], None]
@@ -148,27 +148,18 @@ class _Ours:
                 with self.node.db.write() as session:
                     log.record(session, event, self.node.config.name)
 
-        threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
-        began = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return _rate(share * writers, time.perf_counter() - began)
+        return _rate(share * writers, timed_threads(work, writers))
 
     def group(self, count: int, callers: int) -> float:
         """Seconds for `count` entries from `callers` threads, each waiting for its entry's durable commit."""
         share = max(count // callers, 1)
         events = self._events(share * callers)
         indexes: list[list[int]] = [[] for _ in range(callers)]
-        started = threading.Barrier(callers + 1)
-
         def caller(c: int) -> None:
-            started.wait()
             for event in events[c * share : (c + 1) * share]:
                 indexes[c].append(self.node.audit_group.append(event))
 
-        elapsed = _threaded(caller, callers, started)
+        elapsed = timed_threads(caller, callers)
         every = sorted(i for mine in indexes for i in mine)
         if every != list(range(every[0], every[0] + len(events))):
             raise AssertionError("group commit answered an index twice, or left a hole")
@@ -186,18 +177,6 @@ class _Ours:
             if progress is not None and (done % (batch * 50) == 0 or done == count):
                 progress("fill", done, count)
         return elapsed
-
-
-def _threaded(work: Callable[[int], None], threads: int, started: threading.Barrier) -> float:
-    """Seconds from the moment `threads` threads running `work` are all ready until the last is done."""
-    running = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for thread in running:
-        thread.start()
-    started.wait()
-    began = time.perf_counter()
-    for thread in running:
-        thread.join()
-    return time.perf_counter() - began
 
 
 def _alternate(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tearline.bench.threads import timed_threads
 
 Entry = Callable[[int], bytes]
 FILL_BATCH = 10_000
@@ -49,22 +50,14 @@ class PymerkleTree:
         """Seconds for `count` `append_entry` calls from `threads` threads at once (its tree lock takes turns)."""
         share = max(count // threads, 1)
         entries = [self.entry(self.next + i) for i in range(share * threads)]
-        started = threading.Barrier(threads + 1)
 
         def work(t: int) -> None:
-            started.wait()
             for data in entries[t * share : (t + 1) * share]:
                 self.tree.append_entry(data)
 
-        running = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-        for thread in running:
-            thread.start()
-        started.wait()
-        began = time.perf_counter()
-        for thread in running:
-            thread.join()
+        elapsed = timed_threads(work, threads)
         self.next += len(entries)
-        return time.perf_counter() - began
+        return elapsed
 
     def batched(self, count: int, batch: int) -> float:
         """Seconds for `count` entries through `append_entries`, `batch` at a time: one commit each."""
