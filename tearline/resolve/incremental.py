@@ -182,15 +182,22 @@ class IncrementalResolver:
                             outcomes[member.id].merged_with.append(other.stix_id)
         session.flush()  # every decision in one statement, then each entity renamed in one
         _join_in_database(session, renamed)
-        for decision, a, b in made:
-            for member in (a, b):
-                if member.id in outcomes:
-                    outcomes[member.id].decisions.append(decision.id)
-                    if decision.kind == "review":
-                        outcomes[member.id].reviews.append(decision.id)
-        for member in new:
-            outcomes[member.id].entity_id = member.entity_id
-        return list(outcomes.values())
+        return settle_outcomes(outcomes, made, new)
+
+
+def settle_outcomes(
+    outcomes: dict[int, Outcome], made: Sequence[tuple[ResolveDecision, Any, Any]], new: Sequence[ResolveMember]
+) -> list[Outcome]:
+    """Each arrival's outcome, once the batch's decisions are flushed and have their ids."""
+    for decision, a, b in made:
+        for member in (a, b):
+            if member.id in outcomes:
+                outcomes[member.id].decisions.append(decision.id)
+                if decision.kind == "review":
+                    outcomes[member.id].reviews.append(decision.id)
+    for member in new:
+        outcomes[member.id].entity_id = member.entity_id
+    return list(outcomes.values())
 
 
 def new_entity() -> str:

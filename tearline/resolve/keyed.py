@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.resolve_tables import ResolveDecision, ResolveMember
-from tearline.resolve.incremental import Outcome, join_entities, new_entity
+from tearline.resolve.incremental import Outcome, join_entities, new_entity, settle_outcomes
 from tearline.resolve.organisations import NEAR_SCORE, near_names, normalise_organisation, similarity
 from tearline.resolve.phones import phone_key
 from tearline.resolve.vehicles import (
@@ -177,15 +177,7 @@ class KeyedResolver:
                     if other.id in outcomes:
                         outcomes[other.id].merged_with.append(member.stix_id)
         session.flush()
-        for decision, member, other in made:
-            for side in (member, other):
-                if side.id in outcomes:
-                    outcomes[side.id].decisions.append(decision.id)
-                    if decision.kind == "review":
-                        outcomes[side.id].reviews.append(decision.id)
-        for member in new:
-            outcomes[member.id].entity_id = member.entity_id
-        return list(outcomes.values())
+        return settle_outcomes(outcomes, made, new)
 
 
 def _decision(verdict: Verdict, a: ResolveMember, b: ResolveMember, actor: str) -> ResolveDecision:
