@@ -49,23 +49,8 @@ def law_enforcement_map(session: Session) -> dict[str, bool]:
 
 def intern_marking(session: Session, marking: Marking, node: NodeIdentity, cache: dict[str, int]) -> int:
     """The id of the stored row for this marking, storing it (and its audiences) if new."""
-    digest = marking.digest()
-    if digest in cache:
-        return cache[digest]
-    found = session.scalar(select(MarkingRow.id).where(MarkingRow.digest == digest))
-    if found is None:
-        row = MarkingRow(
-            digest=digest,
-            body=marking.as_dict(),
-            originator_nation=marking.originator_nation,
-            originator_agency=marking.originator_agency,
-        )
-        session.add(row)
-        session.flush()
-        found = row.id
-        _add_to_fresh_audiences(session, [(found, marking)], node)
-    cache[digest] = found
-    return found
+    intern_markings(session, [marking], node, cache)
+    return cache[marking.digest()]
 
 
 def intern_markings(session: Session, markings: Iterable[Marking], node: NodeIdentity, cache: dict[str, int]) -> None:
