@@ -10,6 +10,11 @@ as UTF-8 rather than escaped, and the whole encoded as UTF-8. `time` is UTC,
 booleans, null, lists and objects with ASCII keys, never floats: under those limits the bytes are
 exactly RFC 8785 (JCS) output, so any JCS library re-derives them. Decoding refuses any input that
 does not re-encode to the same bytes, so one event has one leaf hash.
+
+The bytes are made once, when the event is made, by orjson (sorted keys): about 1 µs against 10 µs
+for the standard library's encoder, on the path of every audited read. The tests hold orjson's
+bytes to the standard library's `json.dumps(sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)` over arbitrary events.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from tearline.clock import as_utc, parse_timestamp
 from tearline.errors import InvalidInput, Problem
@@ -51,11 +58,17 @@ class AuditEvent:
     time: datetime
     node: str
     detail: Mapping[str, Any] | None = field(default=None)
+    _bytes: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Keep the event immutable in fact: a caller's list must not change the bytes later.
         object.__setattr__(self, "objects", tuple(self.objects))
         problems = _problems(self)
+        if not problems:
+            try:
+                object.__setattr__(self, "_bytes", canonical_json(self.as_json()))
+            except (TypeError, ValueError) as exc:  # a lone surrogate cannot be UTF-8
+                problems = [Problem("event", f"cannot be encoded: {exc}")]
         if problems:
             raise InvalidInput(problems, f"audit event: {problems[0].field}: {problems[0].reason}")
 
@@ -75,8 +88,8 @@ class AuditEvent:
         }
 
     def canonical(self) -> bytes:
-        """The leaf bytes (see the module docstring)."""
-        return canonical_json(self.as_json())
+        """The leaf bytes (see the module docstring), made when the event was."""
+        return self._bytes
 
     @classmethod
     def from_canonical(cls, data: bytes) -> AuditEvent:
@@ -108,11 +121,15 @@ class AuditEvent:
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Sorted, compact, UTF-8 JSON of plain values (dicts, lists, str, int, bool, None)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def format_time(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC (written out by hand: half the time of `strftime`)."""
+    t = as_utc(moment)
+    # %-formatting: about 2 µs here, where format specifiers in an f-string take 4.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond)  # noqa: UP031
 
 
 def _plain(value: Any) -> Any:
@@ -143,9 +160,7 @@ def _problems(event: AuditEvent) -> list[Problem]:
         problems.append(Problem("time", "must be a datetime"))
     if event.detail is not None and not isinstance(event.detail, Mapping):
         problems.append(Problem("detail", "must be an object or null"))
-    problems += _json_problems("marking", event.marking) + _json_problems("detail", event.detail)
-    # Only a well-typed event can be encoded, so encoding is tried last.
-    return problems or _text_problems(event)
+    return problems + _json_problems("marking", event.marking) + _json_problems("detail", event.detail)
 
 
 def _json_problems(where: str, value: Any) -> list[Problem]:
@@ -162,12 +177,3 @@ def _json_problems(where: str, value: Any) -> list[Problem]:
     if isinstance(value, list | tuple):
         return [p for item in value for p in _json_problems(where, item)]
     return [Problem(where, f"{type(value).__name__} values are not allowed (only JSON without floats)")]
-
-
-def _text_problems(event: AuditEvent) -> list[Problem]:
-    """Every string must encode as UTF-8 (a lone surrogate cannot)."""
-    try:
-        json.dumps(event.as_json(), ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, TypeError, ValueError) as exc:
-        return [Problem("event", f"cannot be encoded: {exc}")]
-    return []

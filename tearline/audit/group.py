@@ -36,6 +36,10 @@ from tearline.errors import TearlineError
 
 # Large enough that a busy node's queue goes in one commit; small enough to bound one transaction.
 MAX_GROUP = 2_000
+# How long a leader waits for its group to gather (PostgreSQL's commit_delay, for the same reason).
+# A durable commit costs 1-3 ms, so waiting up to 1 ms for the callers of the last group to queue
+# again nearly doubles the group and halves the commits; a lone caller never waits (see `_gather`).
+GATHER_SECONDS = 0.001
 
 
 class AuditNotCommitted(TearlineError):
@@ -82,9 +86,12 @@ class GroupCommitter:
         self._max_group = max_group
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
+        self._gathered = threading.Condition(self._lock)
         self._queue: deque[_Ticket] = deque()
         self._leading = False
         self._closed = False
+        self._last_group = 0
+        self._gather_to = 0  # while a leader gathers: the queue length it waits for, else 0
 
     def append(self, event: AuditEvent) -> int:
         """Append the event; returns its index once its group's commit has returned.
@@ -99,6 +106,8 @@ class GroupCommitter:
             self._queue.append(ticket)
             leads = not self._leading
             self._leading = True
+            if self._gather_to and len(self._queue) >= self._gather_to:
+                self._gathered.notify()
         if not leads:
             ticket.woken.acquire()  # woken with the answer, or to lead the next group
             if ticket.then is not None:
@@ -130,7 +139,9 @@ class GroupCommitter:
     def _lead(self) -> None:
         """Commit the queue's head group, answer its callers, then hand the lead to the next waiting one."""
         with self._lock:
+            self._gather()
             group = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_group))]
+            self._last_group = len(group)
         indexes: list[int] | None = None
         failure: BaseException | None = None
         try:
@@ -145,6 +156,21 @@ class GroupCommitter:
             self._answer(group, indexes, failure)
             self._hand_on()
             self._wake(group[1:])  # the leader's own ticket is the group's first
+
+    def _gather(self) -> None:
+        """Under the lock: wait (at most GATHER_SECONDS) until as many callers queue as the last group had.
+
+        The callers of the last group are woken one after another and queue again one after
+        another, so a leader that took the queue at once would commit half of them and leave the
+        rest to one more durable commit. With no group before, or a group of one, nobody waits.
+        """
+        wanted = min(self._last_group, self._max_group)
+        if wanted > 1 and len(self._queue) < wanted:
+            self._gather_to = wanted
+            try:
+                self._gathered.wait(GATHER_SECONDS)
+            finally:
+                self._gather_to = 0
 
     @staticmethod
     def _answer(group: list[_Ticket], indexes: list[int] | None, failure: BaseException | None) -> None:

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tearline.audit.event import AuditEvent
 from tearline.errors import InvalidInput
@@ -73,3 +75,34 @@ def test_objects_are_frozen_at_creation() -> None:
     objects.append("report--0002")
     assert frozen.objects == ("report--0001",)
     assert frozen.time.tzinfo is UTC
+
+
+_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | _TEXT,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet=st.characters(max_codepoint=127), max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    actor=_TEXT.filter(bool),
+    objects=st.lists(_TEXT, max_size=3),
+    marking=st.none() | _TEXT | st.dictionaries(st.sampled_from(["level", "rel_to", "sci"]), _JSON, max_size=3),
+    detail=st.none()
+    | st.dictionaries(st.text(alphabet=st.characters(max_codepoint=127), max_size=6), _JSON, max_size=4),
+    moment=st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC)),
+)
+def test_the_bytes_are_those_of_the_standard_library_encoder(
+    actor: str, objects: list[str], marking: object, detail: dict[str, object] | None, moment: datetime
+) -> None:
+    """orjson makes the bytes; Python's own json module, a second implementation, must agree byte for byte."""
+    made = event(0, actor=actor, objects=objects, marking=marking, detail=detail, time=moment)
+    reference = json.dumps(made.as_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert made.canonical() == reference
+    assert made.as_json()["time"] == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert AuditEvent.from_canonical(made.canonical()) == made
