@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.db.bulk import insert_rows
 from tearline.db.resolve_tables import ResolveArrival
 from tearline.store.drafts import ObjectDraft
 
@@ -26,7 +26,7 @@ def kind_of(stix_type: str, body: dict[str, Any]) -> str | None:
 def note_arrivals(session: Session, objects: Iterable[ObjectDraft]) -> None:
     """Queue the resolvable objects just stored, in the storing transaction (one insert)."""
     now = clock.now()
-    rows = [{"stix_id": o.stix_id, "kind": kind, "noted_at": now}
-            for o in objects if (kind := kind_of(o.stix_type, o.body))]
-    if rows:
-        session.execute(insert(ResolveArrival), rows)
+    rows = [
+        {"stix_id": o.stix_id, "kind": kind, "noted_at": now} for o in objects if (kind := kind_of(o.stix_type, o.body))
+    ]
+    insert_rows(session.connection(), ResolveArrival.__table__, rows)  # type: ignore[arg-type]

@@ -4,12 +4,14 @@ which report changed; what a subscriber is told is computed for that subscriber 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.db.bulk import insert_rows
 from tearline.db.federation_tables import ChangeEvent
 
 
@@ -33,6 +35,19 @@ def note(
             note="",
         )
     )
+
+
+def note_reports(session: Session, kind: str, versions: Sequence[tuple[str, int]]) -> None:
+    """Record a change of each (report, version), in order, in one pipelined insert (a batch of reports)."""
+    if not versions:
+        return
+    now = clock.now()
+    rows: list[dict[str, Any]] = [
+        {"at": now, "kind": kind, "report_stix_id": report, "version_number": number, "audience_role": None,
+         "detail": {}, "note": ""}
+        for report, number in versions
+    ]  # fmt: skip
+    insert_rows(session.connection(), ChangeEvent.__table__, rows)  # type: ignore[arg-type]
 
 
 def latest_change(session: Session) -> int:
