@@ -19,7 +19,10 @@ from sqlalchemy.types import TypeEngine
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts of column values, every row with the same keys) in the caller's transaction."""
+    """Insert `rows` (dicts of column values, every row with the same keys) in the caller's transaction.
+
+    Raises ValueError when the rows do not all name the same columns.
+    """
     if not rows:
         return
     filled = _with_scalar_defaults(table, rows)
@@ -42,11 +45,12 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
 
 def _with_scalar_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """The rows with the table's constant Python-side defaults filled in, as SQLAlchemy's insert
-    would; None when the rows differ in their keys or a missing column's default is computed
-    (the driver's path then runs SQLAlchemy's default machinery)."""
+    would; None when a missing column's default is computed (SQLAlchemy's own insert then runs it)."""
     keys = rows[0].keys()
-    if any(row.keys() != keys for row in rows):
-        return None
+    for row in rows:
+        if row.keys() != keys:
+            differ = sorted(set(row.keys()) ^ set(keys))
+            raise ValueError(f"bulk rows into {table.name} must share their columns; they differ in {differ}")
     constants: dict[str, Any] = {}
     for column in table.columns:
         if column.key in keys or column.default is None:
