@@ -19,6 +19,8 @@ from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, repor
 from tearline.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tearline.node import Node
 
 Advance = Callable[[str, int, int], None]
@@ -71,11 +73,18 @@ def resolve(
 def resolve_train(data: DataDir = DEFAULT_DATA) -> None:
     """Train the entity-resolution model by EM on the node's persons and the analysts' decisions, and
     keep it; then resolve the arrivals that waited for a model."""
+    from tearline import journal
+    from tearline.node import SERVICE_ACCOUNT
     from tearline.resolve.train import train_and_keep
 
     node = open_node(data)
+
+    def audit(session: Session, model_id: int) -> None:
+        # Keeping a model changes every later decision: audited as the API's train is, in its transaction.
+        journal.record(session, node, SERVICE_ACCOUNT, "entity.train", [f"model:{model_id}"])
+
     with _progress() as advance:
-        trained = train_and_keep(node, advance)
+        trained = train_and_keep(node, advance, audit=audit)
     console.print(f"kept model {trained.model_id}: trained on {trained.persons} persons "
                   f"and {trained.labels} analysts' decisions")
     resolve_arrivals(node)
