@@ -246,6 +246,7 @@ class StixObject(Base):
         Index("ix_object_marking_live", "marking_id", "is_current", "withdrawn"),
         Index("ix_object_type", "stix_type"),
         Index("ix_object_observed", "observed_at"),
+        Index("ix_object_stix_id", "stix_id"),  # entity resolution and entity views look up by id alone
     )
 
 
