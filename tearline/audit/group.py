@@ -13,6 +13,8 @@ then is each caller of the group woken with its own index. If anything fails bef
 returns, every caller of the group gets `AuditNotCommitted` and none of its entries is stored:
 nothing is acknowledged that did not commit. Entries queued while a group commits form the next
 group, led by the first of them, so no caller waits on more than one commit after its own group's.
+A leader first waits, at most GATHER_SECONDS, for as many callers as its last group had (see
+`_gather`): fewer, larger commits, as PostgreSQL's commit_delay gives.
 
 The leader is a caller, never a thread of ours, so there is nothing to start or to leak; `close`
 refuses new entries and waits until every queued one is committed or failed.
