@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
+from tearline.db.migrate import schema_revisions
 from tearline.db.models import Principal
 from tearline.errors import InvalidInput, NotFound, TearlineError
 from tearline.node import Node
@@ -50,7 +51,17 @@ def reports_errors(func: F) -> F:
 
 
 def open_node(data: Path) -> Node:
-    return Node.open(data)
+    """The node in `data`, refused (with what to do) when its schema is older than this code's."""
+    node = Node.open(data)
+    current, heads = schema_revisions(node.db.engine)
+    if current != heads:
+        at = ", ".join(sorted(current)) or "none"
+        node.close()
+        raise TearlineError(
+            f"the node's database schema is at revision {at}; this tearline needs {', '.join(sorted(heads))}. "
+            f"Back the node up, then run `tearline migrate --data {data}`"
+        )
+    return node
 
 
 def principal_named(node: Node, username: str) -> Principal:

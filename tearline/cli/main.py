@@ -16,7 +16,9 @@ from tearline.cli import admin, demo, equivalence, federation
 from tearline.cli.audit import audit_app, bench_audit_command
 from tearline.cli.bench import bench_app
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
-from tearline.node import SERVICE_ACCOUNT, init_node
+from tearline.db.migrate import schema_revisions, upgrade
+from tearline.errors import TearlineError
+from tearline.node import SERVICE_ACCOUNT, Node, init_node
 
 app = typer.Typer(help="tearline: marked intelligence shared only as the markings allow.", no_args_is_help=True)
 app.add_typer(admin.user_app, name="user")
@@ -38,6 +40,24 @@ from tearline.cli import bench_resolve, resolve  # noqa: E402, F401  (mounts `te
 app.command("resolve")(resolve.resolve)
 app.command("resolve-train")(resolve.resolve_train)
 from tearline.cli import bench_federation, bench_search, bench_taxii  # noqa: E402, F401  (mount `bench federation`, `bench search`, `bench taxii`)
+
+
+@app.command()
+@reports_errors
+def migrate(data: DataDir = DEFAULT_DATA) -> None:
+    """Bring an existing node's database to the schema this version of tearline needs (Alembic)."""
+    node = Node.open(data)
+    try:
+        before, heads = schema_revisions(node.db.engine)
+        upgrade(node.db.url)
+        after, _ = schema_revisions(node.db.engine)
+    finally:
+        node.close()
+    was = ", ".join(sorted(before)) or "none"
+    now = ", ".join(sorted(after))
+    console.print(f"schema of {data}: at {now}" + ("" if before == after else f" (was {was})"))
+    if after != heads:
+        raise TearlineError(f"the schema stopped at {now}, short of {', '.join(sorted(heads))}")
 
 
 @app.command()
