@@ -8,8 +8,9 @@ merge. A split undoes a merge cleanly: the entity is recomputed from the merges 
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,7 @@ class Outcome:
     merged_with: list[str] = field(default_factory=list)
     reviews: list[int] = field(default_factory=list)
     decisions: list[int] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)  # earlier decisions a revision withdrew
 
 
 class IncrementalResolver:
@@ -82,26 +84,38 @@ class IncrementalResolver:
         self.scorer = PairScorer(trained)
 
     def add(self, session: Session, persons: Sequence[tuple[str, PersonRecord]], actor: str) -> list[Outcome]:
-        """Resolve persons (STIX id, record) as they arrive; a person already resolved is skipped."""
-        known = set(session.scalars(select(ResolveMember.stix_id).where(
-            ResolveMember.stix_id.in_([s for s, _ in persons]))))
+        """Resolve persons (STIX id, record) as they arrive.
+
+        A person already resolved is skipped, unless a new version of its report changed what it
+        says: then it is revised (see `revise`) and scored again as an arrival.
+        """
+        stored = {m.stix_id: m for m in session.scalars(select(ResolveMember).where(
+            ResolveMember.stix_id.in_([s for s, _ in persons])))}
         new: list[ResolveMember] = []
+        revised: dict[int, list[int]] = {}  # revised member -> the decisions its revision superseded
         for stix_id, record in persons:
-            if stix_id in known:
-                continue
             features = feature_row(record, 0)
             features.pop("unique_id")
-            member = ResolveMember(stix_id=stix_id, entity_id=new_entity(), features=features,
-                                   created_at=clock.now(), **_keys(features))
-            session.add(member)
-            new.append(member)
-            known.add(stix_id)
+            member = stored.get(stix_id)
+            if member is None:
+                member = ResolveMember(stix_id=stix_id, entity_id=new_entity(), features=features,
+                                       created_at=clock.now(), **_keys(features))
+                session.add(member)
+                new.append(member)
+                stored[stix_id] = member
+            elif member.id not in revised and json.loads(json.dumps(features)) != member.features:
+                revised[member.id] = revise(session, member, features, actor)
+                new.append(member)
         session.flush()
         if not new:
             return []
         candidates = self._candidates(session, new)
         scored = self._score(new, candidates)
-        return self._decide(session, new, candidates, scored, actor)
+        outcomes = self._decide(session, new, candidates, scored, actor, set(revised))
+        for outcome, member in zip(outcomes, new, strict=True):
+            outcome.superseded = revised.get(member.id, [])
+            outcome.decisions = sorted({*outcome.decisions, *outcome.superseded})
+        return outcomes
 
     def _candidates(self, session: Session, new: list[ResolveMember]) -> dict[int, _Known]:
         """Resolved persons sharing a key with an arrival: keys first (indexes only), then the
@@ -152,7 +166,7 @@ class IncrementalResolver:
         return self.scorer.score_records(records, sorted(pairs), floor=self.trained.lower)
 
     def _decide(self, session: Session, new: list[ResolveMember], candidates: dict[int, _Known],
-                scored: pd.DataFrame, actor: str) -> list[Outcome]:
+                scored: pd.DataFrame, actor: str, revised: Collection[int] = ()) -> list[Outcome]:
         people: list[Any] = [*new, *candidates.values()]
         by_id: dict[int, Any] = {m.id: m for m in people}
         outcomes = {m.id: Outcome(m.stix_id, m.entity_id) for m in new}
@@ -166,6 +180,8 @@ class IncrementalResolver:
             for index, row in zip(ranked.index, ranked.to_dict("records"), strict=True):
                 p = float(row["match_probability"])
                 a, b = by_id[int(row["unique_id_l"])], by_id[int(row["unique_id_r"])]
+                if (a.id in revised or b.id in revised) and a.entity_id == b.entity_id:
+                    continue  # a revised person still held to this one (an analyst's confirmation): nothing new
                 if index in eligible:
                     kind, state = "merge", "auto"
                 elif p >= self.trained.lower:
@@ -198,6 +214,27 @@ def settle_outcomes(
     for member in new:
         outcomes[member.id].entity_id = member.entity_id
     return list(outcomes.values())
+
+
+def revise(session: Session, member: ResolveMember, features: dict[str, Any], actor: str) -> list[int]:
+    """A new version of the member's report changed what it says of the person: take the new features,
+    withdraw the automatic merges and pending reviews that rested on the old ones, and recompute its
+    entity from the merges that still stand (an analyst's confirmation stands: it judged the people,
+    not the fields). Returns the ids of the decisions withdrawn; the caller scores the member again.
+    """
+    member.features = features
+    for column, value in _keys(features).items():
+        setattr(member, column, value)
+    stale = list(session.scalars(select(ResolveDecision).where(
+        or_(ResolveDecision.member_a == member.stix_id, ResolveDecision.member_b == member.stix_id),
+        ResolveDecision.state.in_(("auto", "pending")))))
+    now = clock.now()
+    for decision in stale:
+        decision.state, decision.decided_by, decision.decided_at = "superseded", actor, now
+    session.flush()
+    if any(d.kind == "merge" for d in stale):
+        _recompute(session, member.entity_id)
+    return sorted(d.id for d in stale)
 
 
 def new_entity() -> str:

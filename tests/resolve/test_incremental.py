@@ -66,7 +66,8 @@ def test_scoring_rows_straight_from_arrow_agrees_with_scoring_a_frame(trained: m
 
 
 def test_same_person_merges_relative_does_not_and_every_decision_is_explained(
-    node: Node, resolver: incremental.IncrementalResolver,
+    node: Node,
+    resolver: incremental.IncrementalResolver,
 ) -> None:
     mx = person("José Luis Hernández Garza, alias El Güero", JOSE, "662 123 4567")
     us = person("JOSE LUIS HERNANDEZ-GARZA", JOSE, "+52 662 123 4567", source="usa")
@@ -116,8 +117,55 @@ def test_split_undoes_a_merge_cleanly(node: Node, resolver: incremental.Incremen
         assert incremental.labels(session) == [(merge.member_a, merge.member_b, False)]
 
 
+def test_a_revised_person_loses_the_merges_its_old_fields_made_and_is_scored_again(
+    node: Node,
+    resolver: incremental.IncrementalResolver,
+) -> None:
+    a = person("José Luis Hernández Garza", JOSE, "662 123 4567")
+    b_id, b = person("JOSE LUIS HERNANDEZ-GARZA", JOSE, "662 123 4567", source="usa")
+    cousin_id, cousin = person("Jorge Hernández Garza", BirthDate(1983, 2, 11), "662 765 4321")
+    # A later version of b's report: the date and phone were the cousin's all along.
+    corrected = person_record(
+        {"full_name": "JORGE HERNANDEZ-GARZA", "phones": "662 765 4321"}, "usa", BirthDate(1983, 2, 11), "MX"
+    )
+    with node.db.write() as session:
+        [first] = resolver.add(session, [a], "analyst@MX")
+        [second, _] = resolver.add(session, [(b_id, b), (cousin_id, cousin)], "analyst@MX")
+        assert second.entity_id == first.entity_id
+        old_merge = session.scalar(select(ResolveDecision).where(ResolveDecision.kind == "merge"))
+        assert old_merge is not None
+
+        assert resolver.add(session, [(b_id, b)], "analyst@MX") == []  # the same fields: nothing to do
+        [revised] = resolver.add(session, [(b_id, corrected)], "resolver@MX")
+
+        assert revised.superseded == [old_merge.id] and old_merge.id in revised.decisions
+        assert old_merge.state == "superseded" and old_merge.decided_by == "resolver@MX"
+        members = {m.stix_id: m for m in session.scalars(select(ResolveMember))}
+        assert members[b_id].entity_id != members[a[0]].entity_id  # the old merge no longer holds
+        assert members[b_id].entity_id == members[cousin_id].entity_id == revised.entity_id  # the new one does
+        assert members[b_id].features["dob"] == "1983-02-11"
+        assert revised.merged_with == [cousin_id]
+
+
+def test_an_analysts_confirmation_stands_when_a_person_is_revised(
+    node: Node,
+    resolver: incremental.IncrementalResolver,
+) -> None:
+    mx = person("José Luis Hernández Garza", JOSE, "662 123 4567")
+    vague_id, vague = person("Hernández, José Luis", None, "")
+    dated = person_record({"full_name": "Hernández, José Luis", "phones": ""}, "mex", BirthDate(1981, 3, 7), "MX")
+    with node.db.write() as session:
+        resolver.add(session, [mx], "analyst@MX")
+        [second] = resolver.add(session, [(vague_id, vague)], "analyst@MX")
+        confirmed = incremental.confirm(session, second.reviews[0], "reviewer@MX")
+        [revised] = resolver.add(session, [(vague_id, dated)], "resolver@MX")
+        assert confirmed.state == "confirmed" and revised.superseded == []
+        assert len({m.entity_id for m in session.scalars(select(ResolveMember))}) == 1
+
+
 def test_confirmed_labels_feed_back_into_a_new_kept_model(
-    node: Node, resolver: incremental.IncrementalResolver,
+    node: Node,
+    resolver: incremental.IncrementalResolver,
 ) -> None:
     mx = person("José Luis Hernández Garza", JOSE, "662 123 4567")
     vague = person("Hernández, José Luis", None, "")
