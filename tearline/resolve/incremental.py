@@ -103,19 +103,15 @@ class IncrementalResolver:
                 session.add(member)
                 new.append(member)
                 stored[stix_id] = member
-            elif member.id not in revised and json.loads(json.dumps(features)) != member.features:
-                revised[member.id] = revise(session, member, features, actor)
+            elif member.id not in revised and changed(member, features):
+                revised[member.id] = revise(session, member, features, _keys(features), actor)
                 new.append(member)
         session.flush()
         if not new:
             return []
         candidates = self._candidates(session, new)
         scored = self._score(new, candidates)
-        outcomes = self._decide(session, new, candidates, scored, actor, set(revised))
-        for outcome, member in zip(outcomes, new, strict=True):
-            outcome.superseded = revised.get(member.id, [])
-            outcome.decisions = sorted({*outcome.decisions, *outcome.superseded})
-        return outcomes
+        return with_superseded(self._decide(session, new, candidates, scored, actor, set(revised)), new, revised)
 
     def _candidates(self, session: Session, new: list[ResolveMember]) -> dict[int, _Known]:
         """Resolved persons sharing a key with an arrival: keys first (indexes only), then the
@@ -216,14 +212,21 @@ def settle_outcomes(
     return list(outcomes.values())
 
 
-def revise(session: Session, member: ResolveMember, features: dict[str, Any], actor: str) -> list[int]:
-    """A new version of the member's report changed what it says of the person: take the new features,
-    withdraw the automatic merges and pending reviews that rested on the old ones, and recompute its
-    entity from the merges that still stand (an analyst's confirmation stands: it judged the people,
-    not the fields). Returns the ids of the decisions withdrawn; the caller scores the member again.
+def changed(member: ResolveMember, features: dict[str, Any]) -> bool:
+    """Whether these features differ from the member's stored ones (compared as stored: JSON)."""
+    return bool(json.loads(json.dumps(features)) != member.features)
+
+
+def revise(session: Session, member: ResolveMember, features: dict[str, Any], keys: dict[str, Any],
+           actor: str) -> list[int]:
+    """A new version of the member's report changed what it says: take the new features and key
+    columns, withdraw the automatic merges and pending reviews that rested on the old ones, and
+    recompute its entity from the merges that still stand (an analyst's confirmation stands: it
+    judged the two, not one version of their fields). Returns the ids of the decisions withdrawn;
+    the caller scores the member again, as an arrival.
     """
     member.features = features
-    for column, value in _keys(features).items():
+    for column, value in keys.items():
         setattr(member, column, value)
     stale = list(session.scalars(select(ResolveDecision).where(
         or_(ResolveDecision.member_a == member.stix_id, ResolveDecision.member_b == member.stix_id),
@@ -235,6 +238,16 @@ def revise(session: Session, member: ResolveMember, features: dict[str, Any], ac
     if any(d.kind == "merge" for d in stale):
         _recompute(session, member.entity_id)
     return sorted(d.id for d in stale)
+
+
+def with_superseded(
+    outcomes: list[Outcome], new: Sequence[ResolveMember], revised: dict[int, list[int]]
+) -> list[Outcome]:
+    """Each revised arrival's outcome also names the decisions its revision withdrew (audited with it)."""
+    for outcome, member in zip(outcomes, new, strict=True):
+        outcome.superseded = revised.get(member.id, [])
+        outcome.decisions = sorted({*outcome.decisions, *outcome.superseded})
+    return outcomes
 
 
 def new_entity() -> str:

@@ -11,7 +11,7 @@ nothing. Merges join entities exactly as persons' do, and a split undoes them th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.resolve_tables import ResolveDecision, ResolveMember
-from tearline.resolve.incremental import Outcome, join_entities, new_entity, settle_outcomes
+from tearline.resolve.incremental import (
+    Outcome,
+    changed,
+    join_entities,
+    new_entity,
+    revise,
+    settle_outcomes,
+    with_superseded,
+)
 from tearline.resolve.organisations import NEAR_SCORE, near_names, normalise_organisation, similarity
 from tearline.resolve.phones import phone_key
 from tearline.resolve.vehicles import (
@@ -119,23 +127,31 @@ class KeyedResolver:
         self.kind = kind
 
     def add(self, session: Session, arrivals: Sequence[Arrival], actor: str) -> list[Outcome]:
-        known = set(session.scalars(select(ResolveMember.stix_id).where(
-            ResolveMember.stix_id.in_([a.stix_id for a in arrivals]))))
+        """Resolve the arrivals; one already resolved is skipped unless a new version of its report
+        changed it, and then it is revised (`incremental.revise`) and judged again."""
+        stored = {m.stix_id: m for m in session.scalars(select(ResolveMember).where(
+            ResolveMember.stix_id.in_([a.stix_id for a in arrivals])))}
         new: list[ResolveMember] = []
+        revised: dict[int, list[int]] = {}
         for arrival in arrivals:
-            if arrival.stix_id in known:
-                continue
             match_key, alt_key, features = keys_of(self.kind, arrival.body, arrival.nation)
-            member = ResolveMember(stix_id=arrival.stix_id, kind=self.kind, entity_id=new_entity(),
-                                   features=features, match_key=match_key, alt_key=alt_key,
-                                   created_at=clock.now())
-            session.add(member)
-            new.append(member)
-            known.add(arrival.stix_id)
+            member = stored.get(arrival.stix_id)
+            if member is None:
+                member = ResolveMember(stix_id=arrival.stix_id, kind=self.kind, entity_id=new_entity(),
+                                       features=features, match_key=match_key, alt_key=alt_key,
+                                       created_at=clock.now())
+                session.add(member)
+                new.append(member)
+                stored[arrival.stix_id] = member
+            elif member.id not in revised and changed(member, features):
+                keys = {"match_key": match_key, "alt_key": alt_key}
+                revised[member.id] = revise(session, member, features, keys, actor)
+                new.append(member)
         session.flush()
         if not new:
             return []
-        return self._decide(session, new, self._candidates(session, new), actor)
+        decided = self._decide(session, new, self._candidates(session, new), actor, set(revised))
+        return with_superseded(decided, new, revised)
 
     def _candidates(self, session: Session, new: list[ResolveMember]) -> list[ResolveMember]:
         keys = {m.match_key for m in new if m.match_key}
@@ -158,7 +174,7 @@ class KeyedResolver:
         return {match for name in names for match in near_names(name, stored, MAX_CANDIDATES)}
 
     def _decide(self, session: Session, new: list[ResolveMember], candidates: list[ResolveMember],
-                actor: str) -> list[Outcome]:
+                actor: str, revised: Collection[int] = ()) -> list[Outcome]:
         outcomes = {m.id: Outcome(m.stix_id, m.entity_id) for m in new}
         everyone = [*new, *candidates]
         made: list[tuple[ResolveDecision, ResolveMember, ResolveMember]] = []
@@ -166,8 +182,8 @@ class KeyedResolver:
             # Each arrival against the stored candidates and the arrivals before it in the batch.
             for other in [*candidates, *new[:i]][: MAX_CANDIDATES * 2]:
                 verdict = judge(self.kind, member.features, other.features)
-                if verdict is None:
-                    continue
+                if verdict is None or (member.id in revised and member.entity_id == other.entity_id):
+                    continue  # no rule fired, or a revised member still held to this one: nothing new
                 decision = _decision(verdict, other, member, actor)
                 session.add(decision)
                 made.append((decision, member, other))

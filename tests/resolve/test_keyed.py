@@ -104,3 +104,23 @@ def test_near_organisation_names_wait_for_an_analyst(node: Node) -> None:
         incremental.confirm(session, second.reviews[0], "analyst")
         joined = {m.stix_id for m in incremental.entity_members(session, first.entity_id)}
     assert joined == {nazas.stix_id, typo.stix_id}
+
+
+def test_a_revised_phone_loses_the_merge_its_old_number_made_and_is_judged_again(node: Node) -> None:
+    resolver = KeyedResolver("phone")
+    first, second = _arrival("MEX", number="662 123 4567"), _arrival("USA", number="+52 662 123 4567")
+    other = _arrival("MEX", number="662 765 4321")
+    corrected = Arrival(second.stix_id, {"number": "+52 662 765 4321"}, "USA")  # a later version's number
+    with node.db.write() as session:
+        resolver.add(session, [first, other], "analyst@MX")
+        [merged] = resolver.add(session, [second], "analyst@MX")
+        assert merged.merged_with == [first.stix_id]
+        assert resolver.add(session, [second], "analyst@MX") == []  # the same number: nothing to do
+
+        [revised] = resolver.add(session, [corrected], "resolver@MX")
+
+        old = session.get(ResolveDecision, merged.decisions[0])
+        assert old is not None and old.state == "superseded" and revised.superseded == [old.id]
+        assert revised.merged_with == [other.stix_id]
+        entities = {m.stix_id: m.entity_id for m in incremental.entity_members(session, revised.entity_id)}
+        assert set(entities) == {second.stix_id, other.stix_id}  # the first phone is no longer with them
