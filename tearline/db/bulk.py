@@ -33,7 +33,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     names = list(rows[0])
     columns = [table.c[name] for name in names]
     arrays = [_column_values(connection, column.type, [row[column.key] for row in rows]) for column in columns]
-    quoted = [connection.dialect.identifier_preparer.quote(name) for name in names]
+    quoted = [connection.dialect.identifier_preparer.quote(column.name) for column in columns]
     casts = ", ".join(f"%s::{_array_type(connection, column.type)}" for column in columns)
     picked = ", ".join(f"u.{q}::json" if _is_json(c.type) else f"u.{q}" for q, c in zip(quoted, columns, strict=True))
     statement = (
@@ -73,8 +73,9 @@ def _array_type(connection: Connection, kind: TypeEngine[Any]) -> str:
 def _column_values(connection: Connection, kind: TypeEngine[Any], values: list[Any]) -> list[Any]:
     """The values as the driver should get them: JSON as its text (the engine's serialiser), anything
     else through the column type's own bind processing (a TypeDecorator's conversion)."""
-    if _is_json(kind):
+    if isinstance(kind, JSON):
         serialise = getattr(connection.dialect, "_json_serializer", None) or json.dumps
-        return [None if value is None else serialise(value) for value in values]
+        # As SQLAlchemy stores it: Python None is JSON `null` unless the column maps it to SQL NULL.
+        return [None if value is None and kind.none_as_null else serialise(value) for value in values]
     process = kind.bind_processor(connection.dialect)
     return values if process is None else [None if value is None else process(value) for value in values]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from tearline.db.bulk import insert_rows
 from tearline.db.federation_tables import ChangeEvent
@@ -23,7 +23,7 @@ def _events(tag: str, count: int) -> list[dict[str, Any]]:
             "report_stix_id": None if i % 2 else f"report--{i:04d}",
             "version_number": i,
             "audience_role": "disclosure" if i % 3 == 0 else None,
-            "detail": {"señal": "Peña", "n": i, "list": [1, None, "é"]},
+            "detail": None if i == 2 else {"señal": "Peña", "n": i, "list": [1, None, "é"]},  # None: JSON null
             "note": "" if i % 2 else "nota ñ",
         }
         for i in range(count)
@@ -47,12 +47,25 @@ def _stored(node: Node, tag: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in rows]
 
 
+def _sql_nulls(node: Node, tag: str) -> int:
+    with node.db.read() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(ChangeEvent)
+                .where(ChangeEvent.kind == tag, ChangeEvent.detail.is_(None))
+            )
+            or 0
+        )
+
+
 def test_a_bulk_insert_stores_what_sqlalchemys_insert_stores(node: Node) -> None:
     with node.db.write() as session:
         insert_rows(session.connection(), ChangeEvent.__table__, _events("bulk", 7))  # type: ignore[arg-type]
         session.connection().execute(insert(ChangeEvent.__table__), _events("plain", 7))  # type: ignore[arg-type]
     bulk, plain = _stored(node, "bulk"), _stored(node, "plain")
     assert bulk == plain
+    assert _sql_nulls(node, "bulk") == _sql_nulls(node, "plain")  # None stored as SQLAlchemy stores it
     assert len(bulk) == 7
     assert bulk[0][0] == datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)  # in id order, converted to UTC
     assert bulk[1][4] == {"señal": "Peña", "n": 1, "list": [1, None, "é"]}
