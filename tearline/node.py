@@ -20,7 +20,14 @@ from tearline.markings.marking import Registry
 from tearline.markings.scheme import NATIONAL_LABELS, EquivalenceTable
 from tearline.policy.host import allowed_workspaces
 from tearline.store import registry as reg
-from tearline.store.audience import audience_is_fresh, law_enforcement_map, refresh_audience
+from tearline.store.audience import (
+    AudienceSnapshot,
+    audience_is_fresh,
+    audience_stamp,
+    law_enforcement_map,
+    refresh_audience,
+    take_snapshot,
+)
 from tearline.store.filters import Reader
 from tearline.store.principals import add_principal, viewer_of
 from tearline.store.registry import NodeIdentity
@@ -39,6 +46,8 @@ class Node:
         self.db = Database(url)
         # Where reads append their audit entries: shared durable commits (tearline.audit.group).
         self.audit_group = GroupCommitter(self.db, config.name)
+        # Each principal's last audience snapshot, reused by its readers while its stamp holds.
+        self._snapshots: dict[int, tuple[tuple[int, int], AudienceSnapshot | None]] = {}
 
     @staticmethod
     def open(data_dir: Path) -> Node:
@@ -76,7 +85,18 @@ class Node:
             now=clock.now(),
             allowed_workspaces=allowed_workspaces(session, principal) if foreign else frozenset(),
             roles=frozenset(principal.roles),
+            audience=self._snapshot(session, principal.id),
         )
+
+    def _snapshot(self, session: Session, principal_id: int) -> AudienceSnapshot | None:
+        """The principal's audience snapshot, taken again only when its stamp has moved."""
+        stamp = audience_stamp(session)
+        kept = self._snapshots.get(principal_id)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        snapshot = take_snapshot(session, principal_id)  # None: too large, and kept as such
+        self._snapshots[principal_id] = (stamp, snapshot)  # one assignment: threads see the old or the new
+        return snapshot
 
     def signing_key(self) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key((self.data_dir / KEY_FILE).read_bytes(), password=None)

@@ -4,14 +4,19 @@ The rules themselves live in `tearline.markings.visibility`; this module only ca
 answer per (principal, marking) so that reads can filter inside SQL. An audience is recomputed
 before the next decision whenever the policy epoch moves (a principal, the registry or the
 equivalence table changed). New markings are added to every fresh audience as they are stored.
+
+A reader carries a snapshot of its audience (`AudienceSnapshot`), which its queries write in as
+constants (`tearline.store.filters.audience_clause`). The snapshot is taken again whenever the
+policy epoch or the audience generation (bumped as markings are added) has moved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from tearline import clock
@@ -20,9 +25,18 @@ from tearline.markings.marking import Marking
 from tearline.markings.scheme import EquivalenceTable
 from tearline.markings.visibility import marking_verdict, sees_source
 from tearline.store.principals import viewer_of
-from tearline.store.registry import NodeIdentity, current_table, policy_epoch
+from tearline.store.registry import (
+    NodeIdentity,
+    audience_generation,
+    bump_audience_generation,
+    current_table,
+    policy_epoch,
+)
 
 LOOKUP_CHUNK = 1_000  # digests per IN list (SQLite caps a statement's parameters)
+# Above this many markings in an audience, a reader's queries keep probing the audience table:
+# SQLite builds the constants into an index at every execution, which then costs more than it saves.
+SNAPSHOT_LIMIT = 4_096
 
 
 def marking_from_body(body: dict[str, Any]) -> Marking:
@@ -93,6 +107,7 @@ def _add_to_fresh_audiences(session: Session, markings: list[tuple[int, Marking]
     rows = _audience_rows(((p, marking_id, m) for p in fresh for marking_id, m in markings), node, table, agencies)
     if rows:
         session.execute(insert(Audience), rows)
+    bump_audience_generation(session)
 
 
 def _audience_rows(
@@ -140,3 +155,51 @@ def refresh_audience(session: Session, principal_id: int, node: NodeIdentity) ->
         session.execute(insert(Audience), rows[start : start + 5000])
     principal.audience_epoch = epoch
     session.flush()
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: a node reuses one snapshot while it holds
+class AudienceSnapshot:
+    """One principal's audience as it stood at one policy epoch and audience generation.
+
+    `plain` holds the markings it sees with no per-item cover and `searchable` those of them whose
+    source fields it may also search. `covered` holds the markings it sees only where a live release
+    or consent covers the item. Markings stored after the snapshot have ids above `newest`.
+    """
+
+    plain: tuple[int, ...]
+    searchable: tuple[int, ...]
+    covered: tuple[int, ...]
+    newest: int
+
+    @property
+    def known(self) -> tuple[int, ...]:
+        """Every marking of the audience, with or without cover."""
+        return tuple(sorted(self.plain + self.covered))
+
+
+def audience_stamp(session: Session) -> tuple[int, int]:
+    return policy_epoch(session), audience_generation(session)
+
+
+def take_snapshot(session: Session, principal_id: int) -> AudienceSnapshot | None:
+    """The principal's (fresh) audience as constants; None when it is too large to write into SQL.
+
+    Read `audience_stamp` before calling this, and key the snapshot by it: what is read here is then
+    at least as new as its key, and a marking added since moves the stamp.
+    """
+    # Newest first: a marking stored between these reads is then either in the rows or above `newest`.
+    newest = session.scalar(select(func.max(MarkingRow.id))) or 0
+    rows = session.execute(
+        select(Audience.marking_id, Audience.needs_orcon, Audience.needs_consent, Audience.hides_source)
+        .where(Audience.principal_id == principal_id)
+        .order_by(Audience.marking_id)
+    ).all()
+    if len(rows) > SNAPSHOT_LIMIT:
+        return None
+    plain = tuple(r.marking_id for r in rows if not (r.needs_orcon or r.needs_consent))
+    return AudienceSnapshot(
+        plain=plain,
+        searchable=tuple(r.marking_id for r in rows if not (r.needs_orcon or r.needs_consent or r.hides_source)),
+        covered=tuple(r.marking_id for r in rows if r.needs_orcon or r.needs_consent),
+        newest=newest,
+    )

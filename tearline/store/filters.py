@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import aliased
 
+from tearline.db.among import MarkingAmong
 from tearline.db.models import Audience, Grant, MarkingRow, Portion, StixObject, UTCDateTime
 from tearline.markings.visibility import Viewer
+from tearline.store.audience import AudienceSnapshot
 
 Item = Any  # Portion, StixObject or an alias of either
 
@@ -30,6 +32,8 @@ class Reader:
     now: datetime
     allowed_workspaces: frozenset[int]
     roles: frozenset[str] = frozenset()
+    # The principal's audience when the reader was made; None: probe the audience table instead.
+    audience: AudienceSnapshot | None = None
 
     @property
     def foreign(self) -> bool:
@@ -88,7 +92,30 @@ def delivered_live(reader: Reader, item: Item) -> ColumnElement[bool]:
     return _grant_exists(Grant.kind == "delivery", *_live_grant(reader, item))
 
 
-def audience_clause(reader: Reader, item: Item, *, searchable: bool = False) -> ColumnElement[bool]:
+def audience_clause(
+    reader: Reader, item: Item, *, searchable: bool = False, by_marking: bool = False
+) -> ColumnElement[bool]:
+    """Rules 1-4 and 6: the item's marking is in the reader's audience, with cover where it needs it.
+
+    With a snapshot of the audience, the markings seen without cover are constants of the query
+    (`MarkingAmong`), and only the others, and markings stored since the snapshot, are probed in the
+    audience table. `by_marking` lets the database find the rows through the marking index (a
+    count); without it, SQLite keeps walking rows in the query's order (a page).
+    """
+    snapshot = reader.audience
+    probe = _audience_probe(reader, item, searchable)
+    if snapshot is None:
+        return probe
+    # First a test on the marking alone, which an index can serve: one of the audience's markings,
+    # or one stored since the snapshot. Then the probe, only for markings that need more than that.
+    candidate = MarkingAmong(item.marking_id, snapshot.known, snapshot.newest, walk=not by_marking)
+    plain = snapshot.searchable if searchable else snapshot.plain
+    if not plain:
+        return and_(candidate, probe)
+    return and_(candidate, or_(MarkingAmong(item.marking_id, plain, None, walk=True), probe))
+
+
+def _audience_probe(reader: Reader, item: Item, searchable: bool) -> ColumnElement[bool]:
     audience = aliased(Audience)
     conditions = [
         audience.principal_id == reader.principal_id,
@@ -101,10 +128,12 @@ def audience_clause(reader: Reader, item: Item, *, searchable: bool = False) -> 
     return select(audience.principal_id).where(*conditions).correlate_except(audience).exists()
 
 
-def item_visible(reader: Reader, item: Item, *, current: bool = True, searchable: bool = False) -> ColumnElement[bool]:
+def item_visible(
+    reader: Reader, item: Item, *, current: bool = True, searchable: bool = False, by_marking: bool = False
+) -> ColumnElement[bool]:
     """Rules 1-7 for one portion or object row (`current=False` reads old versions, for auditors)."""
     clauses = [
-        audience_clause(reader, item, searchable=searchable),
+        audience_clause(reader, item, searchable=searchable, by_marking=by_marking),
         item.withdrawn.is_(false()),
         or_(item.received.is_(false()), delivered_live(reader, item)),
     ]

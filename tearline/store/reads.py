@@ -366,7 +366,7 @@ def _portion_statements(reader: Reader) -> tuple[Select[int], Select[int]]:
         # the prepared statement (with LIMIT as a parameter, its generic plan took about 240 ms a page).
         .limit(bindparam("limit", type_=Integer(), literal_execute=True))
     )
-    count = select(func.count()).select_from(Portion).where(visible)
+    count = select(func.count()).select_from(Portion).where(portion_visible(reader, by_marking=True))
     return page, count
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, Text, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,6 +18,9 @@ from tearline.markings.marking import Agency, Compartment, Registry
 from tearline.markings.scheme import DEFAULT_TABLE, NATIONAL_LABELS, EquivalenceTable
 
 EPOCH_KEY = "policy_epoch"
+# Moves whenever markings are added to the fresh audiences, so that readers' audience snapshots
+# (`tearline.store.audience.AudienceSnapshot`) are taken again.
+GENERATION_KEY = "audience_generation"
 
 
 @dataclass(frozen=True)
@@ -47,26 +50,52 @@ def lock_equivalence_sequence(session: Session) -> int:
     """The version in force, read under a lock held until commit: the policy epoch's row, which every new
     version updates. SQLite writers already take turns (BEGIN IMMEDIATE); on PostgreSQL a second submitter
     waits here, then reads the version the first one stored."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
-    session.execute(insert(Setting).values(key=EPOCH_KEY, value="0").on_conflict_do_nothing(index_elements=["key"]))
+    _ensure_setting(session, EPOCH_KEY)
     session.get(Setting, EPOCH_KEY, with_for_update=True, populate_existing=True)
     return current_version(session)
 
 
-def policy_epoch(session: Session) -> int:
-    value = session.scalar(select(Setting.value).where(Setting.key == EPOCH_KEY))
+def _counter(session: Session, key: str) -> int:
+    value = session.scalar(select(Setting.value).where(Setting.key == key))
     return int(value) if value is not None else 0
+
+
+def _bump(session: Session, key: str) -> int:
+    """Add one to a counter in one statement, so that two transactions bumping at once give two steps.
+
+    Reading the value and writing it back plus one would let a second transaction that read before
+    the first committed write the same value again, and a reader that saw the first step would
+    never see the second.
+    """
+    _ensure_setting(session, key)
+    step = cast(cast(Setting.value, Integer) + 1, Text)
+    value = session.execute(
+        update(Setting).where(Setting.key == key).values(value=step).returning(Setting.value)
+    ).scalar_one()
+    return int(value)
+
+
+def _ensure_setting(session: Session, key: str) -> None:
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    session.execute(insert(Setting).values(key=key, value="0").on_conflict_do_nothing(index_elements=["key"]))
+
+
+def policy_epoch(session: Session) -> int:
+    return _counter(session, EPOCH_KEY)
+
+
+def audience_generation(session: Session) -> int:
+    return _counter(session, GENERATION_KEY)
 
 
 def bump_policy_epoch(session: Session) -> int:
     """Invalidate every precomputed audience before the next decision (DESIGN §3.5, caches)."""
-    epoch = policy_epoch(session) + 1
-    if session.get(Setting, EPOCH_KEY) is None:
-        session.add(Setting(key=EPOCH_KEY, value=str(epoch)))
-    else:
-        session.execute(update(Setting).where(Setting.key == EPOCH_KEY).values(value=str(epoch)))
-    session.flush()
-    return epoch
+    return _bump(session, EPOCH_KEY)
+
+
+def bump_audience_generation(session: Session) -> None:
+    """Invalidate every audience snapshot (not the audiences themselves): markings were added to them."""
+    _bump(session, GENERATION_KEY)
 
 
 def add_partner(session: Session, nation: str) -> None:

@@ -6,13 +6,15 @@ at a time, with `item_facts`) must agree for every principal and every item of r
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
 
 from tearline import clock
 from tearline.db.models import Grant, MarkingRow, Portion, StixObject
 from tearline.markings.visibility import Cover, ItemState, decide, item_facts
-from tearline.store.audience import marking_from_body
+from tearline.store.audience import AudienceSnapshot, marking_from_body
 from tearline.store.filters import item_visible, object_visible
 from tests.conftest import NodeFactory
 from tests.leak.test_leak_harness import NOW, build
@@ -56,13 +58,31 @@ def _per_item(built, username: str) -> tuple[set[int], set[int]]:  # type: ignor
         return portions, {o.id for o in objects if object_allowed(o)}
 
 
+# A snapshot taken before any marking was stored: every marking is newer than it, so each row goes
+# through the `newest` branch to the audience probe.
+_BEFORE_ANY_MARKING = AudienceSnapshot(plain=(), searchable=(), covered=(), newest=0)
+
+
 def _in_sql(built, username: str) -> tuple[set[int], set[int]]:  # type: ignore[no-untyped-def]
+    """What the SQL filter admits, the same in each form it takes; the test fails on any difference."""
     node = built.node
     reader = node.reader(built.rows[username])
+    assert reader.audience is not None  # the node's readers carry their audience as constants
+    forms = {
+        "snapshot, walking": (reader, False),
+        "snapshot, by marking": (reader, True),
+        "snapshot before any marking": (replace(reader, audience=_BEFORE_ANY_MARKING), False),
+        "audience probe alone": (replace(reader, audience=None), False),
+    }
+    answers = {}
     with node.db.read() as session:
-        portions = set(session.scalars(select(Portion.id).where(item_visible(reader, Portion))))
-        objects = set(session.scalars(select(StixObject.id).where(object_visible(reader, StixObject))))
-    return portions, objects
+        for form, (r, by_marking) in forms.items():
+            portions = select(Portion.id).where(item_visible(r, Portion, by_marking=by_marking))
+            objects = select(StixObject.id).where(object_visible(r, StixObject))
+            answers[form] = (set(session.scalars(portions)), set(session.scalars(objects)))
+    first = answers["snapshot, walking"]
+    assert all(answer == first for answer in answers.values()), {k: v == first for k, v in answers.items()}
+    return first
 
 
 @settings(
