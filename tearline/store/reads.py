@@ -13,8 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from tearline.db.driver import DriverStatement, compile_for_driver, fetch_column
 from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
 from tearline.errors import Forbidden, NotFound
 from tearline.markings.banner import banner_text
@@ -339,35 +341,43 @@ def counts(session: Session, reader: Reader) -> dict[str, Any]:
 
 def portion_count(session: Session, reader: Reader) -> int:
     """Visible current portions, titles included."""
-    statement = _portion_statements(replace(reader, now=_EPOCH))[1]
-    return session.connection().scalar(statement, {"now": reader.now}) or 0
+    count = _count_statement(replace(reader, now=_EPOCH), _dialect(session))
+    return int(fetch_column(session, count, {"now": reader.now})[0] or 0)
 
 
 def portion_page(session: Session, reader: Reader, limit: int, after_id: int = 0) -> list[int]:
     """Ids of a page of visible current portions after `after_id`, in id order (keyset paging)."""
-    statement = _portion_statements(replace(reader, now=_EPOCH))[0]
-    # Through the session's Core connection: the ORM layer adds more than the walk itself costs.
-    return list(session.connection().scalars(statement, {"now": reader.now, "after": after_id, "limit": limit}))
+    page = _page_statement(replace(reader, now=_EPOCH), _dialect(session), limit)
+    return fetch_column(session, page, {"now": reader.now, "after": after_id})
 
 
+# The statements below are built once per principal's read context (its time is a parameter) and
+# run through the driver (`tearline.db.driver`): on a page that touches a few hundred index
+# entries, building the filter, and SQLAlchemy's execution, each cost more than running it.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _dialect(session: Session) -> Dialect:
+    return session.get_bind().dialect
+
+
 @lru_cache(maxsize=512)
-def _portion_statements(reader: Reader) -> tuple[Select[int], Select[int]]:
-    # Built once per principal's read context (its time is a parameter): building the filter and its
-    # cache key costs more than running it, on a page that touches a few hundred index entries.
-    visible = portion_visible(reader)
+def _page_statement(reader: Reader, dialect: Dialect, limit: int) -> DriverStatement:
     page = (
         select(Portion.id)
-        .where(Portion.id > bindparam("after"), visible)
+        .where(Portion.id > bindparam("after", value=0), portion_visible(reader))
         .order_by(Portion.id)
         # The page size is written into the SQL, so that PostgreSQL may keep one generic plan for
         # the prepared statement (with LIMIT as a parameter, its generic plan took about 240 ms a page).
-        .limit(bindparam("limit", type_=Integer(), literal_execute=True))
+        .limit(bindparam("limit", value=limit, type_=Integer(), literal_execute=True))
     )
+    return compile_for_driver(page, dialect)
+
+
+@lru_cache(maxsize=512)
+def _count_statement(reader: Reader, dialect: Dialect) -> DriverStatement:
     count = select(func.count()).select_from(Portion).where(portion_visible(reader, by_marking=True))
-    return page, count
+    return compile_for_driver(count, dialect)
 
 
 def visible_reports(session: Session, reader: Reader, table: EquivalenceTable) -> Iterator[ReportView]:

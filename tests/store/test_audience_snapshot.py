@@ -10,14 +10,16 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from tearline.db.among import MarkingAmong
-from tearline.db.models import MarkingRow, Portion
+from tearline.db.driver import compile_for_driver, fetch_column
+from tearline.db.models import Grant, MarkingRow, Portion, UTCDateTime
 from tearline.fixtures import build_demo, us_marking
 from tearline.node import Node
 from tearline.store import audience
 from tearline.store import registry as reg
+from tearline.store.filters import now_param, portion_visible
 from tearline.store.reads import portion_count, portion_page
 from tests.store.test_reads import _draft, _reader, _store, quick
 
@@ -130,3 +132,25 @@ def test_the_constants_are_written_as_each_database_runs_them_fastest(node: Node
         assert sql[0] == sql[1] == "(portion.marking_id = ANY('{3,5,8}'::integer[]) OR portion.marking_id > 12)"
     with pytest.raises(TypeError):
         MarkingAmong(column, ("3; DROP TABLE portion",), None, walk=True)  # type: ignore[arg-type]
+
+
+def test_a_driver_statement_pages_as_sqlalchemy_would(node: Node) -> None:
+    build_demo(node)
+    reader = _reader(node, "ana.analyst")
+    with node.db.read() as session:
+        through_sqlalchemy = list(
+            session.scalars(select(Portion.id).where(portion_visible(reader)).order_by(Portion.id).limit(7))
+        )
+        assert through_sqlalchemy and portion_page(session, reader, 7) == through_sqlalchemy
+        after = through_sqlalchemy[2]
+        assert portion_page(session, reader, 3, after) == through_sqlalchemy[3:6]
+    live = select(Grant.id).where(Grant.id > bindparam("after", value=0), Grant.expires_at > now_param(reader))
+    driven = compile_for_driver(live, node.db.engine.dialect)
+    values = driven.parameters({"after": 5, "now": reader.now, "unused": 1})
+    named = dict(zip(driven.positions, values, strict=True)) if driven.positions else values
+    assert isinstance(named, dict) and named["after"] == 5 and "unused" not in named
+    # The time goes through the column type's processor (on SQLite, UTC without a zone).
+    assert named["now"] == UTCDateTime().bind_processor(node.db.engine.dialect)(reader.now)
+    assert (named["now"].tzinfo is None) == (node.db.dialect == "sqlite")
+    with node.db.read() as session:
+        assert fetch_column(session, driven, {"after": 0, "now": reader.now}) == []  # no grant exists
