@@ -52,6 +52,7 @@ def summary_table(results: Sequence[DatabaseResult]) -> Table:
         ("load (set-up, not measured)", [ms(r.load_seconds) for r in results]),
         ("principals measured", [str(len(r.principals)) for r in results]),
         ("SQL filtered page of 50 (median)", [ms(r.sql_page) for r in results]),
+        ("  the same, each principal's first uses", [ms(r.first_page) for r in results]),
         ("per-item Cedar page of 50 (median)", [ms(r.cedar_page) for r in results]),
         ("page: Cedar / SQL", [ratio(r.page_ratio) for r in results]),
         ("SQL filtered count (median)", [ms(r.sql_count) for r in results]),

@@ -55,9 +55,15 @@ def compile_for_driver(statement: ClauseElement, dialect: Dialect) -> DriverStat
 
 def fetch_column(session: Session, statement: DriverStatement, values: Mapping[str, Any]) -> list[Any]:
     """The first column of every row, run on the session's DBAPI connection in its transaction."""
-    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    connection = session.connection()
+    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(statement.sql, statement.parameters(values))
+        if connection.dialect.name == "postgresql":
+            # Prepared from the first run: each reader's statement is its own text, so psycopg's
+            # default (prepare on the fifth run) would plan it from scratch four more times.
+            cursor.execute(statement.sql, statement.parameters(values), prepare=True)
+        else:
+            cursor.execute(statement.sql, statement.parameters(values))
         return [row[0] for row in cursor.fetchall()]
     finally:
         cursor.close()
