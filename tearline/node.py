@@ -90,7 +90,7 @@ class Node:
 
     def _snapshot(self, session: Session, principal_id: int) -> AudienceSnapshot | None:
         """The principal's audience snapshot, taken again only when its stamp has moved."""
-        stamp = audience_stamp(session)
+        stamp = audience_stamp(session, principal_id)
         kept = self._snapshots.get(principal_id)
         if kept is not None and kept[0] == stamp:
             return kept[1]

@@ -7,7 +7,7 @@ equivalence table changed). New markings are added to every fresh audience as th
 
 A reader carries a snapshot of its audience (`AudienceSnapshot`), which its queries write in as
 constants (`tearline.store.filters.audience_clause`). The snapshot is taken again whenever the
-policy epoch or the audience generation (bumped as markings are added) has moved.
+audience was recomputed or the audience generation (bumped as markings are added) has moved.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def refresh_audience(session: Session, principal_id: int, node: NodeIdentity) ->
 
 @dataclass(frozen=True, eq=False)  # compared by identity: a node reuses one snapshot while it holds
 class AudienceSnapshot:
-    """One principal's audience as it stood at one policy epoch and audience generation.
+    """One principal's audience as it stood at one epoch of its own and one audience generation.
 
     `plain` holds the markings it sees with no per-item cover and `searchable` those of them whose
     source fields it may also search. `covered` holds the markings it sees only where a live release
@@ -177,8 +177,15 @@ class AudienceSnapshot:
         return tuple(sorted(self.plain + self.covered))
 
 
-def audience_stamp(session: Session) -> tuple[int, int]:
-    return policy_epoch(session), audience_generation(session)
+def audience_stamp(session: Session, principal_id: int) -> tuple[int, int]:
+    """What dates a principal's audience: the epoch it was computed at, and the audience generation.
+
+    The principal's own epoch, not the policy epoch: a snapshot keyed by the policy epoch could be
+    read between a policy change and the refresh of this audience, and be kept after the refresh.
+    A refresh rewrites the rows and the principal's epoch in one transaction.
+    """
+    epoch = session.scalar(select(Principal.audience_epoch).where(Principal.id == principal_id))
+    return (epoch if epoch is not None else -1), audience_generation(session)
 
 
 def take_snapshot(session: Session, principal_id: int) -> AudienceSnapshot | None:

@@ -14,12 +14,13 @@ from sqlalchemy import bindparam, func, select
 
 from tearline.db.among import MarkingAmong
 from tearline.db.driver import compile_for_driver, fetch_column
-from tearline.db.models import Grant, MarkingRow, Portion, UTCDateTime
+from tearline.db.models import Grant, MarkingRow, Portion, Principal, UTCDateTime
 from tearline.fixtures import build_demo, us_marking
 from tearline.node import Node
 from tearline.store import audience
 from tearline.store import registry as reg
 from tearline.store.filters import now_param, portion_visible
+from tearline.store.principals import update_principal
 from tearline.store.reads import portion_count, portion_page
 from tests.store.test_reads import _draft, _reader, _store, quick
 
@@ -154,3 +155,26 @@ def test_a_driver_statement_pages_as_sqlalchemy_would(node: Node) -> None:
     assert (named["now"].tzinfo is None) == (node.db.dialect == "sqlite")
     with node.db.read() as session:
         assert fetch_column(session, driven, {"after": 0, "now": reader.now}) == []  # no grant exists
+
+
+def test_a_snapshot_taken_before_an_audience_is_recomputed_is_not_kept_after(node: Node) -> None:
+    build_demo(node)
+    with node.db.read() as session:
+        secret = us_marking(node.registry(session), ["USA", "CAN", "MEX"])
+    _store(node, _draft(secret, ("Secret, for ana until her clearance drops.", secret)))
+    stored = _portion_ids(node, "Secret, for ana until her clearance drops.")
+    ana = _reader(node, "ana.analyst")
+    with node.db.read() as session:
+        assert stored <= set(portion_page(session, ana, 10_000))
+    with node.db.write() as session:
+        row = session.scalar(select(Principal).where(Principal.username == "ana.analyst"))
+        assert row is not None
+        update_principal(session, row, clearance="CONFIDENTIAL")
+    # A request that reads the stamp after the change but before ana's audience is recomputed:
+    # its snapshot holds the old rows, and must not be what the next reader gets.
+    with node.db.read() as session:
+        node._snapshot(session, ana.principal_id)
+    after = _reader(node, "ana.analyst")
+    with node.db.read() as session:
+        assert not stored & set(portion_page(session, after, 10_000))
+        assert portion_count(session, after) < portion_count(session, ana)
