@@ -20,12 +20,13 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from tearline import clock
-from tearline.db.models import AgencyRow, Audience, MarkingRow, Principal
+from tearline.db.models import AgencyRow, Audience, MarkingRow, Principal, Setting
 from tearline.markings.marking import Marking
 from tearline.markings.scheme import EquivalenceTable
 from tearline.markings.visibility import marking_verdict, sees_source
 from tearline.store.principals import viewer_of
 from tearline.store.registry import (
+    GENERATION_KEY,
     NodeIdentity,
     audience_generation,
     bump_audience_generation,
@@ -182,10 +183,15 @@ def audience_stamp(session: Session, principal_id: int) -> tuple[int, int]:
 
     The principal's own epoch, not the policy epoch: a snapshot keyed by the policy epoch could be
     read between a policy change and the refresh of this audience, and be kept after the refresh.
-    A refresh rewrites the rows and the principal's epoch in one transaction.
+    A refresh rewrites the rows and the principal's epoch in one transaction. Both values come in
+    one statement: every reader a node makes reads them.
     """
-    epoch = session.scalar(select(Principal.audience_epoch).where(Principal.id == principal_id))
-    return (epoch if epoch is not None else -1), audience_generation(session)
+    generation = select(Setting.value).where(Setting.key == GENERATION_KEY).scalar_subquery()
+    row = session.execute(select(Principal.audience_epoch, generation).where(Principal.id == principal_id)).first()
+    if row is None:
+        return -1, audience_generation(session)
+    epoch, value = row
+    return epoch, int(value) if value is not None else 0
 
 
 def take_snapshot(session: Session, principal_id: int) -> AudienceSnapshot | None:
