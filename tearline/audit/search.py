@@ -1,8 +1,10 @@
 """The auditor's questions: who saw (or was refused) an object, and what a principal saw.
 
-The search columns only narrow the candidates: they are cut to index-friendly lengths and they
-are not covered by the Merkle tree. Each answer is decoded from the entry's canonical bytes and
-re-checked against the question, so an answer is always what the log itself says.
+The search tables and columns only narrow the candidates: they are cut to index-friendly lengths,
+they are not covered by the Merkle tree, and the newest entries are not in the tables yet (they
+are written in batches; see `tearline.audit.store`), so those are read from the log itself. Each
+answer is decoded from the entry's canonical bytes and re-checked against the question, so an
+answer is always what the log itself says.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tearline.audit.event import AuditEvent
-from tearline.audit.store import ID_CUT, LogCorrupted
+from tearline.audit.store import ID_CUT, LogCorrupted, indexed_entries
 from tearline.clock import as_utc
-from tearline.db.audit_tables import AuditLeaf, AuditObject
+from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
 from tearline.errors import InvalidInput, Problem
 
 MAX_LIMIT = 500
@@ -67,14 +70,35 @@ class Page:
     next_after: int | None
 
 
-def _candidates(query: Query) -> Select[int, bytes]:
-    stmt = select(AuditLeaf.idx, AuditLeaf.data).where(AuditLeaf.idx > query.after)
+def _indexed(query: Query, indexed: int) -> Select[int, bytes]:
+    """Candidates among the entries that the search tables cover: found through those tables."""
+    stmt = select(AuditLeaf.idx, AuditLeaf.data).where(AuditLeaf.idx > query.after, AuditLeaf.idx < indexed)
     if query.object_id:
         stmt = stmt.join(AuditObject, AuditObject.idx == AuditLeaf.idx).where(
             AuditObject.object_id == query.object_id[:ID_CUT]
         )
     if query.actor:
+        stmt = stmt.join(AuditActor, AuditActor.idx == AuditLeaf.idx).where(AuditActor.actor == query.actor[:ID_CUT])
+    return _narrowed(stmt, query).order_by(AuditLeaf.idx)
+
+
+def _recent(session: Session, query: Query, indexed: int) -> list[tuple[int, bytes]]:
+    """Candidates among the newer entries, not in the search tables yet (fewer than INDEX_BATCH and a group).
+
+    They are read from `audit_leaf`; an object id is looked for in the bytes as JSON spells it
+    (the canonical bytes are that JSON), and `search` then decodes and re-checks each candidate.
+    """
+    stmt = select(AuditLeaf.idx, AuditLeaf.data).where(AuditLeaf.idx > max(query.after, indexed - 1))
+    if query.actor:
         stmt = stmt.where(AuditLeaf.actor == query.actor[:ID_CUT])
+    rows = [(index, bytes(data)) for index, data in session.execute(_narrowed(stmt, query).order_by(AuditLeaf.idx))]
+    if not query.object_id:
+        return rows
+    spelt = orjson.dumps(query.object_id)
+    return [(index, data) for index, data in rows if spelt in data]
+
+
+def _narrowed(stmt: Select[int, bytes], query: Query) -> Select[int, bytes]:
     if query.action:
         stmt = stmt.where(AuditLeaf.action == query.action[:64])
     if query.outcome:
@@ -83,7 +107,7 @@ def _candidates(query: Query) -> Select[int, bytes]:
         stmt = stmt.where(AuditLeaf.at_us >= _micros(query.since))
     if query.until:
         stmt = stmt.where(AuditLeaf.at_us < _micros(query.until))
-    return stmt.order_by(AuditLeaf.idx)
+    return stmt
 
 
 def _micros(moment: datetime) -> int:
@@ -102,17 +126,21 @@ def _decode(index: int, data: bytes) -> AuditEvent:
 def search(session: Session, query: Query) -> Page:
     """Entries matching the query, in log order, at most `query.limit` of them."""
     query.check()
-    hits: list[Hit] = []
+    indexed = indexed_entries(session)
     # Scan a few more candidates than asked: cut columns may admit entries that the bytes then reject.
     scan = query.limit * 2 + 10
-    rows = session.execute(_candidates(query).limit(scan)).all()
+    rows: list[tuple[int, bytes]] = [(i, bytes(d)) for i, d in session.execute(_indexed(query, indexed).limit(scan))]
+    covered = len(rows) < scan  # every indexed candidate is in hand: the newer entries come next
+    if covered:
+        rows += _recent(session, query, indexed)
+    hits: list[Hit] = []
     last = query.after
     for index, data in rows:
         last = index
-        event = _decode(index, bytes(data))
+        event = _decode(index, data)
         if query.matches(event):
-            hits.append(Hit(index, event, bytes(data)))
+            hits.append(Hit(index, event, data))
             if len(hits) == query.limit:
                 break
-    more = len(hits) == query.limit or len(rows) == scan
+    more = len(hits) == query.limit or not covered
     return Page(hits, last if more else None)

@@ -10,15 +10,25 @@ The head keeps the frontier (the right-edge complete subtrees), so an append rea
 writes the leaf, the nodes it completes (one on average) and the head. On PostgreSQL all of that
 is one statement after the head's `SELECT ... FOR UPDATE`: two round trips, however many entries.
 Proofs first work out which complete subtrees they need, then fetch them all in one query.
+
+The search rows (`audit_actor`, `audit_object`) are written in batches. Each append's leaf, nodes
+and head go at the end of their tables, a page or two for a whole group; an actor or object row
+goes wherever that actor or object sorts, about one page write an entry. So an append leaves
+them out until INDEX_BATCH entries wait, and the append that reaches it writes the rows of every
+waiting entry, sorted, in its own transaction: many entries share each page. `audit_head.indexed`
+says how many entries the search tables cover; a search reads the newer ones from `audit_leaf`
+(see `tearline.audit.search`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVar, cast
 
+import orjson
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 
@@ -46,6 +56,9 @@ LEAF = cast(Table, AuditLeaf.__table__)
 NODE = cast(Table, AuditNode.__table__)
 # Room for an index column entry; longer values are cut, and searches re-check the entry's bytes.
 ID_CUT = 255
+# How many entries may wait for their search rows. A search reads fewer than this (plus one group
+# of appends) from `audit_leaf` directly; an append that reaches it writes the batch's rows.
+INDEX_BATCH = 512
 
 
 def _conn(session: Session) -> Connection:
@@ -80,7 +93,6 @@ class LeafFacts:
     action: str
     outcome: str
     at: datetime
-    objects: Sequence[str]
 
 
 @dataclass
@@ -130,27 +142,33 @@ def _sql(conn: Connection, statement: str) -> str:
     return statement if conn.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
 
 
-def _head(session: Session, lock: bool) -> Frontier:
+def _head(session: Session, lock: bool) -> tuple[Frontier, int]:
+    """The head's frontier, and how many entries the search tables cover."""
     conn = _conn(session)
     # FOR UPDATE on PostgreSQL; SQLite has no row locks, and a writer there holds the database lock.
     locking = " FOR UPDATE" if lock and conn.dialect.name != "sqlite" else ""
     row = conn.exec_driver_sql(
-        _sql(conn, f"SELECT size, frontier FROM audit_head WHERE id = ?{locking}"), (HEAD_ID,)
+        _sql(conn, f"SELECT size, frontier, indexed FROM audit_head WHERE id = ?{locking}"), (HEAD_ID,)
     ).first()
     if row is None:
         # The migration inserts the head; this covers schemas made by `create_all` (tests, tools).
-        conn.execute(insert(HEAD).values(id=HEAD_ID, size=0, frontier=b""))
-        return Frontier(0)
-    return Frontier.from_blob(row[0], bytes(row[1]))
+        conn.execute(insert(HEAD).values(id=HEAD_ID, size=0, frontier=b"", indexed=0))
+        return Frontier(0), 0
+    return Frontier.from_blob(row[0], bytes(row[1])), row[2]
 
 
 def lock_head(session: Session) -> Frontier:
     """The head, locked until the caller's transaction ends."""
-    return _head(session, lock=True)
+    return _head(session, lock=True)[0]
 
 
 def read_head(session: Session) -> Frontier:
-    return _head(session, lock=False)
+    return _head(session, lock=False)[0]
+
+
+def indexed_entries(session: Session) -> int:
+    """How many entries, from the first, have their rows in the search tables."""
+    return _head(session, lock=False)[1]
 
 
 def log_size(session: Session) -> int:
@@ -162,33 +180,34 @@ def log_size(session: Session) -> int:
 
 def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) -> int:
     """Append entries (canonical bytes and search facts) in the caller's transaction; returns the first index."""
-    frontier = lock_head(session)
+    frontier, indexed = _head(session, lock=True)
     first = frontier.size
     leaves: list[tuple[object, ...]] = []
     nodes: list[tuple[object, ...]] = []
-    objects: list[tuple[object, ...]] = []
     for offset, (data, facts) in enumerate(entries):
         index = first + offset
         hashed = leaf_hash(data)
         at = round(as_utc(facts.at).timestamp() * 1_000_000)
         leaves.append((index, hashed, data, facts.actor[:ID_CUT], facts.action[:64], facts.outcome[:16], at))
         nodes += [(node_key(lv, ix), h) for lv, ix, h in frontier.push(hashed)]
-        # One row per distinct object: the same id twice in one event is one fact to search.
-        objects += [(oid, index) for oid in dict.fromkeys(o[:ID_CUT] for o in facts.objects)]
+    index_to = frontier.size if frontier.size - indexed >= INDEX_BATCH else indexed
     conn = _conn(session)
     if conn.dialect.name != "sqlite":
-        _append_in_one_statement(conn, leaves, nodes, objects, frontier)
-        return first
-    for into, rows in ((_INTO_LEAF, leaves), (_INTO_NODE, nodes), (_INTO_OBJECT, objects)):
-        _insert_rows(conn, into, rows)
-    conn.exec_driver_sql(_sql(conn, _UPDATE_HEAD), (frontier.size, frontier.blob(), HEAD_ID))
+        _append_in_one_statement(conn, leaves, nodes, frontier, index_to)
+    else:
+        _insert_rows(conn, _INTO_LEAF, leaves)
+        _insert_rows(conn, _INTO_NODE, nodes)
+        conn.exec_driver_sql(_sql(conn, _UPDATE_HEAD), (frontier.size, frontier.blob(), index_to, HEAD_ID))
+    if index_to > indexed:
+        _index(conn, indexed, index_to)
     return first
 
 
 _INTO_LEAF = "audit_leaf (idx, hash, data, actor, action, outcome, at_us)"
 _INTO_NODE = "audit_node (key, hash)"
+_INTO_ACTOR = "audit_actor (actor, idx)"
 _INTO_OBJECT = "audit_object (object_id, idx)"
-_UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ? WHERE id = ?"
+_UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ?, indexed = ? WHERE id = ?"
 
 
 # PostgreSQL: the rows of an append go as one array a column, and the head is updated in the same
@@ -200,10 +219,14 @@ WITH leaves AS (
     SELECT * FROM unnest(%b::bigint[], %b::bytea[], %b::bytea[], %b::text[], %b::text[], %b::text[], %b::bigint[])
 ), nodes AS (
     INSERT INTO audit_node (key, hash) SELECT * FROM unnest(%b::bigint[], %b::bytea[])
-), objects AS (
-    INSERT INTO audit_object (object_id, idx) SELECT * FROM unnest(%b::text[], %b::bigint[])
 )
-UPDATE audit_head SET size = %b, frontier = %b WHERE id = %b
+UPDATE audit_head SET size = %b, frontier = %b, indexed = %b WHERE id = %b
+"""
+_INDEX_ALL = """
+WITH actors AS (
+    INSERT INTO audit_actor (actor, idx) SELECT * FROM unnest(%b::text[], %b::bigint[])
+)
+INSERT INTO audit_object (object_id, idx) SELECT * FROM unnest(%b::text[], %b::bigint[])
 """
 
 
@@ -215,25 +238,77 @@ def _append_in_one_statement(
     conn: Connection,
     leaves: list[tuple[object, ...]],
     nodes: list[tuple[object, ...]],
-    objects: list[tuple[object, ...]],
     frontier: Frontier,
+    indexed: int,
 ) -> None:
     """One round trip for the whole append, while the head row is locked (every other writer waits on it).
 
     Separate statements cost a round trip each (two for a COPY); under load each of those also
     waits to take the interpreter lock back, and the head stays locked all the while.
     """
-    params = [*_columns(leaves, 7), *_columns(nodes, 2), *_columns(objects, 2)]
-    conn.exec_driver_sql(_APPEND_ALL, (*params, frontier.size, frontier.blob(), HEAD_ID))
+    params = [*_columns(leaves, 7), *_columns(nodes, 2)]
+    conn.exec_driver_sql(_APPEND_ALL, (*params, frontier.size, frontier.blob(), indexed, HEAD_ID))
+
+
+def _index(conn: Connection, start: int, end: int) -> None:
+    """Write the search rows of entries [start, end), sorted by key, so that each page is written once.
+
+    The objects come from the entry's stored bytes. Bytes that do not decode (a tampered entry,
+    which `tearline audit verify` reports) give no object rows: a search re-checks the bytes anyway.
+    """
+    stored = conn.exec_driver_sql(_sql(conn, _PENDING), (start, end))
+    actors: set[tuple[object, ...]] = set()
+    objects: set[tuple[object, ...]] = set()
+    for idx, actor, data in stored:
+        actors.add((actor, idx))
+        objects.update((oid[:ID_CUT], idx) for oid in entry_objects(bytes(data)))
+    if conn.dialect.name == "sqlite":
+        _insert_rows(conn, _INTO_ACTOR, sorted(actors))
+        _insert_rows(conn, _INTO_OBJECT, sorted(objects))
+    else:
+        conn.exec_driver_sql(_INDEX_ALL, (*_columns(sorted(actors), 2), *_columns(sorted(objects), 2)))
+
+
+_PENDING = "SELECT idx, actor, data FROM audit_leaf WHERE idx >= ? AND idx < ?"
+
+
+def entry_objects(data: bytes) -> list[str]:
+    """The object ids an entry's bytes name; none when the bytes are not an event's."""
+    try:
+        objects = orjson.loads(data).get("objects")
+    except (orjson.JSONDecodeError, AttributeError):
+        return []
+    return [oid for oid in objects if isinstance(oid, str)] if isinstance(objects, list) else []
 
 
 def _insert_rows(conn: Connection, into: str, rows: list[tuple[object, ...]]) -> None:
-    """SQLite: one executemany of plain driver statements (it runs in-process, so that is cheapest);
-    per row, SQLAlchemy's parameter processing would cost more than the insert."""
-    if not rows:
-        return
-    statement = f"INSERT INTO {into} VALUES (" + ", ".join("?" * len(rows[0])) + ")"
-    conn.exec_driver_sql(statement, rows if len(rows) > 1 else rows[0])
+    """SQLite: the rows in a few multi-row `INSERT ... VALUES (...), (...)` statements.
+
+    The driver lets go of the interpreter lock for each step of a statement, and an executemany
+    steps once per row. Under group commit every release hands the lock to a waiting caller, and
+    the leader, holding the head, waits to take it back: a row at a time, that doubled the CPU
+    of an entry. Chunks are powers of two (37 rows go as 32 + 4 + 1), so that a handful of
+    statement texts per table stay in the driver's statement cache.
+    """
+    start = 0
+    while start < len(rows):
+        chunk = min(_MAX_CHUNK, 1 << ((len(rows) - start).bit_length() - 1))
+        conn.exec_driver_sql(_values_statement(into, len(rows[0]), chunk), tuple(_flat(rows[start : start + chunk])))
+        start += chunk
+
+
+# At most 7 columns a row: 128 rows stay under SQLite's oldest limit of 999 bound parameters.
+_MAX_CHUNK = 128
+
+
+@lru_cache(maxsize=64)
+def _values_statement(into: str, width: int, count: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return f"INSERT INTO {into} VALUES " + ", ".join([row] * count)
+
+
+def _flat(rows: list[tuple[object, ...]]) -> Iterator[object]:
+    return (value for row in rows for value in row)
 
 
 # --- reading hashes --------------------------------------------------------------------------------------

@@ -8,8 +8,11 @@ The tree is stored so that every root and proof costs O(log n) reads (RFC 9162 Â
   is `audit_leaf.hash`). Its key is `(last leaf << 6) | level`: the node that appending leaf n
   completes has a key in [n << 6, (n << 6) + 63], so keys only grow (cheap appends) and the nodes
   a range of leaves completes are one key range (cheap verification).
-- `audit_head`: one row, locked by every append, holding the size and the right-edge hashes.
-- `audit_object`: object id -> entry index, for "who saw this report".
+- `audit_head`: one row, locked by every append, holding the size, the right-edge hashes, and how
+  many entries the search tables below cover (`indexed`).
+- `audit_object` and `audit_actor`: object id -> entry index, for "who saw this report", and actor
+  -> entry index, for "what did this principal see". They are filled in batches of entries, not
+  one entry at a time (see `tearline.audit.store`); searches read the few newer entries directly.
 - `audit_checkpoint`: every signed checkpoint the node issued, with the cosignatures it received.
 - `audit_witnessed_log` and `audit_fork`: what this node, as a witness, last cosigned for each
   partner log, and the evidence of any fork it saw.
@@ -36,6 +39,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    # Entries [0, indexed) have their rows in audit_object and audit_actor; the rest do not yet.
+    indexed: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class AuditLeaf(Base):
@@ -50,7 +55,9 @@ class AuditLeaf(Base):
     # The event's time as UTC microseconds since 1970: cheap to write and to compare on every database.
     at_us: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_audit_leaf_actor", "actor", "idx"), Index("ix_audit_leaf_at", "at_us"))
+    # No index on actor here: `audit_actor` holds it, filled in batches (an index here would take
+    # one scattered page write per entry, on the path of every audited read).
+    __table_args__ = (Index("ix_audit_leaf_at", "at_us"),)
 
 
 class AuditNode(Base):
@@ -63,6 +70,15 @@ class AuditObject(Base):
     __tablename__ = "audit_object"
     object_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class AuditActor(Base):
+    __tablename__ = "audit_actor"
+    actor: Mapped[str] = mapped_column(String(255), primary_key=True)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+    # On SQLite the key is the table: one B-tree to write, not a table and an index.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class AuditCheckpoint(Base):
