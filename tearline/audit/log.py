@@ -97,7 +97,7 @@ Entry = tuple[bytes, LeafFacts]
 def encode(event: AuditEvent, node_name: str) -> Entry:
     """The entry's canonical bytes and search columns; `node_name` fills in an event that names no node."""
     stamped = event if event.node else replace(event, node=node_name)
-    facts = LeafFacts(stamped.actor, stamped.action, stamped.outcome, stamped.time)
+    facts = LeafFacts(stamped.actor, stamped.action, stamped.outcome, stamped.time, stamped.objects)
     return stamped.canonical(), facts
 
 

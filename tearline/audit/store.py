@@ -93,6 +93,7 @@ class LeafFacts:
     action: str
     outcome: str
     at: datetime
+    objects: Sequence[str]
 
 
 @dataclass
@@ -188,7 +189,9 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
         index = first + offset
         hashed = leaf_hash(data)
         at = round(as_utc(facts.at).timestamp() * 1_000_000)
-        leaves.append((index, hashed, data, facts.actor[:ID_CUT], facts.action[:64], facts.outcome[:16], at))
+        leaves.append(
+            (index, hashed, data, facts.actor[:ID_CUT], facts.action[:64], facts.outcome[:16], at, _objects(facts))
+        )
         nodes += [(node_key(lv, ix), h) for lv, ix, h in frontier.push(hashed)]
     index_to = frontier.size if frontier.size - indexed >= INDEX_BATCH else indexed
     conn = _conn(session)
@@ -203,7 +206,7 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
     return first
 
 
-_INTO_LEAF = "audit_leaf (idx, hash, data, actor, action, outcome, at_us)"
+_INTO_LEAF = "audit_leaf (idx, hash, data, actor, action, outcome, at_us, objects)"
 _INTO_NODE = "audit_node (key, hash)"
 _INTO_ACTOR = "audit_actor (actor, idx)"
 _INTO_OBJECT = "audit_object (object_id, idx)"
@@ -215,18 +218,14 @@ _UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ?, indexed = ? WHERE 
 # parameters in binary: text arrays of bytea would be escaped element by element.
 _APPEND_ALL = """
 WITH leaves AS (
-    INSERT INTO audit_leaf (idx, hash, data, actor, action, outcome, at_us)
-    SELECT * FROM unnest(%b::bigint[], %b::bytea[], %b::bytea[], %b::text[], %b::text[], %b::text[], %b::bigint[])
+    INSERT INTO audit_leaf (idx, hash, data, actor, action, outcome, at_us, objects)
+    SELECT * FROM unnest(
+        %b::bigint[], %b::bytea[], %b::bytea[], %b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[]
+    )
 ), nodes AS (
     INSERT INTO audit_node (key, hash) SELECT * FROM unnest(%b::bigint[], %b::bytea[])
 )
 UPDATE audit_head SET size = %b, frontier = %b, indexed = %b WHERE id = %b
-"""
-_INDEX_ALL = """
-WITH actors AS (
-    INSERT INTO audit_actor (actor, idx) SELECT * FROM unnest(%b::text[], %b::bigint[])
-)
-INSERT INTO audit_object (object_id, idx) SELECT * FROM unnest(%b::text[], %b::bigint[])
 """
 
 
@@ -246,39 +245,37 @@ def _append_in_one_statement(
     Separate statements cost a round trip each (two for a COPY); under load each of those also
     waits to take the interpreter lock back, and the head stays locked all the while.
     """
-    params = [*_columns(leaves, 7), *_columns(nodes, 2)]
+    params = [*_columns(leaves, 8), *_columns(nodes, 2)]
     conn.exec_driver_sql(_APPEND_ALL, (*params, frontier.size, frontier.blob(), indexed, HEAD_ID))
+
+
+def _objects(facts: LeafFacts) -> str:
+    """The entry's object ids, each once and cut to ID_CUT, as a JSON array: the column its object rows come from."""
+    return orjson.dumps(list(dict.fromkeys(oid[:ID_CUT] for oid in facts.objects))).decode()
 
 
 def _index(conn: Connection, start: int, end: int) -> None:
     """Write the search rows of entries [start, end), sorted by key, so that each page is written once.
 
-    The objects come from the entry's stored bytes. Bytes that do not decode (a tampered entry,
-    which `tearline audit verify` reports) give no object rows: a search re-checks the bytes anyway.
+    The database makes them from the leaf rows' own columns, without a row crossing to Python:
+    the actor, and the JSON array of object ids that the append wrote beside the entry.
     """
-    stored = conn.exec_driver_sql(_sql(conn, _PENDING), (start, end))
-    actors: set[tuple[object, ...]] = set()
-    objects: set[tuple[object, ...]] = set()
-    for idx, actor, data in stored:
-        actors.add((actor, idx))
-        objects.update((oid[:ID_CUT], idx) for oid in entry_objects(bytes(data)))
-    if conn.dialect.name == "sqlite":
-        _insert_rows(conn, _INTO_ACTOR, sorted(actors))
-        _insert_rows(conn, _INTO_OBJECT, sorted(objects))
-    else:
-        conn.exec_driver_sql(_INDEX_ALL, (*_columns(sorted(actors), 2), *_columns(sorted(objects), 2)))
+    statements = _INDEX_SQLITE if conn.dialect.name == "sqlite" else _INDEX_POSTGRES
+    for statement in statements:
+        conn.exec_driver_sql(_sql(conn, statement), (start, end))
 
 
-_PENDING = "SELECT idx, actor, data FROM audit_leaf WHERE idx >= ? AND idx < ?"
-
-
-def entry_objects(data: bytes) -> list[str]:
-    """The object ids an entry's bytes name; none when the bytes are not an event's."""
-    try:
-        objects = orjson.loads(data).get("objects")
-    except (orjson.JSONDecodeError, AttributeError):
-        return []
-    return [oid for oid in objects if isinstance(oid, str)] if isinstance(objects, list) else []
+_INDEX_SQLITE = (
+    "INSERT INTO audit_actor (actor, idx) SELECT actor, idx FROM audit_leaf WHERE idx >= ? AND idx < ? ORDER BY 1, 2",
+    "INSERT INTO audit_object (object_id, idx) SELECT o.value, l.idx FROM audit_leaf AS l, json_each(l.objects) AS o"
+    " WHERE l.idx >= ? AND l.idx < ? ORDER BY 1, 2",
+)
+_INDEX_POSTGRES = (
+    """WITH waiting AS (SELECT idx, actor, objects FROM audit_leaf WHERE idx >= ? AND idx < ?),
+    actors AS (INSERT INTO audit_actor (actor, idx) SELECT actor, idx FROM waiting ORDER BY 1, 2)
+    INSERT INTO audit_object (object_id, idx)
+    SELECT o, idx FROM waiting, jsonb_array_elements_text(waiting.objects::jsonb) AS o ORDER BY 1, 2""",
+)
 
 
 def _insert_rows(conn: Connection, into: str, rows: list[tuple[object, ...]]) -> None:

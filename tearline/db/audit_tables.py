@@ -54,6 +54,9 @@ class AuditLeaf(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     # The event's time as UTC microseconds since 1970: cheap to write and to compare on every database.
     at_us: Mapped[int] = mapped_column(BigInteger)
+    # The event's object ids (each once, cut) as a JSON array: what its `audit_object` rows are
+    # made from when its batch is indexed. Null for entries stored before migration 0010.
+    objects: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     # No index on actor here: `audit_actor` holds it, filled in batches (an index here would take
     # one scattered page write per entry, on the path of every audited read).

@@ -1,4 +1,4 @@
-"""the audit log's search rows are written in batches: `audit_actor`, and `audit_head.indexed`
+"""the audit log's search rows are written in batches: `audit_actor`, `audit_leaf.objects`, `audit_head.indexed`
 
 Revision ID: 0010
 Revises: 0009
@@ -6,14 +6,15 @@ Create Date: 2026-12-07 06:20:00
 
 An index on `audit_leaf.actor`, and the `audit_object` rows, cost each append a page write
 wherever that actor or object sorts: about 1.5 pages an entry in all, on the path of every
-audited read. Appends now leave those rows to a batch (`tearline.audit.store.INDEX_BATCH`), and
-`audit_head.indexed` says how many entries the search tables cover. Entries already stored are all
-indexed here.
+audited read. Appends now leave those rows to a batch (`tearline.audit.store.INDEX_BATCH`):
+each leaf row keeps its object ids (`objects`, a JSON array) for it, and `audit_head.indexed`
+says how many entries the search tables cover. Entries already stored are all indexed here.
 """
 
 from __future__ import annotations
 
-import orjson
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,8 +22,6 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
-
-ID_CUT = 255
 
 
 def upgrade() -> None:
@@ -35,28 +34,22 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO audit_actor (actor, idx) SELECT actor, idx FROM audit_leaf")
     op.drop_index("ix_audit_leaf_actor", table_name="audit_leaf")
-    with op.batch_alter_table("audit_head") as head:
-        head.add_column(sa.Column("indexed", sa.BigInteger(), server_default="0", nullable=False))
+    op.add_column("audit_leaf", sa.Column("objects", sa.Text(), nullable=True))
+    op.add_column("audit_head", sa.Column("indexed", sa.BigInteger(), server_default="0", nullable=False))
     op.execute("UPDATE audit_head SET indexed = size")
 
 
 def downgrade() -> None:
-    # The older schema has no unindexed entries: give those past `indexed` their object rows first.
+    # The older schema has no waiting entries: give those past `indexed` their object rows first.
     bind = op.get_bind()
     indexed = bind.execute(sa.text("SELECT indexed FROM audit_head")).scalar() or 0
-    rows = bind.execute(sa.text("SELECT idx, data FROM audit_leaf WHERE idx >= :i"), {"i": indexed})
-    objects = [{"o": str(oid)[:ID_CUT], "i": idx} for idx, data in rows for oid in dict.fromkeys(_objects(bytes(data)))]
+    rows = bind.execute(sa.text("SELECT idx, objects FROM audit_leaf WHERE idx >= :i"), {"i": indexed})
+    objects = [{"o": oid, "i": idx} for idx, listed in rows for oid in json.loads(listed or "[]")]
     if objects:
         bind.execute(sa.text("INSERT INTO audit_object (object_id, idx) VALUES (:o, :i)"), objects)
     with op.batch_alter_table("audit_head") as head:
         head.drop_column("indexed")
+    with op.batch_alter_table("audit_leaf") as leaf:
+        leaf.drop_column("objects")
     op.create_index("ix_audit_leaf_actor", "audit_leaf", ["actor", "idx"], unique=False)
     op.drop_table("audit_actor")
-
-
-def _objects(data: bytes) -> list[object]:
-    try:
-        objects = orjson.loads(data).get("objects")
-    except (orjson.JSONDecodeError, AttributeError):
-        return []
-    return objects if isinstance(objects, list) else []
