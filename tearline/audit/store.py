@@ -22,10 +22,9 @@ says how many entries the search tables cover; a search reads the newer ones fro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import TypeVar, cast
 
 import orjson
@@ -279,33 +278,12 @@ _INDEX_POSTGRES = (
 
 
 def _insert_rows(conn: Connection, into: str, rows: list[tuple[object, ...]]) -> None:
-    """SQLite: the rows in a few multi-row `INSERT ... VALUES (...), (...)` statements.
-
-    The driver lets go of the interpreter lock for each step of a statement, and an executemany
-    steps once per row. Under group commit every release hands the lock to a waiting caller, and
-    the leader, holding the head, waits to take it back: a row at a time, that doubled the CPU
-    of an entry. Chunks are powers of two (37 rows go as 32 + 4 + 1), so that a handful of
-    statement texts per table stay in the driver's statement cache.
-    """
-    start = 0
-    while start < len(rows):
-        chunk = min(_MAX_CHUNK, 1 << ((len(rows) - start).bit_length() - 1))
-        conn.exec_driver_sql(_values_statement(into, len(rows[0]), chunk), tuple(_flat(rows[start : start + chunk])))
-        start += chunk
-
-
-# At most 7 columns a row: 128 rows stay under SQLite's oldest limit of 999 bound parameters.
-_MAX_CHUNK = 128
-
-
-@lru_cache(maxsize=64)
-def _values_statement(into: str, width: int, count: int) -> str:
-    row = "(" + ", ".join("?" * width) + ")"
-    return f"INSERT INTO {into} VALUES " + ", ".join([row] * count)
-
-
-def _flat(rows: list[tuple[object, ...]]) -> Iterator[object]:
-    return (value for row in rows for value in row)
+    """SQLite: one executemany of plain driver statements (it runs in-process, so that is cheapest);
+    per row, SQLAlchemy's parameter processing would cost more than the insert."""
+    if not rows:
+        return
+    statement = f"INSERT INTO {into} VALUES (" + ", ".join("?" * len(rows[0])) + ")"
+    conn.exec_driver_sql(statement, rows if len(rows) > 1 else rows[0])
 
 
 # --- reading hashes --------------------------------------------------------------------------------------
