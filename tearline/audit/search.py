@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tearline.audit.event import AuditEvent
-from tearline.audit.store import ID_CUT, LogCorrupted, indexed_entries
+from tearline.audit.store import ACTION_CUT, LogCorrupted, indexed_entries, search_key
 from tearline.clock import as_utc
 from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
 from tearline.errors import InvalidInput, Problem
@@ -75,10 +75,10 @@ def _indexed(query: Query, indexed: int) -> Select[int, bytes]:
     stmt = select(AuditLeaf.idx, AuditLeaf.data).where(AuditLeaf.idx > query.after, AuditLeaf.idx < indexed)
     if query.object_id:
         stmt = stmt.join(AuditObject, AuditObject.idx == AuditLeaf.idx).where(
-            AuditObject.object_id == query.object_id[:ID_CUT]
+            AuditObject.object_id == search_key(query.object_id)
         )
     if query.actor:
-        stmt = stmt.join(AuditActor, AuditActor.idx == AuditLeaf.idx).where(AuditActor.actor == query.actor[:ID_CUT])
+        stmt = stmt.join(AuditActor, AuditActor.idx == AuditLeaf.idx).where(AuditActor.actor == search_key(query.actor))
     return _narrowed(stmt, query).order_by(AuditLeaf.idx)
 
 
@@ -90,7 +90,7 @@ def _recent(session: Session, query: Query, indexed: int) -> list[tuple[int, byt
     """
     stmt = select(AuditLeaf.idx, AuditLeaf.data).where(AuditLeaf.idx > max(query.after, indexed - 1))
     if query.actor:
-        stmt = stmt.where(AuditLeaf.actor == query.actor[:ID_CUT])
+        stmt = stmt.where(AuditLeaf.actor == search_key(query.actor))
     rows = [(index, bytes(data)) for index, data in session.execute(_narrowed(stmt, query).order_by(AuditLeaf.idx))]
     if not query.object_id:
         return rows
@@ -100,7 +100,7 @@ def _recent(session: Session, query: Query, indexed: int) -> list[tuple[int, byt
 
 def _narrowed(stmt: Select[int, bytes], query: Query) -> Select[int, bytes]:
     if query.action:
-        stmt = stmt.where(AuditLeaf.action == query.action[:64])
+        stmt = stmt.where(AuditLeaf.action == search_key(query.action, ACTION_CUT))
     if query.outcome:
         stmt = stmt.where(AuditLeaf.outcome == query.outcome)
     if query.since:

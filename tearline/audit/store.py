@@ -55,9 +55,21 @@ LEAF = cast(Table, AuditLeaf.__table__)
 NODE = cast(Table, AuditNode.__table__)
 # Room for an index column entry; longer values are cut, and searches re-check the entry's bytes.
 ID_CUT = 255
+ACTION_CUT = 64
+OUTCOME_CUT = 16
 # How many entries may wait for their search rows. A search reads fewer than this (plus one group
 # of appends) from `audit_leaf` directly; an append that reaches it writes the batch's rows.
 INDEX_BATCH = 512
+
+
+def search_key(value: str, cut: int = ID_CUT) -> str:
+    """A string as the search columns hold it: cut to `cut` characters, and NUL as U+FFFD.
+
+    PostgreSQL text and jsonb cannot hold NUL, and SQLite's json_each stops at one: an id with a
+    NUL would fail its append, or, waiting in a batch, every append after it. The columns only
+    narrow the candidates, which searches re-check against the entry's bytes.
+    """
+    return value[:cut].replace("\x00", "\ufffd")
 
 
 def _conn(session: Session) -> Connection:
@@ -188,9 +200,8 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
         index = first + offset
         hashed = leaf_hash(data)
         at = round(as_utc(facts.at).timestamp() * 1_000_000)
-        leaves.append(
-            (index, hashed, data, facts.actor[:ID_CUT], facts.action[:64], facts.outcome[:16], at, _objects(facts))
-        )
+        action, outcome = search_key(facts.action, ACTION_CUT), search_key(facts.outcome, OUTCOME_CUT)
+        leaves.append((index, hashed, data, search_key(facts.actor), action, outcome, at, _objects(facts)))
         nodes += [(node_key(lv, ix), h) for lv, ix, h in frontier.push(hashed)]
     index_to = frontier.size if frontier.size - indexed >= INDEX_BATCH else indexed
     conn = _conn(session)
@@ -249,8 +260,8 @@ def _append_in_one_statement(
 
 
 def _objects(facts: LeafFacts) -> str:
-    """The entry's object ids, each once and cut to ID_CUT, as a JSON array: the column its object rows come from."""
-    return orjson.dumps(list(dict.fromkeys(oid[:ID_CUT] for oid in facts.objects))).decode()
+    """The entry's object ids as search keys, each once, as a JSON array: what its object rows are made from."""
+    return orjson.dumps(list(dict.fromkeys(search_key(oid) for oid in facts.objects))).decode()
 
 
 def _index(conn: Connection, start: int, end: int) -> None:

@@ -16,15 +16,17 @@ from sqlalchemy import select, text
 from tearline.audit import log, store
 from tearline.audit.event import AuditEvent
 from tearline.audit.search import Query, search
-from tearline.audit.store import indexed_entries, read_head
+from tearline.audit.store import indexed_entries, read_head, search_key
 from tearline.db.audit_tables import AuditActor, AuditObject
 from tearline.db.migrate import alembic_config
 from tearline.node import Node
 from tests.audit.support import event
 
 BATCH = 7
-ACTORS = ["analyst0@US-DEMO-NARC", "analyst1@US-DEMO-NARC", "liaison@MX-DEMO-FGR", "x" * 300 + "@LONG"]
-OBJECTS = ["report--0001", "report--0002", 'report--"quoted"\\', "report--ñandú", "y" * 300]
+ACTORS = ["analyst0@US-DEMO-NARC", "analyst1@US-DEMO-NARC", "liaison@MX-DEMO-FGR", "x" * 300 + "@LONG", "nul\x00@A"]
+# Quotes and backslashes (escaped in JSON), non-ASCII, longer than the column, and NUL, which
+# PostgreSQL text cannot hold and SQLite's json_each stops at ("r\x00a" and "r\x00b" would meet).
+OBJECTS = ["report--0001", "report--0002", 'report--"quoted"\\', "report--ñandú", "y" * 300, "r\x00a", "r\x00b"]
 
 
 @pytest.fixture(autouse=True)
@@ -77,8 +79,8 @@ def test_the_search_rows_cover_exactly_the_indexed_entries(node: Node) -> None:
         actors = {tuple(row) for row in session.execute(select(AuditActor.actor, AuditActor.idx))}
         objects = {tuple(row) for row in session.execute(select(AuditObject.object_id, AuditObject.idx))}
     assert indexed >= BATCH
-    assert actors == {(events[i].actor[:255], i) for i in range(indexed)}
-    assert objects == {(oid[:255], i) for i in range(indexed) for oid in events[i].objects}
+    assert actors == {(search_key(events[i].actor), i) for i in range(indexed)}
+    assert objects == {(search_key(oid), i) for i in range(indexed) for oid in events[i].objects}
 
 
 @pytest.mark.parametrize("seed", [2, 3])
@@ -144,3 +146,18 @@ def test_a_waiting_entry_is_found_by_any_object_id_however_json_spells_it(node: 
         for oid in OBJECTS[2:]:
             assert [h.index for h in search(session, Query(object_id=oid)).hits] == [0], oid
         assert search(session, Query(object_id=OBJECTS[2][:-1])).hits == []
+
+
+def test_ids_that_agree_up_to_a_nul_are_indexed_and_found_apart(node: Node) -> None:
+    """A NUL would stop every later append if it reached the search tables; it goes in as U+FFFD."""
+    with node.db.write() as session:
+        log.record(session, event(0, actor=ACTORS[4], objects=["r\x00a", "r\x00b"]), node.config.name)
+        log.record_many(session, [event(i) for i in range(1, BATCH)], node.config.name)
+    with node.db.write() as session:
+        log.record(session, event(BATCH), node.config.name)  # appends go on after the batch
+    with node.db.read() as session:
+        assert indexed_entries(session) == BATCH
+        for oid in ["r\x00a", "r\x00b"]:
+            assert [h.index for h in search(session, Query(object_id=oid)).hits] == [0], oid
+        assert search(session, Query(object_id="r\x00c")).hits == []
+        assert [h.index for h in search(session, Query(actor=ACTORS[4])).hits] == [0]
