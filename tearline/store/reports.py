@@ -63,6 +63,7 @@ def draft_problems(
             problems.append(Problem("text", "must not be empty", item=f"portion {i + 1}"))
         problems += _item(marking_problems(portion.marking, registry), f"portion {i + 1}")
     problems += _object_problems(draft.objects, registry)
+    problems += nul_problems(draft)
     if (
         draft.workspace is not None
         and draft.workspace not in (workspaces or {})
@@ -122,6 +123,35 @@ def _identity_problems(obj: ObjectDraft) -> list[Problem]:
     if prefix != obj.stix_type:
         return [Problem("id", f"prefix {prefix!r} does not match type {obj.stix_type!r}", item=obj.stix_id)]
     return []
+
+
+NUL_REASON = "must not contain NUL (U+0000)"
+
+
+def nul_problems(draft: ReportDraft) -> list[Problem]:
+    """Text holding NUL, refused on every database: PostgreSQL's text and jsonb cannot store it."""
+    fields: list[tuple[str, Any, str | None]] = [
+        ("title", draft.title.text, None),
+        ("predicate", draft.predicate, None),
+        ("need_to_know", draft.need_to_know, None),
+        ("id", draft.stix_id, None),
+        ("workspace", draft.workspace, None),
+    ]
+    fields += [("text", p.text, f"portion {i + 1}") for i, p in enumerate(draft.portions)]
+    for o in draft.objects:
+        named = (("id", o.stix_id), ("name", o.name), ("body", o.body), ("source_ref", o.source_ref))
+        fields += [(name, value, o.stix_id) for name, value in (*named, ("target_ref", o.target_ref))]
+    return [Problem(name, NUL_REASON, item) for name, value, item in fields if _holds_nul(value)]
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _item(problems: list[Problem], item: str) -> list[Problem]:

@@ -136,3 +136,16 @@ def test_re_exporting_the_round_trip_gives_the_same_objects(tmp_path: Path) -> N
 
     # Item hashes follow from report id, version and content, so even the sources agree.
     assert content(again) == content(exported)
+
+
+def test_text_holding_nul_is_refused_naming_each_field_and_nothing_is_stored(node: Node) -> None:
+    """PostgreSQL text cannot hold NUL: every database refuses it alike, before anything is stored."""
+    bundle = sample_bundle()
+    person = one(bundle, "identity", identity_class="individual")
+    person["name"] = "Jo\x00sé"
+    with pytest.raises(InvalidInput) as caught:
+        ingest_bundle(node, bundle, "ana")
+    found = {(p.item, p.field, p.reason) for p in caught.value.problems}
+    assert (person["id"], "name", "must not contain NUL (U+0000)") in found
+    assert all("NUL" in reason for _, _, reason in found)
+    assert row_counts(node) == (0, 0, 0)
