@@ -32,6 +32,7 @@ from tearline.taxii.filters import Query, page_headers, parse_query, taxii_time
 from tearline.taxii.media import TAXII_MEDIA_TYPE, require_taxii_accept, require_taxii_content
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
+from tearline.web.nul import nul_problems
 
 API_ROOT = "tearline"
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
@@ -311,5 +312,14 @@ def taxii_app(node: Node) -> FastAPI:
     app.add_exception_handler(TearlineError, _tearline_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next: Any) -> Any:
+        problems = await nul_problems(request)
+        if problems:
+            where = ", ".join(p.field for p in problems)
+            return TaxiiResponse(error_body(400, f"{where}: {problems[0].reason}"), status_code=400)
+        return await call_next(request)
+
     app.include_router(router)
     return app

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,11 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tearline import __version__, journal
 from tearline.db.models import Principal
-from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError, Unauthorized
+from tearline.errors import Forbidden, InvalidInput, TearlineError, Unauthorized
 from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
 from tearline.store.principals import principal_for_token
 from tearline.web.csrf import CSRF_HEADER, SAFE_METHODS, require_csrf
+from tearline.web.nul import nul_problems
 
 SESSION_COOKIE = "tearline_session"
 bearer = HTTPBearer(auto_error=False)
@@ -112,51 +111,6 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-NUL_REASON = "must not contain NUL (U+0000)"
-
-
-async def nul_problems(request: Request) -> list[Problem]:
-    """A NUL in the path, a query parameter, a JSON body or a form: PostgreSQL text cannot hold one, so it
-    is refused here, for every database alike, before it reaches a query, a search column or the
-    audit log."""
-    problems = [Problem("path", NUL_REASON)] if "\x00" in request.url.path else []
-    query = request.query_params.multi_items()
-    problems += [Problem(f"query.{k}", NUL_REASON) for k, v in query if "\x00" in k + v]
-    kind = request.headers.get("content-type", "")
-    if "json" in kind:
-        body = await request.body()  # kept by Starlette for the route, which reads it again
-        problems += [Problem(f"body.{path}" if path else "body", NUL_REASON) for path in _body_nul_paths(body)]
-    elif kind.startswith("application/x-www-form-urlencoded"):
-        fields = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-        problems += [Problem(f"form.{k}", NUL_REASON) for k, v in fields if "\x00" in k + v]
-    return problems
-
-
-def _body_nul_paths(body: bytes) -> list[str]:
-    # JSON spells NUL only as an escape: parse (rarely) only when the escape is there.
-    if b"\\u0000" not in body:
-        return []
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return []  # not JSON: the route's own validation answers that
-    return list(_nul_paths(parsed))
-
-
-def _nul_paths(value: Any, path: str = "") -> Iterator[str]:
-    """The dotted path of every string (or key) in a JSON value that holds NUL."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield path
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            yield from ([inner] if "\x00" in key else _nul_paths(item, inner))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _nul_paths(item, f"{path}.{i}" if path else str(i))
-
-
 def create_app(node: Node, deliver: bool = False, ready: threading.Event | None = None) -> FastAPI:
     """The node's application. `deliver=True` (as `tearline serve` does) also runs the courier that
     pushes the outbox to partners and pulls from them; tests drive delivery by hand instead.
@@ -228,7 +182,7 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
 
     @app.middleware("http")
     async def _refuse_nul(request: Request, call_next: Any) -> Any:
-        # TAXII answers its own errors in its own media type (tearline.taxii.routes).
+        # TAXII refuses NUL itself, in its own error media type (tearline.taxii.routes).
         problems = [] if request.url.path.startswith("/taxii2") else await nul_problems(request)
         if problems:
             return JSONResponse(InvalidInput(problems).as_dict(), status_code=422)
