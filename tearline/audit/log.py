@@ -35,6 +35,7 @@ from tearline.audit.errors import NoteError
 from tearline.audit.event import AuditEvent
 from tearline.audit.keys import Ed25519Signer, Verifier, parse_verifier_key
 from tearline.audit.note import verify_note
+from tearline.audit.search_rows import check_search_rows
 from tearline.audit.store import (
     LeafFacts,
     StoredLeaf,
@@ -229,8 +230,9 @@ def verify_log(session: Session, verifier: Verifier | str, batch: int = VERIFY_B
     """Recompute the whole log from its stored entries and check it against every signed checkpoint.
 
     Leaf bytes -> leaf hashes (against the stored ones) -> subtree hashes (against the stored
-    nodes) -> roots (against each checkpoint's signed root) -> the head. Raises LogTampered naming
-    the first bad entry; run it in one read transaction so that it sees one state of the log.
+    nodes) -> roots (against each checkpoint's signed root) -> the head; then the search columns and
+    rows against the entries' bytes (`tearline.audit.search_rows`). Raises LogTampered naming the
+    first bad entry; run it in one read transaction so that it sees one state of the log.
     """
     key = parse_verifier_key(verifier) if isinstance(verifier, str) else verifier
     signed = _open_all(session, key, key.name)
@@ -239,4 +241,6 @@ def verify_log(session: Session, verifier: Verifier | str, batch: int = VERIFY_B
     if extra:
         raise LogTampered(f"an entry is stored past the log's size {head.size}", extra[0].index)
     batches = _batches(session, head.size, batch)
-    return verify_entries(batches, head.size, signed, lambda start, end: read_nodes(session, start, end), head)
+    report = verify_entries(batches, head.size, signed, lambda start, end: read_nodes(session, start, end), head)
+    check_search_rows(session, head.size, batch)
+    return replace(report, search_rows=True)

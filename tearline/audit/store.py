@@ -199,9 +199,7 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
     for offset, (data, facts) in enumerate(entries):
         index = first + offset
         hashed = leaf_hash(data)
-        at = round(as_utc(facts.at).timestamp() * 1_000_000)
-        action, outcome = search_key(facts.action, ACTION_CUT), search_key(facts.outcome, OUTCOME_CUT)
-        leaves.append((index, hashed, data, search_key(facts.actor), action, outcome, at, _objects(facts)))
+        leaves.append((index, hashed, data, *search_columns(facts)))
         nodes += [(node_key(lv, ix), h) for lv, ix, h in frontier.push(hashed)]
     index_to = frontier.size if frontier.size - indexed >= INDEX_BATCH else indexed
     conn = _conn(session)
@@ -259,9 +257,13 @@ def _append_in_one_statement(
     conn.exec_driver_sql(_APPEND_ALL, (*params, frontier.size, frontier.blob(), indexed, HEAD_ID))
 
 
-def _objects(facts: LeafFacts) -> str:
-    """The entry's object ids as search keys, each once, as a JSON array: what its object rows are made from."""
-    return orjson.dumps(list(dict.fromkeys(search_key(oid) for oid in facts.objects))).decode()
+def search_columns(facts: LeafFacts) -> tuple[str, str, str, int, str]:
+    """An entry's search columns: actor, action, outcome, time (UTC microseconds) and its object ids
+    as search keys, each once, as a JSON array (what its object rows are made from)."""
+    objects = orjson.dumps(list(dict.fromkeys(search_key(oid) for oid in facts.objects))).decode()
+    at = round(as_utc(facts.at).timestamp() * 1_000_000)
+    actor, action = search_key(facts.actor), search_key(facts.action, ACTION_CUT)
+    return actor, action, search_key(facts.outcome, OUTCOME_CUT), at, objects
 
 
 def _index(conn: Connection, start: int, end: int) -> None:

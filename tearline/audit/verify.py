@@ -41,14 +41,16 @@ class VerifyReport:
     root: bytes
     checkpoints: int
     signed_size: int
+    search_rows: bool = False  # the search columns and rows were checked too (only with the store)
 
     def summary(self) -> str:
         root = base64.b64encode(self.root).decode()
         unsigned = self.size - self.signed_size
         tail = f"; {unsigned} newer entries are not yet in a signed checkpoint" if unsigned else ""
+        searched = "; the search columns and rows match the entries" if self.search_rows else ""
         return (
             f"ok: {self.size} entries recomputed, root {root}, "
-            f"{self.checkpoints} signed checkpoint(s) match (latest at size {self.signed_size}){tail}"
+            f"{self.checkpoints} signed checkpoint(s) match (latest at size {self.signed_size}){tail}{searched}"
         )
 
 

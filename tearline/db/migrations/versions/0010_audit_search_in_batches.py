@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,6 +23,8 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+
+ID_CUT = 255
 
 
 def upgrade() -> None:
@@ -37,6 +40,38 @@ def upgrade() -> None:
     op.add_column("audit_leaf", sa.Column("objects", sa.Text(), nullable=True))
     op.add_column("audit_head", sa.Column("indexed", sa.BigInteger(), server_default="0", nullable=False))
     op.execute("UPDATE audit_head SET indexed = size")
+    _fill_objects(op.get_bind())
+    if op.get_bind().dialect.name == "sqlite":
+        # Search keys hold NUL as U+FFFD now (tearline.audit.store.search_key); only SQLite could store one.
+        for table, columns in (("audit_leaf", ("actor", "action", "outcome")), ("audit_object", ("object_id",))):
+            for column in columns:
+                op.execute(f"UPDATE {table} SET {column} = replace({column}, char(0), char(65533))")
+        op.execute("UPDATE audit_actor SET actor = replace(actor, char(0), char(65533))")
+
+
+BATCH = 5_000
+
+
+def _fill_objects(bind: sa.engine.Connection) -> None:
+    """Each stored entry's object ids as `tearline.audit.store.search_columns` writes them, from its bytes,
+    so that `tearline audit verify` can hold every entry's object rows to them."""
+    size = bind.execute(sa.text("SELECT size FROM audit_head")).scalar() or 0
+    for start in range(0, size, BATCH):
+        rows = bind.execute(
+            sa.text("SELECT idx, data FROM audit_leaf WHERE idx >= :a AND idx < :b"), {"a": start, "b": start + BATCH}
+        )
+        filled = [{"o": _objects(bytes(data)), "i": idx} for idx, data in rows]
+        if filled:
+            bind.execute(sa.text("UPDATE audit_leaf SET objects = :o WHERE idx = :i"), filled)
+
+
+def _objects(data: bytes) -> str:
+    try:
+        listed = orjson.loads(data).get("objects")
+    except (orjson.JSONDecodeError, AttributeError):
+        listed = None
+    ids = [oid for oid in listed if isinstance(oid, str)] if isinstance(listed, list) else []
+    return orjson.dumps(list(dict.fromkeys(oid[:ID_CUT].replace("\x00", "\ufffd") for oid in ids))).decode()
 
 
 def downgrade() -> None:
