@@ -94,7 +94,10 @@ def _recent(session: Session, query: Query, indexed: int) -> list[tuple[int, byt
     rows = [(index, bytes(data)) for index, data in session.execute(_narrowed(stmt, query).order_by(AuditLeaf.idx))]
     if not query.object_id:
         return rows
-    spelt = orjson.dumps(query.object_id)
+    try:
+        spelt = orjson.dumps(query.object_id)
+    except TypeError:  # a lone surrogate: no event could be encoded holding it
+        return []
     return [(index, data) for index, data in rows if spelt in data]
 
 

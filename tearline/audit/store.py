@@ -216,8 +216,6 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
 
 _INTO_LEAF = "audit_leaf (idx, hash, data, actor, action, outcome, at_us, objects)"
 _INTO_NODE = "audit_node (key, hash)"
-_INTO_ACTOR = "audit_actor (actor, idx)"
-_INTO_OBJECT = "audit_object (object_id, idx)"
 _UPDATE_HEAD = "UPDATE audit_head SET size = ?, frontier = ?, indexed = ? WHERE id = ?"
 
 

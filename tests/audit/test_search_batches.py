@@ -197,3 +197,10 @@ def test_verify_names_the_first_entry_whose_search_columns_or_rows_were_changed(
     with pytest.raises(log.LogTampered) as caught:
         _verify(node)
     assert caught.value.index == index, caught.value.message
+
+
+def test_an_object_id_no_event_could_hold_finds_nothing(node: Node) -> None:
+    with node.db.write() as session:
+        log.record(session, event(0), node.config.name)
+    with node.db.read() as session:
+        assert search(session, Query(object_id="report--\ud800")).hits == []  # a lone surrogate
