@@ -43,6 +43,9 @@ class Query:
             raise InvalidInput(Problem("query", "give an object id (who saw it) or an actor (what they saw)"))
         if not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidInput(Problem("limit", f"must be between 1 and {MAX_LIMIT}"))
+        for name in ("object_id", "actor", "action"):
+            if not _is_utf8(getattr(self, name) or ""):
+                raise InvalidInput(Problem(name, "is not Unicode text (it holds a lone surrogate)"))
 
     def matches(self, event: AuditEvent) -> bool:
         return (
@@ -94,10 +97,7 @@ def _recent(session: Session, query: Query, indexed: int) -> list[tuple[int, byt
     rows = [(index, bytes(data)) for index, data in session.execute(_narrowed(stmt, query).order_by(AuditLeaf.idx))]
     if not query.object_id:
         return rows
-    try:
-        spelt = orjson.dumps(query.object_id)
-    except TypeError:  # a lone surrogate: no event could be encoded holding it
-        return []
+    spelt = orjson.dumps(query.object_id)
     return [(index, data) for index, data in rows if spelt in data]
 
 
@@ -111,6 +111,14 @@ def _narrowed(stmt: Select[int, bytes], query: Query) -> Select[int, bytes]:
     if query.until:
         stmt = stmt.where(AuditLeaf.at_us < _micros(query.until))
     return stmt
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _micros(moment: datetime) -> int:

@@ -19,6 +19,7 @@ from tearline.audit.search import Query, search
 from tearline.audit.store import indexed_entries, read_head, search_key
 from tearline.db.audit_tables import AuditActor, AuditObject
 from tearline.db.migrate import alembic_config
+from tearline.errors import InvalidInput
 from tearline.node import Node
 from tests.audit.support import event
 
@@ -199,8 +200,7 @@ def test_verify_names_the_first_entry_whose_search_columns_or_rows_were_changed(
     assert caught.value.index == index, caught.value.message
 
 
-def test_an_object_id_no_event_could_hold_finds_nothing(node: Node) -> None:
-    with node.db.write() as session:
-        log.record(session, event(0), node.config.name)
-    with node.db.read() as session:
-        assert search(session, Query(object_id="report--\ud800")).hits == []  # a lone surrogate
+def test_a_question_that_is_not_unicode_text_is_refused_naming_the_field(node: Node) -> None:
+    with node.db.read() as session, pytest.raises(InvalidInput) as caught:
+        search(session, Query(object_id="report--\ud800"))  # a lone surrogate: no event can hold one
+    assert [p.field for p in caught.value.problems] == ["object_id"]
