@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tearline import clock
 from tearline.db.federation_tables import TaxiiStatus
 from tearline.db.models import Principal
-from tearline.errors import Forbidden, NotFound, TearlineError, Unauthorized
+from tearline.errors import Forbidden, NotFound, Problem, TearlineError, Unauthorized
 from tearline.node import Node
 from tearline.store.filters import Reader
 from tearline.taxii import holdings as _holdings  # noqa: F401  (registers the holdings collection)
@@ -32,7 +32,7 @@ from tearline.taxii.filters import Query, page_headers, parse_query, taxii_time
 from tearline.taxii.media import TAXII_MEDIA_TYPE, require_taxii_accept, require_taxii_content
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
-from tearline.web.nul import nul_problems
+from tearline.web.nul import RefuseNul
 
 API_ROOT = "tearline"
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
@@ -305,6 +305,11 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return TaxiiResponse(error_body(400, "the request is not a valid TAXII 2.1 request"), status_code=400)
 
 
+def _nul_refused(problems: list[Problem]) -> Response:
+    where = ", ".join(p.field for p in problems)
+    return TaxiiResponse(error_body(400, f"{where}: {problems[0].reason}"), status_code=400)
+
+
 def taxii_app(node: Node) -> FastAPI:
     """The TAXII server as its own application, so that every error under /taxii2 is a TAXII error."""
     app = FastAPI(title="tearline TAXII 2.1", openapi_url=None, docs_url=None, redoc_url=None)
@@ -313,13 +318,6 @@ def taxii_app(node: Node) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
-    @app.middleware("http")
-    async def _refuse_nul(request: Request, call_next: Any) -> Any:
-        problems = await nul_problems(request)
-        if problems:
-            where = ", ".join(p.field for p in problems)
-            return TaxiiResponse(error_body(400, f"{where}: {problems[0].reason}"), status_code=400)
-        return await call_next(request)
-
+    app.add_middleware(RefuseNul, refuse=_nul_refused)
     app.include_router(router)
     return app

@@ -15,12 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tearline import __version__, journal
 from tearline.db.models import Principal
-from tearline.errors import Forbidden, InvalidInput, TearlineError, Unauthorized
+from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError, Unauthorized
 from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
 from tearline.store.principals import principal_for_token
 from tearline.web.csrf import CSRF_HEADER, SAFE_METHODS, require_csrf
-from tearline.web.nul import nul_problems
+from tearline.web.nul import RefuseNul
 
 SESSION_COOKIE = "tearline_session"
 bearer = HTTPBearer(auto_error=False)
@@ -111,6 +111,10 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+def _nul_refused(problems: list[Problem]) -> JSONResponse:
+    return JSONResponse(InvalidInput(problems).as_dict(), status_code=422)
+
+
 def create_app(node: Node, deliver: bool = False, ready: threading.Event | None = None) -> FastAPI:
     """The node's application. `deliver=True` (as `tearline serve` does) also runs the courier that
     pushes the outbox to partners and pulls from them; tests drive delivery by hand instead.
@@ -180,14 +184,8 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
                     resolver.nudge()  # a report stored: resolve its persons, phones, vehicles now
             return response
 
-    @app.middleware("http")
-    async def _refuse_nul(request: Request, call_next: Any) -> Any:
-        # TAXII refuses NUL itself, in its own error media type (tearline.taxii.routes).
-        problems = [] if request.url.path.startswith("/taxii2") else await nul_problems(request)
-        if problems:
-            return JSONResponse(InvalidInput(problems).as_dict(), status_code=422)
-        return await call_next(request)
-
+    # TAXII refuses NUL itself, in its own error media type (tearline.taxii.routes).
+    app.add_middleware(RefuseNul, refuse=_nul_refused, skip="/taxii2")
     app.add_exception_handler(TearlineError, _tearline_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
