@@ -22,7 +22,7 @@ node's Ed25519 key from `tearline init`, as a C2SP signed-note type 0x01 key.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -87,6 +87,8 @@ __all__ = [
 ]
 
 VERIFY_BATCH = 5_000
+# Long checks report (step, done, total) as they go: the CLI draws them as progress bars.
+Progress = Callable[[str, int, int], None]
 
 
 # --- appending -----------------------------------------------------------------------------------
@@ -208,9 +210,11 @@ def tlog_proof(session: Session, signer: Ed25519Signer, index: int) -> TlogProof
 # --- verification ----------------------------------------------------------------------------------
 
 
-def _batches(session: Session, size: int, batch: int) -> Iterator[list[StoredLeaf]]:
+def _batches(session: Session, size: int, batch: int, progress: Progress | None) -> Iterator[list[StoredLeaf]]:
     for start in range(0, size, batch):
         yield read_leaves(session, start, min(start + batch, size))
+        if progress is not None:
+            progress("entries", min(start + batch, size), size)
 
 
 def _open_all(session: Session, verifier: Verifier, origin: str) -> list[Checkpoint]:
@@ -226,7 +230,9 @@ def _open_all(session: Session, verifier: Verifier, origin: str) -> list[Checkpo
     return opened
 
 
-def verify_log(session: Session, verifier: Verifier | str, batch: int = VERIFY_BATCH) -> VerifyReport:
+def verify_log(
+    session: Session, verifier: Verifier | str, batch: int = VERIFY_BATCH, progress: Progress | None = None
+) -> VerifyReport:
     """Recompute the whole log from its stored entries and check it against every signed checkpoint.
 
     Leaf bytes -> leaf hashes (against the stored ones) -> subtree hashes (against the stored
@@ -240,7 +246,7 @@ def verify_log(session: Session, verifier: Verifier | str, batch: int = VERIFY_B
     extra = read_leaves(session, head.size, head.size + 1)
     if extra:
         raise LogTampered(f"an entry is stored past the log's size {head.size}", extra[0].index)
-    batches = _batches(session, head.size, batch)
+    batches = _batches(session, head.size, batch, progress)
     report = verify_entries(batches, head.size, signed, lambda start, end: read_nodes(session, start, end), head)
-    check_search_rows(session, head.size, batch)
+    check_search_rows(session, head.size, batch, progress)
     return replace(report, search_rows=True)

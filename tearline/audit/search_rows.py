@@ -9,6 +9,8 @@ those columns. (A partner verifying over HTTP has the entries and proofs, not th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -34,7 +36,9 @@ _FIRST_BAD_ROW = (
 _EACH = {"sqlite": "json_each(l.objects) AS j", "postgresql": "jsonb_array_elements_text(l.objects::jsonb) AS j(value)"}
 
 
-def check_search_rows(session: Session, size: int, batch: int) -> None:
+def check_search_rows(
+    session: Session, size: int, batch: int, progress: Callable[[str, int, int], None] | None = None
+) -> None:
     """Raise LogTampered naming the first entry whose search columns or rows differ from its bytes."""
     conn = session.connection()
     indexed = indexed_entries(session)
@@ -42,6 +46,8 @@ def check_search_rows(session: Session, size: int, batch: int) -> None:
         raise LogTampered(f"the search tables claim to cover {indexed} entries of {size}", min(indexed, size))
     for start in range(0, size, batch):
         _check_columns(conn, start, min(start + batch, size))
+        if progress is not None:
+            progress("search columns", min(start + batch, size), size)
     each = _EACH.get(conn.dialect.name, _EACH["postgresql"])
     firsts = [conn.exec_driver_sql(q.format(_param(conn), each=each), (indexed,)).scalar() for q in _FIRST_BAD_ROW]
     bad = [index for index in firsts if index is not None]

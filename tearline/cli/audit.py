@@ -16,7 +16,7 @@ from tearline.audit import log
 from tearline.audit.remote import client_for, request_cosignature, verify_remote
 from tearline.audit.witness import trust_log, witness_verifier_key
 from tearline.cli.bench_audit import audit as bench_audit_command
-from tearline.cli.common import DEFAULT_DATA, DataDir, console, err_console, open_node, reports_errors
+from tearline.cli.common import DEFAULT_DATA, DataDir, console, err_console, open_node, progress_bars, reports_errors
 from tearline.errors import InvalidInput, Problem
 
 # `tearline bench audit`, mounted on the bench app by tearline.cli.main.
@@ -105,8 +105,8 @@ def verify(
         return
     assert data is not None
     node = open_node(data)
-    with node.db.read() as session:
-        report = log.verify_log(session, vkey or log.verifier_key(node))
+    with node.db.read() as session, progress_bars("verify") as advance:
+        report = log.verify_log(session, vkey or log.verifier_key(node), progress=advance)
     console.print(report.summary(), soft_wrap=True)
 
 

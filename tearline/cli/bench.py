@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from tearline.bench.databases import DEFAULT_POSTGRES, SQLITE, describe, postgres_reachable
 from tearline.bench.ingest import ingest_unavailable, measure_ingest
 from tearline.bench.load import Advance, LoadSpec
 from tearline.bench.report import principals_table, summary_table
 from tearline.bench.visibility import DatabaseResult, VisibilityConfig, run_visibility
+from tearline.cli.common import progress_bars
 from tearline.errors import TearlineError
 from tearline.node import Node
 
@@ -28,21 +26,6 @@ console = Console()
 @bench_app.callback()
 def bench() -> None:
     """Benchmarks (each builds its own throw-away node)."""
-
-
-@contextmanager
-def progress_bars(label: str) -> Iterator[Advance]:
-    """Rich progress bars, one per loading step, fed through an `Advance` callback."""
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def advance(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = progress.add_task(f"{label}: {name}", total=total)
-            progress.update(tasks[name], completed=done, total=total)
-
-        yield advance
 
 
 def bench_targets(urls: list[str] | None) -> list[str]:

@@ -90,7 +90,7 @@ def _batch_tables(runs: list[Any], threshold: float) -> None:
 
 
 def _incremental(entities: int, arrivals: int, singles: int) -> None:
-    from tearline.cli.bench import progress_bars
+    from tearline.cli.common import progress_bars
     from tearline.resolve.bench_incremental import run_incremental
 
     with progress_bars("incremental") as advance:

@@ -10,7 +10,8 @@ from rich.table import Table
 from tearline.bench.databases import describe
 from tearline.bench.load import LoadSpec
 from tearline.bench.search import SearchConfig, SearchResult, run_search, summary_rows
-from tearline.cli.bench import bench_app, bench_targets, console, progress_bars
+from tearline.cli.bench import bench_app, bench_targets, console
+from tearline.cli.common import progress_bars
 
 
 def _table(result: SearchResult) -> Table:

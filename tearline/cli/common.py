@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
 from tearline.db.migrate import schema_revisions
@@ -17,6 +19,7 @@ from tearline.errors import InvalidInput, NotFound, TearlineError
 from tearline.node import Node
 
 console = Console()
+Advance = Callable[[str, int, int], None]
 err_console = Console(stderr=True)
 
 DataDir = Annotated[
@@ -26,6 +29,21 @@ DataDir = Annotated[
 DEFAULT_DATA = Path("tearline-data")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def progress_bars(label: str) -> Iterator[Advance]:
+    """Rich progress bars, one per step, fed through an `Advance` callback (step name, done, total)."""
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(f"{label}: {name}", total=total)
+            progress.update(tasks[name], completed=done, total=total)
+
+        yield advance
 
 
 def reports_errors(func: F) -> F:

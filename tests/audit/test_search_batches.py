@@ -204,3 +204,12 @@ def test_a_question_that_is_not_unicode_text_is_refused_naming_the_field(node: N
     with node.db.read() as session, pytest.raises(InvalidInput) as caught:
         search(session, Query(object_id="report--\ud800"))  # a lone surrogate: no event can hold one
     assert [p.field for p in caught.value.problems] == ["object_id"]
+
+
+def test_verify_reports_its_progress_through_both_passes(node: Node) -> None:
+    with node.db.write() as session:
+        log.record_many(session, [event(i) for i in range(23)], node.config.name)
+    seen: list[tuple[str, int, int]] = []
+    with node.db.read() as session:
+        log.verify_log(session, log.verifier_key(node), batch=10, progress=lambda *step: seen.append(step))
+    assert seen == [(step, done, 23) for step in ("entries", "search columns") for done in (10, 20, 23)]
