@@ -8,6 +8,7 @@ and a waiting tail, and hold every search, paged, to a scan of the whole log.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -15,13 +16,14 @@ from sqlalchemy import select, text
 
 from tearline.audit import log, store
 from tearline.audit.event import AuditEvent
-from tearline.audit.search import Query, search
+from tearline.audit.search import Hit, Query, search
 from tearline.audit.store import indexed_entries, read_head, search_key
 from tearline.db.audit_tables import AuditActor, AuditObject
 from tearline.db.migrate import alembic_config
 from tearline.errors import InvalidInput
 from tearline.node import Node
 from tests.audit.support import event
+from tests.conftest import Templates
 
 BATCH = 7
 ACTORS = ["analyst0@US-DEMO-NARC", "analyst1@US-DEMO-NARC", "liaison@MX-DEMO-FGR", "x" * 300 + "@LONG", "nul\x00@A"]
@@ -213,3 +215,30 @@ def test_verify_reports_its_progress_through_both_passes(node: Node) -> None:
     with node.db.read() as session:
         log.verify_log(session, log.verifier_key(node), batch=10, progress=lambda *step: seen.append(step))
     assert seen == [(step, done, 23) for step in ("entries", "search columns") for done in (10, 20, 23)]
+
+
+def test_migrating_a_sqlite_log_whose_search_keys_hold_nul_replaces_it(templates: Templates, tmp_path: Path) -> None:
+    """Before 0010, SQLite stored NUL in the search columns as given; 0010 makes them search keys."""
+    node = templates.sqlite_node(tmp_path / "node")
+    try:
+        with node.db.write() as session:
+            log.record_many(
+                session, [event(i, actor=ACTORS[4], objects=["r\x00a"]) for i in range(3)], node.config.name
+            )
+        config = alembic_config(node.db.url)
+        node.db.engine.dispose()
+        command.downgrade(config, "0009")
+        with node.db.write() as session:  # as appends before 0010 wrote them
+            session.execute(text("UPDATE audit_leaf SET actor = :a"), {"a": ACTORS[4]})
+            session.execute(text("UPDATE audit_object SET object_id = :o"), {"o": "r\x00a"})
+        node.db.engine.dispose()
+        command.upgrade(config, "head")
+        assert "search columns and rows match" in _verify(node)
+        assert [h.index for h in _search(node, Query(object_id="r\x00a"))] == [0, 1, 2]
+    finally:
+        node.close()
+
+
+def _search(node: Node, query: Query) -> list[Hit]:
+    with node.db.read() as session:
+        return search(session, query).hits

@@ -42,11 +42,21 @@ def upgrade() -> None:
     op.execute("UPDATE audit_head SET indexed = size")
     _fill_objects(op.get_bind())
     if op.get_bind().dialect.name == "sqlite":
-        # Search keys hold NUL as U+FFFD now (tearline.audit.store.search_key); only SQLite could store one.
-        for table, columns in (("audit_leaf", ("actor", "action", "outcome")), ("audit_object", ("object_id",))):
-            for column in columns:
-                op.execute(f"UPDATE {table} SET {column} = replace({column}, char(0), char(65533))")
-        op.execute("UPDATE audit_actor SET actor = replace(actor, char(0), char(65533))")
+        _no_nul_in_keys(op.get_bind())
+
+
+def _no_nul_in_keys(bind: sa.engine.Connection) -> None:
+    """Search keys hold NUL as U+FFFD now (tearline.audit.store.search_key); only SQLite could store one.
+
+    SQLite's text functions stop at a NUL, so the values are found as bytes and replaced here."""
+    keys = {"audit_leaf": ("actor", "action", "outcome"), "audit_object": ("object_id",), "audit_actor": ("actor",)}
+    for table, names in keys.items():
+        for name in names:
+            holding = f"instr(CAST({name} AS BLOB), x'00')"
+            found = bind.execute(sa.text(f"SELECT DISTINCT {name} FROM {table} WHERE {holding}")).all()
+            for (value,) in found:
+                fixed = {"new": value.replace("\x00", "\ufffd"), "old": value}
+                bind.execute(sa.text(f"UPDATE {table} SET {name} = :new WHERE {name} = :old"), fixed)
 
 
 BATCH = 5_000
