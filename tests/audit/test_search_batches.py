@@ -8,6 +8,7 @@ and a waiting tail, and hold every search, paged, to a scan of the whole log.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def _paged(node: Node, query: Query) -> list[int]:
     after = query.after
     while True:
         with node.db.read() as session:
-            page = search(session, Query(**{**query.__dict__, "after": after}))
+            page = search(session, replace(query, after=after))
         found += [hit.index for hit in page.hits]
         if page.next_after is None:
             return found
