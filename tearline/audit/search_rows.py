@@ -15,22 +15,24 @@ import orjson
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from tearline.audit.store import LeafFacts, indexed_entries, search_columns
+from tearline.audit.store import LeafFacts, driver_style, indexed_entries, search_columns
 from tearline.audit.verify import LogTampered
 from tearline.clock import parse_timestamp
 
-_COLUMNS = "SELECT idx, data, actor, action, outcome, at_us, objects FROM audit_leaf WHERE idx >= {0} AND idx < {1}"
+_COLUMNS = (
+    "SELECT idx, data, actor, action, outcome, at_us, objects FROM audit_leaf WHERE idx >= ? AND idx < ? ORDER BY idx"
+)
 
 # The first entry whose search rows are wrong: a row that no entry's columns give, or an indexed
 # entry without the row its columns give. `{each}` lists a leaf's object ids (dialect's JSON).
 _FIRST_BAD_ROW = (
     "SELECT min(a.idx) FROM audit_actor AS a LEFT JOIN audit_leaf AS l ON l.idx = a.idx"
-    " WHERE l.idx IS NULL OR l.actor <> a.actor OR a.idx >= {0}",
-    "SELECT min(l.idx) FROM audit_leaf AS l WHERE l.idx < {0}"
+    " WHERE l.idx IS NULL OR l.actor <> a.actor OR a.idx >= ?",
+    "SELECT min(l.idx) FROM audit_leaf AS l WHERE l.idx < ?"
     " AND NOT EXISTS (SELECT 1 FROM audit_actor AS a WHERE a.actor = l.actor AND a.idx = l.idx)",
-    "SELECT min(o.idx) FROM audit_object AS o WHERE o.idx >= {0}"
+    "SELECT min(o.idx) FROM audit_object AS o WHERE o.idx >= ?"
     " OR NOT EXISTS (SELECT 1 FROM audit_leaf AS l, {each} WHERE l.idx = o.idx AND j.value = o.object_id)",
-    "SELECT min(l.idx) FROM audit_leaf AS l, {each} WHERE l.idx < {0}"
+    "SELECT min(l.idx) FROM audit_leaf AS l, {each} WHERE l.idx < ?"
     " AND NOT EXISTS (SELECT 1 FROM audit_object AS o WHERE o.object_id = j.value AND o.idx = l.idx)",
 )
 _EACH = {"sqlite": "json_each(l.objects) AS j", "postgresql": "jsonb_array_elements_text(l.objects::jsonb) AS j(value)"}
@@ -49,15 +51,15 @@ def check_search_rows(
         if progress is not None:
             progress("search columns", min(start + batch, size), size)
     each = _EACH.get(conn.dialect.name, _EACH["postgresql"])
-    firsts = [conn.exec_driver_sql(q.format(_param(conn), each=each), (indexed,)).scalar() for q in _FIRST_BAD_ROW]
+    queries = [driver_style(conn, q.format(each=each)) for q in _FIRST_BAD_ROW]
+    firsts = [conn.exec_driver_sql(query, (indexed,)).scalar() for query in queries]
     bad = [index for index in firsts if index is not None]
     if bad:
         raise LogTampered("its search rows (audit_actor, audit_object) differ from what its bytes say", min(bad))
 
 
 def _check_columns(conn: Connection, start: int, end: int) -> None:
-    statement = _COLUMNS.format(_param(conn), _param(conn)) + " ORDER BY idx"
-    for idx, data, *stored in conn.exec_driver_sql(statement, (start, end)):
+    for idx, data, *stored in conn.exec_driver_sql(driver_style(conn, _COLUMNS), (start, end)):
         if tuple(stored) != _columns_of(idx, bytes(data)):
             raise LogTampered("its search columns differ from what its bytes say", idx)
 
@@ -69,7 +71,3 @@ def _columns_of(index: int, data: bytes) -> tuple[str, str, str, int, str]:
         return search_columns(facts)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
         raise LogTampered(f"its bytes are not an audit event ({err})", index) from err
-
-
-def _param(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"

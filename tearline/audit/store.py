@@ -149,7 +149,7 @@ class Frontier:
 # --- the head ----------------------------------------------------------------------------------------
 
 
-def _sql(conn: Connection, statement: str) -> str:
+def driver_style(conn: Connection, statement: str) -> str:
     """A statement written with `?` placeholders, in the driver's own parameter style."""
     return statement if conn.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
 
@@ -160,7 +160,7 @@ def _head(session: Session, lock: bool) -> tuple[Frontier, int]:
     # FOR UPDATE on PostgreSQL; SQLite has no row locks, and a writer there holds the database lock.
     locking = " FOR UPDATE" if lock and conn.dialect.name != "sqlite" else ""
     row = conn.exec_driver_sql(
-        _sql(conn, f"SELECT size, frontier, indexed FROM audit_head WHERE id = ?{locking}"), (HEAD_ID,)
+        driver_style(conn, f"SELECT size, frontier, indexed FROM audit_head WHERE id = ?{locking}"), (HEAD_ID,)
     ).first()
     if row is None:
         # The migration inserts the head; this covers schemas made by `create_all` (tests, tools).
@@ -208,7 +208,7 @@ def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) 
     else:
         _insert_rows(conn, _INTO_LEAF, leaves)
         _insert_rows(conn, _INTO_NODE, nodes)
-        conn.exec_driver_sql(_sql(conn, _UPDATE_HEAD), (frontier.size, frontier.blob(), index_to, HEAD_ID))
+        conn.exec_driver_sql(driver_style(conn, _UPDATE_HEAD), (frontier.size, frontier.blob(), index_to, HEAD_ID))
     if index_to > indexed:
         _index(conn, indexed, index_to)
     return first
@@ -272,7 +272,7 @@ def _index(conn: Connection, start: int, end: int) -> None:
     """
     statements = _INDEX_SQLITE if conn.dialect.name == "sqlite" else _INDEX_POSTGRES
     for statement in statements:
-        conn.exec_driver_sql(_sql(conn, statement), (start, end))
+        conn.exec_driver_sql(driver_style(conn, statement), (start, end))
 
 
 _INDEX_SQLITE = (
@@ -330,7 +330,7 @@ class DbHashSource:
                 params += bound
         if not parts:
             return
-        for kind, key, hashed in conn.exec_driver_sql(_sql(conn, " UNION ALL ".join(parts)), tuple(params)):
+        for kind, key, hashed in conn.exec_driver_sql(driver_style(conn, " UNION ALL ".join(parts)), tuple(params)):
             self._cache[(0, key) if kind == 0 else key_block(key)] = bytes(hashed)
 
     def has(self, block: tuple[int, int]) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,17 +141,21 @@ def nul_problems(draft: ReportDraft) -> list[Problem]:
     for o in draft.objects:
         named = (("id", o.stix_id), ("name", o.name), ("body", o.body), ("source_ref", o.source_ref))
         fields += [(name, value, o.stix_id) for name, value in (*named, ("target_ref", o.target_ref))]
-    return [Problem(name, NUL_REASON, item) for name, value, item in fields if _holds_nul(value)]
+    return [Problem(name, NUL_REASON, item) for name, value, item in fields if next(nul_paths(value), None) is not None]
 
 
-def _holds_nul(value: Any) -> bool:
+def nul_paths(value: Any, path: str = "") -> Iterator[str]:
+    """The dotted path of every string (or key) in a JSON-like value that holds NUL ("" for the value itself)."""
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(v) for v in value)
-    return False
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            yield from ([inner] if "\x00" in str(key) else nul_paths(item, inner))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from nul_paths(item, f"{path}.{i}" if path else str(i))
 
 
 def _item(problems: list[Problem], item: str) -> list[Problem]:

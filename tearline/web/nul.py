@@ -8,8 +8,7 @@ reads. The node's app answers these problems with a 422, and the TAXII app with 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -17,8 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tearline.errors import Problem
-
-NUL_REASON = "must not contain NUL (U+0000)"
+from tearline.store.reports import NUL_REASON, nul_paths
 
 
 class RefuseNul:
@@ -79,18 +77,4 @@ def _body_nul_paths(body: bytes) -> list[str]:
         parsed = json.loads(body)
     except ValueError:
         return []  # not JSON: the route's own validation answers that
-    return list(_nul_paths(parsed))
-
-
-def _nul_paths(value: Any, path: str = "") -> Iterator[str]:
-    """The dotted path of every string (or key) in a JSON value that holds NUL."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield path
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            yield from ([inner] if "\x00" in key else _nul_paths(item, inner))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _nul_paths(item, f"{path}.{i}" if path else str(i))
+    return list(nul_paths(parsed))
