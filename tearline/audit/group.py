@@ -6,11 +6,13 @@ costs one durable commit per entry: an fsync of SQLite's WAL, or a commit round 
 flush on PostgreSQL, which caps a node at a few thousand reads a second whatever the code does.
 
 So, as a database groups its own commits (PostgreSQL's commit_delay, InnoDB's group commit), the
-callers queue their encoded entries and wait. One of them, the leader, takes every queued entry,
-appends them all with `log.append_entries` (the path of `record_many`) in one `Database.write()`
-transaction, and commits it durably (SQLite `synchronous=FULL`; PostgreSQL with `fsync` on). Only
+callers queue their encoded entries and wait. One of them, the leader, opens a `Database.write()`
+transaction and locks the log's head, then takes every queued entry (so callers who queue while it
+waits for the database join its group), appends them all with `log.append_entries` (the path of
+`record_many`) in that transaction, and commits it durably (SQLite `synchronous=FULL`; PostgreSQL with `fsync` on). Only
 then is each caller of the group woken with its own index. If anything fails before the commit
-returns, every caller of the group gets `AuditNotCommitted` and none of its entries is stored:
+returns, every caller of the group (all those queued, if it failed before the group was taken)
+gets `AuditNotCommitted` and none of its entries is stored:
 nothing is acknowledged that did not commit. Entries queued while a group commits form the next
 group, led by the first of them, so no caller waits on more than one commit after its own group's.
 A leader first waits, at most GATHER_SECONDS, for as many callers as its last group had (see
@@ -32,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from tearline.audit.event import AuditEvent
-from tearline.audit.log import Entry, append_entries, encode
+from tearline.audit.log import Entry, append_entries, encode, take_head
 from tearline.db.engine import Database
 from tearline.errors import TearlineError
 
@@ -139,25 +141,40 @@ class GroupCommitter:
             self._idle.wait_for(lambda: not self._leading)
 
     def _lead(self) -> None:
-        """Commit the queue's head group, answer its callers, then hand the lead to the next waiting one."""
-        with self._lock:
-            self._gather()
-            group = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_group))]
-            self._last_group = len(group)
+        """Commit the queue's head group, answer its callers, then hand the lead to the next waiting one.
+
+        The transaction begins and locks the log's head before the group is taken: those round trips
+        (on PostgreSQL a pool pre-ping, BEGIN and SELECT ... FOR UPDATE) leave the interpreter to the
+        callers still queuing, so they overlap the gathering instead of adding to it.
+        """
+        group: list[_Ticket] = []
         indexes: list[int] | None = None
         failure: BaseException | None = None
         try:
             with self._db.write() as session:
-                appended = append_entries(session, [ticket.entry for ticket in group])
+                head = take_head(session)
+                group = self._take()
+                appended = append_entries(session, [ticket.entry for ticket in group], head)
             indexes = appended  # only now: the commit, at the end of the block, has returned
         except BaseException as err:
             failure = err
             if not isinstance(err, Exception):
                 raise  # an interrupt: the group's callers are still answered, by the finally below
         finally:
+            if not group:  # failed before the group was taken: the queued callers get the failure
+                group = self._take(gather=False)
             self._answer(group, indexes, failure)
             self._hand_on()
             self._wake(group[1:])  # the leader's own ticket is the group's first
+
+    def _take(self, gather: bool = True) -> list[_Ticket]:
+        """The group to commit: the queue's head, up to `max_group`, once it has gathered."""
+        with self._lock:
+            if gather:
+                self._gather()
+            group = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_group))]
+            self._last_group = len(group)
+        return group
 
     def _gather(self) -> None:
         """Under the lock: wait (at most GATHER_SECONDS) until as many callers queue as the last group had.

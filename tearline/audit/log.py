@@ -38,6 +38,7 @@ from tearline.audit.note import verify_note
 from tearline.audit.search_rows import check_search_rows
 from tearline.audit.store import (
     LeafFacts,
+    LockedHead,
     StoredLeaf,
     append_leaves,
     lock_head,
@@ -49,6 +50,7 @@ from tearline.audit.store import (
     read_leaves,
     read_nodes,
     root_at,
+    take_head,
 )
 from tearline.audit.tlog_proof import TlogProof
 from tearline.audit.verify import LogTampered, VerifyReport, verify_entries
@@ -81,6 +83,7 @@ __all__ = [
     "record",
     "record_many",
     "root_at",
+    "take_head",
     "tlog_proof",
     "verifier_key",
     "verify_log",
@@ -117,11 +120,14 @@ def record_many(session: Session, events: Sequence[AuditEvent], node_name: str) 
     return append_entries(session, [encode(event, node_name) for event in events])
 
 
-def append_entries(session: Session, entries: Sequence[Entry]) -> list[int]:
-    """Append encoded entries in order in the caller's transaction; returns their indexes (consecutive)."""
+def append_entries(session: Session, entries: Sequence[Entry], head: LockedHead | None = None) -> list[int]:
+    """Append encoded entries in order in the caller's transaction; returns their indexes (consecutive).
+
+    `head` is the head that `take_head` locked earlier in the same transaction, if the caller took it.
+    """
     if not entries:
         return []
-    first = append_leaves(session, entries)
+    first = append_leaves(session, entries, head)
     return list(range(first, first + len(entries)))
 
 

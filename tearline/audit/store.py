@@ -174,6 +174,19 @@ def lock_head(session: Session) -> Frontier:
     return _head(session, lock=True)[0]
 
 
+@dataclass(frozen=True)
+class LockedHead:
+    """The head as `take_head` read it, locked until the transaction that read it ends; one append uses it up."""
+
+    frontier: Frontier
+    indexed: int
+
+
+def take_head(session: Session) -> LockedHead:
+    """Lock and read the head ahead of `append_leaves`, so that a caller can gather entries meanwhile."""
+    return LockedHead(*_head(session, lock=True))
+
+
 def read_head(session: Session) -> Frontier:
     return _head(session, lock=False)[0]
 
@@ -190,9 +203,12 @@ def log_size(session: Session) -> int:
 # --- appending -----------------------------------------------------------------------------------------
 
 
-def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]]) -> int:
-    """Append entries (canonical bytes and search facts) in the caller's transaction; returns the first index."""
-    frontier, indexed = _head(session, lock=True)
+def append_leaves(session: Session, entries: Sequence[tuple[bytes, LeafFacts]], head: LockedHead | None = None) -> int:
+    """Append entries (canonical bytes and search facts) in the caller's transaction; returns the first index.
+
+    `head` is what `take_head` returned earlier in the same transaction; without it the head is locked here.
+    """
+    frontier, indexed = (head.frontier, head.indexed) if head is not None else _head(session, lock=True)
     first = frontier.size
     leaves: list[tuple[object, ...]] = []
     nodes: list[tuple[object, ...]] = []

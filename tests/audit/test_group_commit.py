@@ -7,9 +7,10 @@ depends on how fast threads run.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from sqlalchemy.orm import Session
@@ -26,32 +27,64 @@ EACH = 12
 
 
 class GatedDatabase:
-    """The node's database, with the first commit held at a gate and chosen commits failing."""
+    """The node's database, with one commit held at a gate and chosen transactions failing.
 
-    def __init__(self, db: Database, failing: frozenset[int] = frozenset()) -> None:
+    By default the first transaction is held after its group's append, before it commits (the
+    leader has taken its group); `gate_before` holds it before it begins instead (the leader
+    waits for the database with its group not yet taken).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        failing: frozenset[int] = frozenset(),
+        failing_to_begin: frozenset[int] = frozenset(),
+        gate_before: bool = False,
+    ) -> None:
         self.db = db
-        self.failing = failing
+        self.failing, self.failing_to_begin, self.gate_before = failing, failing_to_begin, gate_before
         self.gate = threading.Event()
         self.entered = threading.Event()
         self.calls = 0
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        call, self.calls = self.calls, self.calls + 1
+    def _held(self, call: int) -> None:
         if call == 0:
             self.entered.set()
             self.gate.wait()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        call, self.calls = self.calls, self.calls + 1
+        if self.gate_before:
+            self._held(call)
+        if call in self.failing_to_begin:
+            raise RuntimeError("the database is unreachable")  # before the leader takes its group
         with self.db.write() as session:
             yield session
+            if not self.gate_before:
+                self._held(call)
             if call in self.failing:
                 raise RuntimeError("the disk is full")  # after the append: the transaction rolls back
+
+
+# A point the threads never reach fails the test after this long, instead of hanging the suite.
+STUCK_SECONDS = 60
 
 
 def _until(condition: Callable[[], bool]) -> None:
     """Wait for other threads to reach a point (synchronisation only; nothing is timed)."""
     done = threading.Event()
+    deadline = time.monotonic() + STUCK_SECONDS
     while not condition():
+        assert time.monotonic() < deadline, "the threads never reached the point this test waits for"
         done.wait(0.005)
+
+
+def _joined(threads: Sequence[threading.Thread]) -> None:
+    """Wait for every thread to finish; one still running after STUCK_SECONDS fails the test."""
+    for thread in threads:
+        thread.join(STUCK_SECONDS)
+        assert not thread.is_alive(), "a caller was never answered"
 
 
 def _size(node: Node) -> int:
@@ -74,8 +107,8 @@ class Caller(threading.Thread):
             self.answer = err
 
 
-def _gated(node: Node, failing: frozenset[int] = frozenset()) -> tuple[GroupCommitter, GatedDatabase]:
-    gated = GatedDatabase(node.db, failing)
+def _gated(node: Node, **gating: Any) -> tuple[GroupCommitter, GatedDatabase]:
+    gated = GatedDatabase(node.db, **gating)
     return GroupCommitter(cast(Database, gated), node.config.name), gated
 
 
@@ -96,8 +129,7 @@ def test_every_caller_gets_its_own_index_in_its_own_order(node: Node) -> None:
     threads = [threading.Thread(target=reader, args=(who,)) for who in range(CALLERS)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    _joined(threads)
 
     indexes = [index for who in range(CALLERS) for index in answers[who]]
     assert sorted(indexes) == list(range(start, start + CALLERS * EACH))  # no hole, no index twice
@@ -118,8 +150,7 @@ def test_a_group_shares_one_commit_and_keeps_its_queue_order(node: Node) -> None
     followers = _started(committer, 1, 5)
     _until(lambda: committer.queued() == 5)
     gated.gate.set()
-    for caller in leader + followers:
-        caller.join()
+    _joined(leader + followers)
 
     assert leader[0].answer == start
     assert gated.calls == 2  # the leader's own commit, then one for all five that queued meanwhile
@@ -138,8 +169,7 @@ def test_a_failed_commit_fails_every_caller_of_its_group_and_stores_none_of_it(n
     group = _started(committer, 1, 4)
     _until(lambda: committer.queued() == 4)
     gated.gate.set()
-    for caller in leader + group:
-        caller.join()
+    _joined(leader + group)
 
     assert leader[0].answer == start
     for caller in group:
@@ -150,6 +180,44 @@ def test_a_failed_commit_fails_every_caller_of_its_group_and_stores_none_of_it(n
     assert committer.append(event(99)) == start + 1
     with node.db.read() as session:
         log.verify_log(session, log.verifier_key(node))
+
+
+def test_callers_who_queue_while_the_leader_waits_for_the_database_join_its_group(node: Node) -> None:
+    start = _size(node)
+    committer, gated = _gated(node, gate_before=True)
+    leader = _started(committer, 0, 1)
+    gated.entered.wait()
+    followers = _started(committer, 1, 5)
+    _until(lambda: committer.queued() == 6)  # the leader's own entry is not taken yet either
+    gated.gate.set()
+    _joined(leader + followers)
+
+    assert gated.calls == 1  # one commit for all six
+    assert leader[0].answer == start
+    got = {cast(int, c.answer): c.entry for c in followers}
+    assert sorted(got) == list(range(start + 1, start + 6))
+    with node.db.read() as session:
+        for index, entry in got.items():
+            assert log.read_leaf(session, index).data == entry.canonical()
+
+
+def test_a_transaction_that_fails_to_begin_fails_every_queued_caller(node: Node) -> None:
+    start = _size(node)
+    committer, gated = _gated(node, failing_to_begin=frozenset({1}))
+    leader = _started(committer, 0, 1)
+    gated.entered.wait()
+    queued = _started(committer, 1, 4)
+    _until(lambda: committer.queued() == 4)
+    gated.gate.set()
+    _joined(leader + queued)
+
+    assert leader[0].answer == start
+    for caller in queued:
+        assert isinstance(caller.answer, AuditNotCommitted)
+        assert isinstance(caller.answer.__cause__, RuntimeError)
+    assert committer.queued() == 0
+    assert _size(node) == start + 1
+    assert committer.append(event(99)) == start + 1  # the committer is not stuck
 
 
 def test_close_commits_what_is_queued_and_refuses_what_comes_after(node: Node) -> None:
@@ -166,9 +234,8 @@ def test_close_commits_what_is_queued_and_refuses_what_comes_after(node: Node) -
         committer.append(event(50))
     assert closing.is_alive()  # it waits for the queue
     gated.gate.set()
-    closing.join()
-    for caller in leader + queued:
-        caller.join()
+    _joined([closing])
+    _joined(leader + queued)
 
     answers = sorted(cast(int, c.answer) for c in leader + queued)
     assert answers == list(range(start, start + 4))
