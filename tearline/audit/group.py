@@ -41,9 +41,12 @@ from tearline.errors import TearlineError
 # Large enough that a busy node's queue goes in one commit; small enough to bound one transaction.
 MAX_GROUP = 2_000
 # How long a leader waits for its group to gather (PostgreSQL's commit_delay, for the same reason).
-# A durable commit costs 1-3 ms, so waiting up to 1 ms for the callers of the last group to queue
-# again nearly doubles the group and halves the commits; a lone caller never waits (see `_gather`).
-GATHER_SECONDS = 0.001
+# A durable commit costs 1-3 ms. The last group's callers are woken one after another and queue
+# again as they go: with 64 callers that takes longer than 1 ms. Waiting 1 ms, groups averaged
+# 43-50 of the 64 callers; waiting 2 ms, 62. In alternating rounds of 64 callers, 2 ms gave SQLite 12-15%
+# more appends a second than 1 ms, PostgreSQL 2%, and 3 or 5 ms nothing more on either. A lone
+# caller never waits (see `_gather`).
+GATHER_SECONDS = 0.002
 
 
 class AuditNotCommitted(TearlineError):
