@@ -20,6 +20,7 @@ from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
 from tearline.store.principals import principal_for_token
 from tearline.web.csrf import CSRF_HEADER, SAFE_METHODS, require_csrf
+from tearline.web.gates import UntilReady, WakeAfterChange
 from tearline.web.nul import RefuseNul
 
 SESSION_COOKIE = "tearline_session"
@@ -158,32 +159,11 @@ def create_app(node: Node, deliver: bool = False, ready: threading.Event | None 
     )
     app.state.node = node
     app.state.courier = courier
+    app.state.resolver = resolver
     if ready is not None:
-
-        @app.middleware("http")
-        async def _until_ready(request: Request, call_next: Any) -> Any:
-            partner = request.url.path.startswith(("/taxii2", "/api/audit/witness"))
-            # Bearer tokens exist before `ready` only in the storyline's own hands: a person cannot
-            # log in until then (that too is refused here), so its API calls go through.
-            storyline = request.headers.get("authorization", "").lower().startswith("bearer ")
-            if ready.is_set() or partner or storyline:
-                return await call_next(request)
-            body = {"error": "starting", "message": "the demo is still setting up; try again in a few seconds"}
-            return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
-
+        app.add_middleware(UntilReady, ready=ready)
     if courier is not None:
-
-        @app.middleware("http")
-        async def _nudge_courier(request: Request, call_next: Any) -> Any:
-            # A change may have written outbox messages (a release, a recall, a consent answer):
-            # wake the courier once it committed, so a partner hears within the second.
-            response = await call_next(request)
-            if request.method not in SAFE_METHODS and response.status_code < 400:
-                courier.nudge()
-                if resolver is not None:
-                    resolver.nudge()  # a report stored: resolve its persons, phones, vehicles now
-            return response
-
+        app.add_middleware(WakeAfterChange, workers=[w for w in (courier, resolver) if w is not None])
     # TAXII refuses NUL itself, in its own error media type (tearline.taxii.routes).
     app.add_middleware(RefuseNul, refuse=_nul_refused, skip="/taxii2")
     app.add_exception_handler(TearlineError, _tearline_error)
