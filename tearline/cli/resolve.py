@@ -50,9 +50,16 @@ def resolve(
     threshold: Annotated[
         float, typer.Option(min=0.5, max=1.0, help="Match probability at or above which records merge.")
     ] = 0.95,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="Run Splink on Spark at this master (local[4], spark://HOST:7077) instead of DuckDB in this "
+            "process: for a batch that outgrows one machine. Needs Java 17+ and pip install 'tearline[spark]'."
+        ),
+    ] = None,
 ) -> None:
     """Resolve person records from several sources into entities, written one row per record."""
-    from tearline.resolve import batch
+    from tearline.resolve import batch, model
     from tearline.resolve.mapping import load_mapping, load_records
 
     if len(inputs) != len(mapping):
@@ -62,8 +69,13 @@ def resolve(
     for path, mapping_path in zip(inputs, mapping, strict=True):
         records.extend(load_records(path, load_mapping(mapping_path)))
     records = batch.unique_record_ids(records)
+    backend: model.Backend = model.DUCKDB
+    if spark_master is not None:
+        from tearline.resolve.spark import SparkBackend, spark_session
+
+        backend = SparkBackend(spark_session(spark_master))
     with _progress() as advance:
-        resolution = batch.resolve(records, threshold=threshold, progress=advance)
+        resolution = batch.resolve(records, threshold=threshold, progress=advance, backend=backend)
     batch.write_clusters(resolution, out)
     entities = len(set(resolution.entity_ids))
     console.print(f"resolved {len(records)} records into {entities} entities; wrote {out}")

@@ -48,13 +48,17 @@ def standardise(records: Sequence[PersonRecord], progress: Step = _no_progress) 
 
 
 def resolve(records: Sequence[PersonRecord], *, threshold: float = model.UPPER_THRESHOLD,
-            model_settings: dict[str, Any] | None = None, progress: Step = _no_progress) -> Resolution:
-    """Resolve records into entities (connected components of links at or above `threshold`)."""
+            model_settings: dict[str, Any] | None = None, progress: Step = _no_progress,
+            backend: model.Backend = model.DUCKDB) -> Resolution:
+    """Resolve records into entities (connected components of links at or above `threshold`).
+
+    `backend` runs Splink: DuckDB in this process by default, or Spark (`tearline.resolve.spark`).
+    """
     if len(records) < 2:
         raise InvalidInput(Problem("input", "at least two records are needed to resolve"))
     df = standardise(records, progress)
     progress("train", 0, 1)
-    trained, linker = model.train(df, model_settings)
+    trained, linker = model.train(df, model_settings, backend=backend)
     progress("train", 1, 1)
     progress("score", 0, 1)
     pairs = model.predict(linker)

@@ -1,9 +1,9 @@
 """The resolver's Splink model: settings, training (EM with term-frequency adjustments),
 pairwise prediction and clustering, on Splink's DuckDB backend.
 
-Splink's Spark backend (`splink.backends.spark.SparkAPI`) is the route when a batch outgrows one
-machine; Splink runs a settings dictionary's SQL as written, so the DuckDB list and similarity
-functions of these settings are rewritten for Spark SQL first (docs/resolve.md says how).
+Splink's Spark backend is the route when a batch outgrows one machine (`tearline.resolve.spark`,
+`tearline resolve --spark-master`): the settings are written in DuckDB's SQL, and a `Backend`
+rewrites them for its own; a model is always kept in DuckDB's SQL.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -124,25 +124,60 @@ class TrainedModel:
 from splink.internals.exceptions import SplinkException  # noqa: E402
 
 
-def _linker(df: pd.DataFrame, model_settings: dict[str, Any] | str) -> Any:
-    from splink import DuckDBAPI, Linker
+class Backend(Protocol):
+    """Where Splink runs: DuckDB in this process (`DUCKDB`), or Spark (`tearline.resolve.spark`)."""
 
-    _quiet_splink()
-    db_api = DuckDBAPI()
-    table = db_api.register(df)
-    return Linker(table, model_settings, log_level=None)
+    def linker(self, df: pd.DataFrame, model_settings: dict[str, Any] | str) -> Any:
+        """A Splink linker over `df`; `model_settings` is written in DuckDB's SQL, as `settings()` is."""
+        ...
+
+    def sql(self, rule: str) -> str:
+        """A blocking or training rule written for DuckDB, in this backend's SQL."""
+        ...
+
+    def portable(self, saved: dict[str, Any], model_settings: dict[str, Any]) -> dict[str, Any]:
+        """A model this backend trained, with `model_settings`' own (DuckDB) SQL: what the node keeps."""
+        ...
+
+
+class DuckDBBackend:
+    """Splink on DuckDB, in this process: the default."""
+
+    def linker(self, df: pd.DataFrame, model_settings: dict[str, Any] | str) -> Any:
+        from splink import DuckDBAPI, Linker
+
+        _quiet_splink()
+        db_api = DuckDBAPI()
+        table = db_api.register(df)
+        return Linker(table, model_settings, log_level=None)
+
+    def sql(self, rule: str) -> str:
+        return rule
+
+    def portable(self, saved: dict[str, Any], model_settings: dict[str, Any]) -> dict[str, Any]:
+        return saved
+
+
+DUCKDB = DuckDBBackend()
+
+
+def _linker(df: pd.DataFrame, model_settings: dict[str, Any] | str) -> Any:
+    return DUCKDB.linker(df, model_settings)
 
 
 def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, recall: float = 0.7,
           training_rules: Sequence[str] = TRAINING_RULES,
           deterministic_rules: Sequence[str] = DETERMINISTIC_RULES,
-          seed: int = 1, u_pairs: float = 3e5) -> tuple[TrainedModel, Any]:
+          seed: int = 1, u_pairs: float = 3e5, backend: Backend = DUCKDB) -> tuple[TrainedModel, Any]:
     """Train by EM on `df` (u by random sampling, the match prior from deterministic rules)."""
-    linker = _linker(df, model_settings or settings())
+    model_settings = model_settings or settings()
+    linker = backend.linker(df, model_settings)
     training = linker.training
     # With no deterministic match at all (tiny inputs) the prior keeps its default.
     with contextlib.suppress(Exception):
-        training.estimate_probability_two_random_records_match(list(deterministic_rules), recall=recall)
+        training.estimate_probability_two_random_records_match(
+            [backend.sql(rule) for rule in deterministic_rules], recall=recall
+        )
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed, num_chunks=1)
     for rule in training_rules:
         # Splink refuses a block with no pairs (no maternal surnames anywhere), and an m that EM drives
@@ -150,13 +185,15 @@ def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, rec
         # such a session is undone, and the others train.
         backup = copy.deepcopy(linker._settings_obj)
         try:
-            training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+            training.estimate_parameters_using_expectation_maximisation(
+                backend.sql(rule), estimate_without_term_frequencies=True
+            )
         except (SplinkException, ValueError):
             linker._settings_obj = backup
     # A refused EM session leaves Splink's switches as training set them: restore what predict needs.
     linker._settings_obj._retain_matching_columns = True
     linker._settings_obj._retain_intermediate_calculation_columns = True
-    saved = linker.misc.save_model_to_json()
+    saved = backend.portable(linker.misc.save_model_to_json(), model_settings)
     saved["retain_matching_columns"] = saved["retain_intermediate_calculation_columns"] = True
     return TrainedModel(saved, notes={"tf": term_frequencies(df)}), linker
 
