@@ -1,8 +1,10 @@
 """Two gates around the node's app, as plain ASGI middleware.
 
 Starlette's `BaseHTTPMiddleware` (what `@app.middleware("http")` makes) runs the app in a task of
-its own and re-wraps the response stream: about 0.1 ms a request for each such middleware, on
-every request the node serves. These do the same work on the ASGI messages themselves.
+its own and re-wraps the response stream, on every request the node serves. These do the same
+work on the ASGI messages themselves. Measured in one process through httpx's ASGI transport
+(median of 3,000 requests to a path no route serves, five alternating rounds): 1.23 ms a request
+with the two gates as `BaseHTTPMiddleware`, 0.73 ms with these, 0.73 ms with no gate at all.
 """
 
 from __future__ import annotations
