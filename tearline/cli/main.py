@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tearline.cli import admin, demo, equivalence, federation
 from tearline.cli.audit import audit_app, bench_audit_command
 from tearline.cli.bench import bench_app
-from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
+from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, progress_bars, reports_errors
 from tearline.db.migrate import schema_revisions, upgrade
 from tearline.errors import TearlineError
 from tearline.node import SERVICE_ACCOUNT, Node, init_node
@@ -49,7 +49,13 @@ def migrate(data: DataDir = DEFAULT_DATA) -> None:
     node = Node.open(data)
     try:
         before, heads = schema_revisions(node.db.engine)
-        upgrade(node.db.url)
+        with progress_bars("migrate") as advance:
+            # A bar over the migrations, and a line as each is applied: a large log's can take minutes.
+            def applied(what: str, done: int, total: int) -> None:
+                console.print(f"applied {what}")
+                advance("migrations", done, total)
+
+            upgrade(node.db.url, applied)
         after, _ = schema_revisions(node.db.engine)
     finally:
         node.close()

@@ -6,7 +6,7 @@ from alembic import command
 from typer.testing import CliRunner
 
 from tearline.cli.main import app
-from tearline.db.migrate import alembic_config, schema_revisions
+from tearline.db.migrate import alembic_config, pending_revisions, schema_revisions, upgrade
 from tearline.node import Node
 
 RUNNER = CliRunner()
@@ -26,6 +26,9 @@ def test_an_older_schema_is_refused_until_migrated(node: Node) -> None:
     migrated = RUNNER.invoke(app, ["migrate", "--data", data])
     assert migrated.exit_code == 0, migrated.output
     assert "(was 0007)" in migrated.output
+    # Each migration applied is named as it lands (a large audit log's 0010 takes a while).
+    for revision in ("0008", "0009", "0010"):
+        assert f"applied {revision}: " in migrated.output
     assert schema_revisions(node.db.engine) == (heads, heads)
     assert RUNNER.invoke(app, ["peer", "list", "--data", data]).exit_code == 0
 
@@ -34,5 +37,15 @@ def test_migrating_a_current_node_changes_nothing(node: Node) -> None:
     before = schema_revisions(node.db.engine)
     result = RUNNER.invoke(app, ["migrate", "--data", str(node.data_dir)])
     assert result.exit_code == 0, result.output
-    assert "(was" not in result.output
+    assert "(was" not in result.output and "applied" not in result.output
     assert schema_revisions(node.db.engine) == before
+
+
+def test_an_upgrade_is_told_each_migration_it_applies(node: Node) -> None:
+    config = alembic_config(node.db.url)
+    command.downgrade(config, "0008")
+    assert set(pending_revisions(config)) == {"0009", "0010"}
+    told: list[tuple[str, int, int]] = []
+    upgrade(node.db.url, lambda what, done, total: told.append((what[:4], done, total)))
+    assert sorted(told) == [("0009", 1, 2), ("0010", 2, 2)]
+    assert pending_revisions(config) == []
