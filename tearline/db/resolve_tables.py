@@ -58,8 +58,9 @@ class ResolveMember(Base):
 class ResolveDecision(Base):
     """One decision on a pair of members: its outcome, score and explanation, and who decided.
 
-    `kind` is what the model decided (`merge`, `review`, `separate`); `state` is where it stands
-    (`auto`, `pending`, `confirmed`, `split`). Analysts' confirmations and splits are the labels fed
+    `kind` is what the model decided (`merge`, `review`, `separate`), or `recheck`: a confirmed link
+    that a revision of one side weakened, back for an analyst; `state` is where it stands
+    (`auto`, `pending`, `confirmed`, `split`, `superseded`). Analysts' confirmations and splits are the labels fed
     back to the model.
     """
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from tearline import clock
@@ -111,7 +111,43 @@ class IncrementalResolver:
             return []
         candidates = self._candidates(session, new)
         scored = self._score(new, candidates)
-        return with_superseded(self._decide(session, new, candidates, scored, actor, set(revised)), new, revised)
+        outcomes = self._decide(session, new, candidates, scored, actor, set(revised))
+        for outcome, member in zip(outcomes, new, strict=True):
+            if member.id in revised:
+                rechecks = self._recheck_confirmed(session, member, actor)
+                outcome.reviews += rechecks
+                outcome.decisions += rechecks
+        return with_superseded(outcomes, new, revised)
+
+    def _recheck_confirmed(self, session: Session, member: ResolveMember, actor: str) -> list[int]:
+        """Send back to an analyst each confirmed link of a revised person that the revision weakened.
+
+        An analyst's confirmation stands through a revision (it judged the two persons), but one
+        made on fields that have since changed may no longer hold: when the pair now scores below
+        what the analyst confirmed, and below a merge the model would make itself, a `recheck`
+        review goes to the queue. Confirming it keeps the link; splitting it withdraws the
+        confirmation too. A later revision supersedes it (`revise`), and asks again if the link is
+        still weak. Returns the ids of the reviews made.
+        """
+        confirmed = list(session.scalars(select(ResolveDecision).where(
+            or_(ResolveDecision.member_a == member.stix_id, ResolveDecision.member_b == member.stix_id),
+            ResolveDecision.state == "confirmed")))
+        made: list[ResolveDecision] = []
+        for link in confirmed:
+            other = _member(session, link.member_b if link.member_a == member.stix_id else link.member_a)
+            if other.entity_id != member.entity_id:
+                continue
+            rows = [{**member.features, "unique_id": member.id}, {**other.features, "unique_id": other.id}]
+            scored = self.scorer.score_records(rows, [(min(member.id, other.id), max(member.id, other.id))], floor=0.0)
+            row = scored.to_dict("records")[0]
+            still_merges = len(model.mergeable(scored, self.trained.upper)) > 0
+            if still_merges or float(row["match_probability"]) >= link.probability:
+                continue
+            recheck = _decision("recheck", "pending", member, other, row, self.scorer.explain(row), actor)
+            session.add(recheck)
+            made.append(recheck)
+        session.flush()
+        return [d.id for d in made]
 
     def _candidates(self, session: Session, new: list[ResolveMember]) -> dict[int, _Known]:
         """Resolved persons sharing a key with an arrival: keys first (indexes only), then the
@@ -380,12 +416,21 @@ def confirm(session: Session, decision_id: int, actor: str) -> ResolveDecision:
 
 def split(session: Session, decision_id: int, actor: str) -> ResolveDecision:
     """An analyst splits a merge (or rejects a pending review): the entity is recomputed from the
-    merges that still stand, so the two sides fall apart unless other merges hold them together."""
+    merges that still stand, so the two sides fall apart unless other merges hold them together.
+    Splitting a `recheck` also withdraws the confirmation it questioned."""
     decision = _decision_row(session, decision_id)
     if decision.state not in (*STANDING, "pending"):
         raise Conflict(f"decision {decision_id} is already {decision.state}")
-    was_standing = decision.state in STANDING
-    decision.state, decision.decided_by, decision.decided_at = "split", actor, clock.now()
+    withdrawn = [decision]
+    if decision.kind == "recheck":
+        withdrawn += session.scalars(select(ResolveDecision).where(
+            or_(and_(ResolveDecision.member_a == decision.member_a, ResolveDecision.member_b == decision.member_b),
+                and_(ResolveDecision.member_a == decision.member_b, ResolveDecision.member_b == decision.member_a)),
+            ResolveDecision.state.in_(STANDING)))
+    was_standing = any(d.state in STANDING for d in withdrawn)
+    now = clock.now()
+    for each in withdrawn:
+        each.state, each.decided_by, each.decided_at = "split", actor, now
     if was_standing:
         _recompute(session, _member(session, decision.member_a).entity_id)
     return decision

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tearline.db.resolve_tables import ResolveDecision, ResolveMember
 from tearline.errors import Conflict
@@ -160,7 +161,59 @@ def test_an_analysts_confirmation_stands_when_a_person_is_revised(
         confirmed = incremental.confirm(session, second.reviews[0], "reviewer@MX")
         [revised] = resolver.add(session, [(vague_id, dated)], "resolver@MX")
         assert confirmed.state == "confirmed" and revised.superseded == []
+        assert revised.reviews == []  # the revision made the link stronger: nothing to recheck
         assert len({m.entity_id for m in session.scalars(select(ResolveMember))}) == 1
+
+
+def _weakened(resolver: incremental.IncrementalResolver, session: Session) -> tuple[int, int]:
+    """A confirmed link, then a revision of one side that weakens it: (the confirmation, the recheck)."""
+    mx = person("José Luis Hernández Garza", JOSE, "662 123 4567")
+    vague_id, vague = person("Hernández, José Luis", None, "")
+    # The later version gives a date of birth nine years from the other record's, and another phone.
+    apart = person_record({"full_name": "Hernández, José Luis", "phones": "662 999 0000"}, "mex",
+                          BirthDate(1990, 11, 23), "MX")
+    resolver.add(session, [mx], "analyst@MX")
+    [second] = resolver.add(session, [(vague_id, vague)], "analyst@MX")
+    confirmed = incremental.confirm(session, second.reviews[0], "reviewer@MX")
+    [revised] = resolver.add(session, [(vague_id, apart)], "resolver@MX")
+    assert len(revised.reviews) == 1 and revised.reviews[0] in revised.decisions  # audited with the run
+    recheck = session.get(ResolveDecision, revised.reviews[0])
+    assert recheck is not None and (recheck.kind, recheck.state) == ("recheck", "pending")
+    assert {recheck.member_a, recheck.member_b} == {confirmed.member_a, confirmed.member_b}
+    assert recheck.probability < confirmed.probability
+    assert {e["comparison"] for e in recheck.explanation} >= {"dob", "phone"}  # explained as every decision is
+    assert confirmed.state == "confirmed"  # nothing is undone before an analyst decides
+    assert len({m.entity_id for m in session.scalars(select(ResolveMember))}) == 1
+    # A further revision withdraws that question and asks it again on the newest fields: one waits.
+    again = person_record({"full_name": "Hernández, José Luis", "phones": "662 999 0001"}, "mex",
+                          BirthDate(1990, 11, 23), "MX")
+    [later] = resolver.add(session, [(vague_id, again)], "resolver@MX")
+    assert later.superseded == [recheck.id] and recheck.state == "superseded"
+    pending = session.scalars(select(ResolveDecision.id).where(ResolveDecision.state == "pending")).all()
+    assert pending == later.reviews and len(pending) == 1
+    return confirmed.id, pending[0]
+
+
+def test_a_confirmed_link_a_revision_weakens_goes_back_to_an_analyst_and_a_split_undoes_it(
+    node: Node, resolver: incremental.IncrementalResolver
+) -> None:
+    with node.db.write() as session:
+        confirmed_id, recheck_id = _weakened(resolver, session)
+        incremental.split(session, recheck_id, "reviewer@MX")
+        assert len({m.entity_id for m in session.scalars(select(ResolveMember))}) == 2
+        states = {d.id: d.state for d in session.scalars(select(ResolveDecision))}
+        assert states[confirmed_id] == states[recheck_id] == "split"  # the confirmation is withdrawn too
+        with pytest.raises(Conflict):
+            incremental.split(session, recheck_id, "reviewer@MX")
+
+
+def test_confirming_a_recheck_keeps_the_link(node: Node, resolver: incremental.IncrementalResolver) -> None:
+    with node.db.write() as session:
+        confirmed_id, recheck_id = _weakened(resolver, session)
+        incremental.confirm(session, recheck_id, "reviewer@MX")
+        assert len({m.entity_id for m in session.scalars(select(ResolveMember))}) == 1
+        states = {d.id: d.state for d in session.scalars(select(ResolveDecision))}
+        assert states[confirmed_id] == states[recheck_id] == "confirmed"
 
 
 def test_confirmed_labels_feed_back_into_a_new_kept_model(
