@@ -129,14 +129,8 @@ class IncrementalResolver:
         confirmation too. A later revision supersedes it (`revise`), and asks again if the link is
         still weak. Returns the ids of the reviews made.
         """
-        confirmed = list(session.scalars(select(ResolveDecision).where(
-            or_(ResolveDecision.member_a == member.stix_id, ResolveDecision.member_b == member.stix_id),
-            ResolveDecision.state == "confirmed")))
         made: list[ResolveDecision] = []
-        for link in confirmed:
-            other = _member(session, link.member_b if link.member_a == member.stix_id else link.member_a)
-            if other.entity_id != member.entity_id:
-                continue
+        for link, other in confirmed_partners(session, member):
             rows = [{**member.features, "unique_id": member.id}, {**other.features, "unique_id": other.id}]
             scored = self.scorer.score_records(rows, [(min(member.id, other.id), max(member.id, other.id))], floor=0.0)
             row = scored.to_dict("records")[0]
@@ -231,6 +225,16 @@ class IncrementalResolver:
         session.flush()  # every decision in one statement, then each entity renamed in one
         _join_in_database(session, renamed)
         return settle_outcomes(outcomes, made, new)
+
+
+def confirmed_partners(session: Session, member: ResolveMember) -> list[tuple[ResolveDecision, ResolveMember]]:
+    """The analysts' confirmations that hold this member in its entity, each with the other member."""
+    links = session.scalars(select(ResolveDecision).where(
+        or_(ResolveDecision.member_a == member.stix_id, ResolveDecision.member_b == member.stix_id),
+        ResolveDecision.state == "confirmed"))
+    partners = [(link, _member(session, link.member_b if link.member_a == member.stix_id else link.member_a))
+                for link in links]
+    return [(link, other) for link, other in partners if other.entity_id == member.entity_id]
 
 
 def settle_outcomes(

@@ -23,6 +23,7 @@ from tearline.db.resolve_tables import ResolveDecision, ResolveMember
 from tearline.resolve.incremental import (
     Outcome,
     changed,
+    confirmed_partners,
     join_entities,
     new_entity,
     revise,
@@ -56,7 +57,7 @@ class Arrival:
 
 @dataclass(frozen=True)
 class Verdict:
-    kind: str  # merge or review
+    kind: str  # merge, review, or recheck (a confirmed link a revision weakened)
     probability: float
     explanation: list[dict[str, Any]]
 
@@ -151,7 +152,28 @@ class KeyedResolver:
         if not new:
             return []
         decided = self._decide(session, new, self._candidates(session, new), actor, set(revised))
+        for outcome, member in zip(decided, new, strict=True):
+            if member.id in revised:
+                rechecks = self._recheck_confirmed(session, member, actor)
+                outcome.reviews += rechecks
+                outcome.decisions += rechecks
         return with_superseded(decided, new, revised)
+
+    def _recheck_confirmed(self, session: Session, member: ResolveMember, actor: str) -> list[int]:
+        """As for persons (`IncrementalResolver._recheck_confirmed`): a confirmed link that the
+        revision weakened (the rule no longer fires, or gives less than the analyst confirmed, and
+        no merge) goes back to an analyst as a `recheck` review."""
+        made: list[ResolveDecision] = []
+        for link, other in confirmed_partners(session, member):
+            verdict = judge(self.kind, member.features, other.features)
+            if verdict is not None and (verdict.kind == "merge" or verdict.probability >= link.probability):
+                continue
+            weakened = verdict or _verdict(0.0, link.explanation[0]["comparison"], "the rule no longer fires")
+            recheck = _decision(Verdict("recheck", weakened.probability, weakened.explanation), other, member, actor)
+            session.add(recheck)
+            made.append(recheck)
+        session.flush()
+        return [d.id for d in made]
 
     def _candidates(self, session: Session, new: list[ResolveMember]) -> list[ResolveMember]:
         keys = {m.match_key for m in new if m.match_key}
@@ -197,7 +219,7 @@ class KeyedResolver:
 
 
 def _decision(verdict: Verdict, a: ResolveMember, b: ResolveMember, actor: str) -> ResolveDecision:
-    state = "auto" if verdict.kind == "merge" else "pending"
+    state = "auto" if verdict.kind == "merge" else "pending"  # a review or a recheck waits for an analyst
     return ResolveDecision(kind=verdict.kind, state=state, member_a=a.stix_id, member_b=b.stix_id,
                            probability=verdict.probability, match_weight=verdict.explanation[0]["match_weight"],
                            explanation=verdict.explanation, decided_by=actor, created_at=clock.now(),

@@ -124,3 +124,28 @@ def test_a_revised_phone_loses_the_merge_its_old_number_made_and_is_judged_again
         assert revised.merged_with == [other.stix_id]
         entities = {m.stix_id: m.entity_id for m in incremental.entity_members(session, revised.entity_id)}
         assert set(entities) == {second.stix_id, other.stix_id}  # the first phone is no longer with them
+
+
+def test_a_confirmed_link_a_revision_breaks_goes_back_to_an_analyst(node: Node) -> None:
+    resolver = KeyedResolver("organization")
+    nazas = _arrival("MEX", name="Fletes del Nazas S.A. de C.V.", identity_class="organization")
+    typo = _arrival("USA", name="FLETES DEL NASAS SA DE CV", identity_class="organization")
+    # A later version of the US report: the company was another one all along.
+    corrected = Arrival(typo.stix_id, {"name": "Transportes Laguna SA", "identity_class": "organization"}, "USA")
+    with node.db.write() as session:
+        resolver.add(session, [nazas], "analyst@MX")
+        [second] = resolver.add(session, [typo], "analyst@MX")
+        confirmed = incremental.confirm(session, second.reviews[0], "reviewer@MX")  # a near name: an analyst's call
+
+        [revised] = resolver.add(session, [corrected], "resolver@MX")
+
+        recheck = session.get(ResolveDecision, revised.reviews[0])
+        assert recheck is not None and (recheck.kind, recheck.state) == ("recheck", "pending")
+        assert recheck.probability == 0.0 and recheck.explanation[0]["level"] == "the rule no longer fires"
+        assert confirmed.state == "confirmed"  # nothing is undone before an analyst decides
+        members = incremental.entity_members(session, revised.entity_id)
+        assert {m.stix_id for m in members} == {nazas.stix_id, typo.stix_id}
+        incremental.split(session, recheck.id, "reviewer@MX")
+        assert confirmed.state == "split"
+        apart = {m.stix_id for m in incremental.entity_members(session, revised.entity_id)}
+    assert len(apart) == 1  # the two companies fell apart
