@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,11 +112,7 @@ class IncrementalResolver:
         candidates = self._candidates(session, new)
         scored = self._score(new, candidates)
         outcomes = self._decide(session, new, candidates, scored, actor, set(revised))
-        for outcome, member in zip(outcomes, new, strict=True):
-            if member.id in revised:
-                rechecks = self._recheck_confirmed(session, member, actor)
-                outcome.reviews += rechecks
-                outcome.decisions += rechecks
+        with_rechecks(outcomes, new, revised, lambda member: self._recheck_confirmed(session, member, actor))
         return with_superseded(outcomes, new, revised)
 
     def _recheck_confirmed(self, session: Session, member: ResolveMember, actor: str) -> list[int]:
@@ -235,6 +231,18 @@ def confirmed_partners(session: Session, member: ResolveMember) -> list[tuple[Re
     partners = [(link, _member(session, link.member_b if link.member_a == member.stix_id else link.member_a))
                 for link in links]
     return [(link, other) for link, other in partners if other.entity_id == member.entity_id]
+
+
+def with_rechecks(
+    outcomes: list[Outcome], new: Sequence[ResolveMember], revised: Collection[int],
+    recheck: Callable[[ResolveMember], list[int]],
+) -> None:
+    """Each revised arrival's outcome also names the rechecks its revision sent to an analyst."""
+    for outcome, member in zip(outcomes, new, strict=True):
+        if member.id in revised:
+            made = recheck(member)
+            outcome.reviews += made
+            outcome.decisions += made
 
 
 def settle_outcomes(

@@ -28,6 +28,7 @@ from tearline.resolve.incremental import (
     new_entity,
     revise,
     settle_outcomes,
+    with_rechecks,
     with_superseded,
 )
 from tearline.resolve.organisations import NEAR_SCORE, near_names, normalise_organisation, similarity
@@ -152,11 +153,7 @@ class KeyedResolver:
         if not new:
             return []
         decided = self._decide(session, new, self._candidates(session, new), actor, set(revised))
-        for outcome, member in zip(decided, new, strict=True):
-            if member.id in revised:
-                rechecks = self._recheck_confirmed(session, member, actor)
-                outcome.reviews += rechecks
-                outcome.decisions += rechecks
+        with_rechecks(decided, new, revised, lambda member: self._recheck_confirmed(session, member, actor))
         return with_superseded(decided, new, revised)
 
     def _recheck_confirmed(self, session: Session, member: ResolveMember, actor: str) -> list[int]:

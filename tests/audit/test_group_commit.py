@@ -161,9 +161,14 @@ def test_a_group_shares_one_commit_and_keeps_its_queue_order(node: Node) -> None
             assert log.read_leaf(session, index).data == entry.canonical()
 
 
-def test_a_failed_commit_fails_every_caller_of_its_group_and_stores_none_of_it(node: Node) -> None:
+@pytest.mark.parametrize(
+    "gating",
+    [{"failing": frozenset({1})}, {"failing_to_begin": frozenset({1})}],
+    ids=["the commit fails", "the transaction fails to begin, before the group is taken"],
+)
+def test_a_failed_group_fails_every_caller_of_it_and_stores_none_of_it(node: Node, gating: dict[str, Any]) -> None:
     start = _size(node)
-    committer, gated = _gated(node, failing=frozenset({1}))
+    committer, gated = _gated(node, **gating)
     leader = _started(committer, 0, 1)
     gated.entered.wait()
     group = _started(committer, 1, 4)
@@ -175,6 +180,7 @@ def test_a_failed_commit_fails_every_caller_of_its_group_and_stores_none_of_it(n
     for caller in group:
         assert isinstance(caller.answer, AuditNotCommitted)
         assert isinstance(caller.answer.__cause__, RuntimeError)
+    assert committer.queued() == 0
     assert _size(node) == start + 1
     # The log goes on without a hole where the failed group would have been.
     assert committer.append(event(99)) == start + 1
@@ -199,25 +205,6 @@ def test_callers_who_queue_while_the_leader_waits_for_the_database_join_its_grou
     with node.db.read() as session:
         for index, entry in got.items():
             assert log.read_leaf(session, index).data == entry.canonical()
-
-
-def test_a_transaction_that_fails_to_begin_fails_every_queued_caller(node: Node) -> None:
-    start = _size(node)
-    committer, gated = _gated(node, failing_to_begin=frozenset({1}))
-    leader = _started(committer, 0, 1)
-    gated.entered.wait()
-    queued = _started(committer, 1, 4)
-    _until(lambda: committer.queued() == 4)
-    gated.gate.set()
-    _joined(leader + queued)
-
-    assert leader[0].answer == start
-    for caller in queued:
-        assert isinstance(caller.answer, AuditNotCommitted)
-        assert isinstance(caller.answer.__cause__, RuntimeError)
-    assert committer.queued() == 0
-    assert _size(node) == start + 1
-    assert committer.append(event(99)) == start + 1  # the committer is not stuck
 
 
 def test_close_commits_what_is_queued_and_refuses_what_comes_after(node: Node) -> None:
