@@ -2,7 +2,7 @@
 
 EM runs on every current person the node holds (each read as a record of its originator's
 nation), exactly as a batch run trains; then the analysts' confirmations and splits are blended
-in (`incremental.learn_from_labels`), and the model is kept: the newest kept model is the one
+in (`tearline.resolve.labels.learn_from_labels`), and the model is kept: the newest kept model is the one
 incremental matching uses, and persons that waited for a model are resolved next.
 
 The model is the node's own work product: its term frequencies are built from every person,
@@ -21,6 +21,7 @@ from tearline.db.models import StixObject
 from tearline.errors import InvalidInput, Problem
 from tearline.node import Node
 from tearline.resolve import incremental, model
+from tearline.resolve import labels as analysts
 from tearline.resolve.entities import is_person, person_of
 from tearline.resolve.records import PersonRecord, feature_row
 from tearline.store.reads import markings_by_id
@@ -75,13 +76,13 @@ def train_and_keep(node: Node, progress: Step | None = None, audit: Audit | None
     step("training (EM)", 1, 1)
     step("analysts' labels", 0, 1)
     with node.db.write() as session:
-        labels = len(incremental.labels(session))
-        if labels:
-            incremental.learn_from_labels(session, resolver)
+        labelled = len(analysts.labels(session))
+        if labelled:
+            analysts.learn_from_labels(session, resolver)
         else:
             incremental.keep_model(session, trained)
         model_id = incremental.kept_model_id(session)
         if audit is not None:
             audit(session, model_id)
     step("analysts' labels", 1, 1)
-    return Trained(model_id, len(records), labels)
+    return Trained(model_id, len(records), labelled)

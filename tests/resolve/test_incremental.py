@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tearline.db.resolve_tables import ResolveDecision, ResolveMember
 from tearline.errors import Conflict
 from tearline.node import Node
-from tearline.resolve import batch, bench, incremental, model
+from tearline.resolve import batch, bench, incremental, labels, model
 from tearline.resolve.dates import BirthDate
 from tearline.resolve.records import PersonRecord, feature_row, person_record
 from tearline.resolve.scoring import PairScorer
@@ -115,7 +115,7 @@ def test_split_undoes_a_merge_cleanly(node: Node, resolver: incremental.Incremen
         assert members[a[0]] != members[b[0]]
         assert members[a[0]] == first.entity_id  # the older side keeps the entity's name
         assert merge.state == "split"
-        assert incremental.labels(session) == [(merge.member_a, merge.member_b, False)]
+        assert labels.labels(session) == [(merge.member_a, merge.member_b, False)]
 
 
 def test_a_revised_person_loses_the_merges_its_old_fields_made_and_is_scored_again(
@@ -226,7 +226,7 @@ def test_confirmed_labels_feed_back_into_a_new_kept_model(
         resolver.add(session, [mx], "analyst@MX")
         [second] = resolver.add(session, [vague], "analyst@MX")
         incremental.confirm(session, second.reviews[0], "reviewer@MX")
-        updated = incremental.learn_from_labels(session, resolver)
+        updated = labels.learn_from_labels(session, resolver)
         assert updated.labels_used == 1
         assert incremental.kept_model(session).labels_used == 1
         # the confirmed pair's given names agreed fully: that level's m moves up, the others down
