@@ -148,7 +148,9 @@ class GroupCommitter:
 
         The transaction begins and locks the log's head before the group is taken: those round trips
         (on PostgreSQL a pool pre-ping, BEGIN and SELECT ... FOR UPDATE) leave the interpreter to the
-        callers still queuing, so they overlap the gathering instead of adding to it.
+        callers still queuing, so they overlap the gathering instead of adding to it. The price: the
+        head (on SQLite, the write lock) is held while the group gathers, at most GATHER_SECONDS
+        longer, and a writing action's own append may wait that much more under load.
         """
         group: list[_Ticket] = []
         indexes: list[int] | None = None
