@@ -15,11 +15,19 @@ from tearline.resolve.incremental import IncrementalResolver, keep_model
 
 def labels(session: Session) -> list[tuple[str, str, bool]]:
     """Analysts' decisions on persons as labels: confirmed reviews are matches, splits are not
-    (the other kinds resolve by rules, which labels do not train)."""
+    (the other kinds resolve by rules, which labels do not train).
+
+    One label a pair, from its newest decision: a recheck confirmed is the same judgement of the
+    same two persons as the confirmation it questioned, and counted twice it would weigh double."""
     persons = select(ResolveMember.stix_id).where(ResolveMember.kind == "person")
     rows = session.scalars(select(ResolveDecision).where(
-        ResolveDecision.state.in_(("confirmed", "split")), ResolveDecision.member_a.in_(persons)))
-    return [(d.member_a, d.member_b, d.state == "confirmed") for d in rows]
+        ResolveDecision.state.in_(("confirmed", "split")), ResolveDecision.member_a.in_(persons))
+        .order_by(ResolveDecision.id))
+    newest: dict[frozenset[str], tuple[str, str, bool]] = {}
+    for d in rows:
+        newest.pop(frozenset((d.member_a, d.member_b)), None)  # re-inserted last: the newest order
+        newest[frozenset((d.member_a, d.member_b))] = (d.member_a, d.member_b, d.state == "confirmed")
+    return list(newest.values())
 
 
 # Pseudo-observations behind the EM estimate when analysts' labels are blended in.

@@ -203,6 +203,8 @@ def test_a_confirmed_link_a_revision_weakens_goes_back_to_an_analyst_and_a_split
         assert len({m.entity_id for m in session.scalars(select(ResolveMember))}) == 2
         states = {d.id: d.state for d in session.scalars(select(ResolveDecision))}
         assert states[confirmed_id] == states[recheck_id] == "split"  # the confirmation is withdrawn too
+        [(_, _, match)] = labels.labels(session)
+        assert match is False
         with pytest.raises(Conflict):
             incremental.split(session, recheck_id, "reviewer@MX")
 
@@ -214,6 +216,7 @@ def test_confirming_a_recheck_keeps_the_link(node: Node, resolver: incremental.I
         assert len({m.entity_id for m in session.scalars(select(ResolveMember))}) == 1
         states = {d.id: d.state for d in session.scalars(select(ResolveDecision))}
         assert states[confirmed_id] == states[recheck_id] == "confirmed"
+        assert len(labels.labels(session)) == 1  # one judgement of one pair: one label
 
 
 def test_confirmed_labels_feed_back_into_a_new_kept_model(
