@@ -109,13 +109,17 @@ def spark_session(master: str) -> SparkSession:
         # One machine: Spark's default of 200 shuffle partitions makes hundreds of tiny tasks per
         # join, which cost more than the join itself. A cluster keeps its own setting.
         builder = builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
-    session = (
+    builder = (
         builder.config("spark.jars", similarity_jar_location())
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
     )
+    try:
+        session = builder.getOrCreate()
+    except Exception as failed:  # pyspark's own errors: no Java, a JVM that would not start
+        reason = f"Spark did not start at {master}: {failed} Spark needs Java 17 or later (JAVA_HOME, or java on PATH)"
+        raise InvalidInput(Problem("--spark-master", reason)) from failed
     session.sparkContext.setLogLevel("ERROR")
     session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="tearline-spark-"))
     return session

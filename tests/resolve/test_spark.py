@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from tearline.cli.main import app
 from tearline.resolve import batch, bench, model
 from tearline.resolve.spark import SparkBackend, spark_session, spark_settings, spark_sql
+from tests.cli.support import TEARLINE, cli_env
 from tests.resolve.test_cli_resolve import _write_inputs
 
 DUCKDB_FUNCTIONS = re.compile(r"\b(list_\w+|string_split|jaro_winkler_similarity|len)\(")
@@ -112,3 +114,21 @@ def test_the_cli_resolves_on_spark_as_on_duckdb(spark: SparkBackend, tmp_path: P
             outputs[name] = sorted((r["record_id"], r["entity_id"]) for r in csv.DictReader(handle))
     assert outputs["spark"] == outputs["duckdb"]
     assert len({entity for _, entity in outputs["spark"]}) < len(outputs["spark"])  # some records merged
+
+
+def test_without_java_the_cli_says_what_spark_needs(tmp_path: Path) -> None:
+    """The real executable, in a process of its own, with JAVA_HOME pointing nowhere."""
+    args = _write_inputs(tmp_path)
+    env = {**cli_env(), "JAVA_HOME": str(tmp_path / "no-java")}
+    result = subprocess.run(
+        [TEARLINE, "resolve", *args, "--out", str(tmp_path / "c.csv"), "--spark-master", "local[1]"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "--spark-master: Spark did not start at local[1]" in said and "Java 17 or later" in said
+    assert not (tmp_path / "c.csv").exists()
