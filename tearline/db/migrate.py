@@ -54,11 +54,10 @@ def pending_revisions(config: Config) -> list[str]:
     script = ScriptDirectory.from_config(config)
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     try:
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_heads()
+        current, _ = schema_revisions(engine)
     finally:
         engine.dispose()
-    done = {s.revision for s in script.iterate_revisions(current, "base")} if current else set()
+    done = {s.revision for s in script.iterate_revisions(tuple(current), "base")} if current else set()
     return [s.revision for s in script.walk_revisions() if s.revision not in done]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tearline.errors import InvalidInput
+from tearline.errors import InvalidInput, Problem
 from tearline.ingest import export_bundle, ingest_bundle, ingest_file
 from tearline.ingest.store import principal_named
 from tearline.node import Node
@@ -81,14 +81,21 @@ def test_one_bad_report_refuses_the_whole_bundle_and_stores_nothing(node: Node) 
     assert row_counts(node) == (0, 0, 0)
 
 
-def test_a_structural_rejection_stores_nothing(node: Node) -> None:
+def _refused_person(node: Node, field: str, value: str) -> tuple[str, list[Problem]]:
+    """Ingest the sample bundle with one field of its person changed; it must be refused whole.
+    Returns the person's id and the problems named."""
     bundle = sample_bundle()
     person = one(bundle, "identity", identity_class="individual")
-    person["identity_class"] = "class"
+    person[field] = value
     with pytest.raises(InvalidInput) as caught:
         ingest_bundle(node, bundle, "ana")
-    assert [(p.item, p.field) for p in caught.value.problems] == [(person["id"], "identity_class")]
     assert row_counts(node) == (0, 0, 0)
+    return person["id"], caught.value.problems
+
+
+def test_a_structural_rejection_stores_nothing(node: Node) -> None:
+    person, problems = _refused_person(node, "identity_class", "class")
+    assert [(p.item, p.field) for p in problems] == [(person, "identity_class")]
 
 
 def test_the_same_report_twice_is_refused(node: Node) -> None:
@@ -140,12 +147,8 @@ def test_re_exporting_the_round_trip_gives_the_same_objects(tmp_path: Path) -> N
 
 def test_text_holding_nul_is_refused_naming_each_field_and_nothing_is_stored(node: Node) -> None:
     """PostgreSQL text cannot hold NUL: every database refuses it alike, before anything is stored."""
-    bundle = sample_bundle()
-    person = one(bundle, "identity", identity_class="individual")
-    person["name"] = "Jo\x00sé"
-    with pytest.raises(InvalidInput) as caught:
-        ingest_bundle(node, bundle, "ana")
-    found = {(p.item, p.field, p.reason) for p in caught.value.problems}
-    assert (person["id"], "name", "must not contain NUL (U+0000)") in found
+    person, problems = _refused_person(node, "name", "Jo\x00sé")
+    found = {(p.item, p.field, p.reason) for p in problems}
+    assert (person, "name", "must not contain NUL (U+0000)") in found
     assert all("NUL" in reason for _, _, reason in found)
     assert row_counts(node) == (0, 0, 0)
