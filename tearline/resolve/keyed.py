@@ -44,6 +44,9 @@ KINDS = ("organization", "phone", "vehicle")
 MAX_CANDIDATES = 100  # members of one key linked to an arrival; more of them are one entity already
 SURE = 1.0  # the same E.164 number, VIN, plate in the same jurisdiction, or normalised name
 UNSURE = 0.75  # worth an analyst's look, never a merge
+# The same words in another order: the nearest a name can be and still differ. "Hernández López" and
+# "López Hernández" are two families' firms, so an analyst decides, however alike they look.
+REORDERED = 0.99
 CLONED_PLATE = 0.6  # the same plate on two different VINs
 
 
@@ -91,6 +94,8 @@ def judge(kind: str, a: dict[str, Any], b: dict[str, Any]) -> Verdict | None:
     if a["name"] == b["name"]:
         return _verdict(SURE, "name", "same normalised name")
     score = similarity(a["name"], b["name"])
+    if score >= 100:  # only the words' order differs (a token-sort score of 100 on unequal names)
+        return _verdict(REORDERED, "name", "same words in another order")
     return _verdict(score / 100, "name", f"near ({score:.0f} of 100)") if score >= NEAR_SCORE else None
 
 

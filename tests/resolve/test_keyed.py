@@ -69,6 +69,15 @@ def test_rules_merge_only_on_sure_keys_and_send_doubts_to_review() -> None:
     assert judge("organization", org, _features("organization", name="Fletes del Norte")) is None
 
 
+def test_organisation_names_in_another_word_order_go_to_review_never_merge() -> None:
+    # Surname order tells two families apart: a token-sort score of 100 must not read as the same name.
+    one = _features("organization", name="Transportes Hernández López S.A. de C.V.")
+    other = _features("organization", name="TRANSPORTES LOPEZ HERNANDEZ")
+    verdict = judge("organization", one, other)
+    assert verdict is not None and verdict.kind == "review" and verdict.probability < 1
+    assert verdict.explanation[0]["level"] == "same words in another order"
+
+
 def _arrival(nation: str, **body: str) -> Arrival:
     kind = "x-tearline-phone" if "number" in body else "identity"
     return Arrival(f"{kind}--{uuid.uuid4()}", body, nation)
