@@ -26,6 +26,7 @@ SCREENS = [
     ("dan.disclosure", "/releases", ("Releases", "Entregas", "Communications")),
     ("adam.admin", f"/workspaces/{WORKSPACE}", ("Host rules of", "Reglas del anfitrión de", "Règles de l'hôte de")),
     ("ana.analyst", "/map", ("Map and timeline", "Mapa y cronología", "Carte et chronologie")),
+    ("ana.analyst", "/entities/reviews", ("Entity reviews", "Revisiones de entidades", "Revues d'entités")),
     ("carla.auditor", "/audit", ("Audit", "Auditoría", "Audit")),
 ]
 LANGUAGES = {"en": "en-US", "es": "es-MX", "fr": "fr-CA"}

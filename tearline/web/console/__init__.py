@@ -9,13 +9,22 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tearline.web.console import routes_admin, routes_audit, routes_map, routes_release, routes_reports, routes_session
+from tearline.web.console import (
+    routes_admin,
+    routes_audit,
+    routes_map,
+    routes_release,
+    routes_reports,
+    routes_resolve,
+    routes_session,
+)
 from tearline.web.console.assets import STATIC
 
 
 def install(app: FastAPI) -> None:
     """Mount the console's pages, its scripts' JSON actions and its static assets on the node's app."""
-    for module in (routes_session, routes_reports, routes_release, routes_admin, routes_map, routes_audit):
+    pages = (routes_session, routes_reports, routes_release, routes_resolve, routes_admin, routes_map, routes_audit)
+    for module in pages:
         app.include_router(module.router)
         actions = getattr(module, "actions", None)
         if actions is not None:
