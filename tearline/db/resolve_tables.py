@@ -8,8 +8,9 @@ that component's name, kept in step by `tearline.resolve.incremental`.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,7 +32,8 @@ class ResolveMember(Base):
     """An object (by STIX id) as the resolver standardised it, with the keys candidates are found by.
 
     Persons use the name, date, phone and id keys; the other kinds `match_key` (a phone's E.164, a
-    vehicle's plate, an organisation's normalised name) and `alt_key` (a vehicle's VIN).
+    vehicle's plate, an organisation's normalised name) and `alt_key` (a vehicle's VIN, an
+    organisation's normalised name with its words sorted). Every key is stored through `fit_key`.
     """
 
     __tablename__ = "resolve_member"
@@ -53,6 +55,23 @@ class ResolveMember(Base):
         Index("ix_resolve_member_kind_match_key", "kind", "match_key"),
         Index("ix_resolve_member_kind_alt_key", "kind", "alt_key"),
     )
+
+
+KEY_DIGEST = 16  # hex digits of SHA-256 that stand for the end of a key too long for its column
+
+
+def fit_key(column: str, value: str | None) -> str | None:
+    """`value` as `resolve_member.<column>` holds it: whole when it fits, else its first characters
+    and a digest of the whole, so that equal keys stay equal and different ones different.
+
+    PostgreSQL refuses a string longer than its column, and a refused member would fail its batch
+    of arrivals, and every later batch with it (SQLite would have stored it whole).
+    """
+    length = cast(String, ResolveMember.__table__.c[column].type).length or 0
+    if value is None or not length or len(value) <= length:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[: min(KEY_DIGEST, length - 1)]
+    return f"{value[: length - len(digest) - 1]}#{digest}"
 
 
 class ResolveDecision(Base):

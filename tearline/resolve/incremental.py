@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from tearline import clock
-from tearline.db.resolve_tables import ResolveDecision, ResolveMember, ResolveModel
+from tearline.db.resolve_tables import ResolveDecision, ResolveMember, ResolveModel, fit_key
 from tearline.errors import Conflict, NotFound
 from tearline.resolve import model
 from tearline.resolve.records import PersonRecord, feature_row
@@ -55,13 +55,14 @@ def kept_model(session: Session) -> model.TrainedModel:
 def _keys(features: dict[str, Any]) -> dict[str, str | None]:
     given = features.get("given1_key")
     paternal, maternal = features.get("paternal_key"), features.get("maternal_key")
-    return {
+    keys = {
         "name_key": f"{paternal}:{given}" if paternal and given else None,
         "cross_key": f"{maternal}:{given}" if maternal and given else None,
         "dob": features.get("dob"),
         "phone1": features.get("phone1"),
         "national_id": features.get("national_id"),
     }
+    return {column: fit_key(column, value) for column, value in keys.items()}
 
 
 @dataclass

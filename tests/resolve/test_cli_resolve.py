@@ -63,3 +63,4 @@ def test_bench_resolve_quick_compares_both_methods() -> None:
     assert result.returncode == 0, result.stderr
     assert "tearline" in result.stdout and "plain splink" in result.stdout and "nickname" in result.stdout
     assert "Incremental matching" in result.stdout and "records/s" in result.stdout
+    assert "Organisations resolved as they arrive" in result.stdout and "the same names found" in result.stdout

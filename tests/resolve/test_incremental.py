@@ -4,6 +4,7 @@ confirm and split, explanations, and analysts' labels fed back."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -252,3 +253,21 @@ def test_kept_model_round_trips(node: Node, trained: model.TrainedModel) -> None
         incremental.keep_model(session, trained)
     with node.db.read() as session:
         assert incremental.kept_model(session).settings_json == trained.settings_json
+
+
+def test_keys_longer_than_their_columns_are_stored_and_still_match(
+    node: Node, resolver: incremental.IncrementalResolver
+) -> None:
+    # PostgreSQL refused a key longer than its column: the member, its batch and every later batch failed.
+    surname = "Montenegro" * 8
+    long_id = "EXP" + "0123456789" * 4
+    a = person(f"José Luis {surname} Garza", JOSE, "662 123 4567")
+    b = person(f"JOSE LUIS {surname.upper()}-GARZA", JOSE, "662 123 4567", source="usa")
+    a, b = (a[0], replace(a[1], national_id=long_id)), (b[0], replace(b[1], national_id=long_id))
+    with node.db.write() as session:
+        [first] = resolver.add(session, [a], "analyst@MX")
+        [second] = resolver.add(session, [b], "analyst@MX")
+        stored = {m.stix_id: m for m in session.scalars(select(ResolveMember))}
+    assert second.merged_with == [a[0]] and second.entity_id == first.entity_id
+    assert stored[a[0]].national_id == stored[b[0]].national_id != long_id
+    assert stored[a[0]].name_key is not None and len(stored[a[0]].name_key or "") <= 64
