@@ -9,7 +9,6 @@ same names in the same run, and the two must find the same names.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 import uuid
@@ -26,6 +25,7 @@ from tearline import clock
 from tearline.db.engine import make_engine, sqlite_url
 from tearline.db.resolve_tables import ResolveDecision, ResolveMember
 from tearline.resolve import org_set
+from tearline.resolve.bench_incremental import time_arrivals
 from tearline.resolve.incremental import Outcome
 from tearline.resolve.keyed import MAX_CANDIDATES, Arrival, KeyedResolver, keys_of
 from tearline.resolve.organisations import NEAR_SCORE, near_keys, normalise_organisation, words_sorted
@@ -114,29 +114,16 @@ def run_organisations(
             table.__table__.create(engine)  # type: ignore[attr-defined]
         with Session(engine) as session, session.begin():
             _store(session, names, step)
-        outcomes: list[Outcome] = []
-        started = time.perf_counter()
-        for i in range(0, arrivals, 100):
-            with Session(engine) as session, session.begin():
-                outcomes += resolver.add(session, arriving[i : i + 100], "bench")
-            step("arrivals in batches of 100", min(i + 100, arrivals), arrivals)
-        throughput = arrivals / (time.perf_counter() - started)
-        latencies = []
-        for j, one in enumerate(arriving[arrivals : arrivals + singles]):
-            began = time.perf_counter()
-            with Session(engine) as session, session.begin():
-                outcomes += resolver.add(session, [one], "bench")
-            latencies.append((time.perf_counter() - began) * 1000)
-            step("single arrivals", j + 1, singles)
+        timed = time_arrivals(engine, resolver.add, arriving, arrivals, step)
         engine.dispose()
     ours_s, extract_s = _near_search(names, [a.name for a in incoming[:NEAR_SAMPLE]])
     return OrganisationResult(
         stored=stored,
         arrivals=arrivals + singles,
-        records_per_second=throughput,
-        p50_ms=statistics.median(latencies),
-        p95_ms=statistics.quantiles(latencies, n=20)[18],
-        outcomes=_tally(outcomes, kinds),
+        records_per_second=timed.records_per_second,
+        p50_ms=timed.p50_ms,
+        p95_ms=timed.p95_ms,
+        outcomes=_tally(timed.outcomes, kinds),
         near_ours_s=ours_s,
         near_extract_s=extract_s,
     )
