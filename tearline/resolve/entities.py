@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, aliased
 
 from tearline.db.models import StixObject
 from tearline.db.resolve_tables import ResolveDecision, ResolveMember
@@ -158,13 +158,28 @@ def _roll_up_persons(features: Iterable[dict[str, Any]]) -> dict[str, list[str]]
     return {k: sorted(v) for k, v in out.items()}
 
 
-def review_queue(session: Session, reader: Reader, limit: int = 50) -> list[dict[str, Any]]:
-    """Pending reviews whose two persons the reader may both see (nothing else is counted)."""
-    pending = list(session.scalars(select(ResolveDecision).where(ResolveDecision.state == "pending")
-                                   .order_by(ResolveDecision.id)))
-    visible = visible_members(session, reader, {s for d in pending for s in (d.member_a, d.member_b)})
-    shown = [d for d in pending if d.member_a in visible and d.member_b in visible][:limit]
+def review_queue(session: Session, reader: Reader, limit: int = 50, after: int = 0) -> list[dict[str, Any]]:
+    """The first `limit` pending reviews after decision `after` whose two members the reader may both
+    see (nothing else is counted), oldest first.
+
+    The database walks the pending decisions in id order and tests each member against the
+    reader's visibility filter, so a page reads as far as it must and no further: loading every
+    pending decision and its members (as this did) grew with the whole queue, and past about
+    16,000 pending pairs overflowed SQLite's limit of bound parameters.
+    """
+    shown = list(session.scalars(select(ResolveDecision).where(
+        ResolveDecision.state == "pending", ResolveDecision.id > after,
+        _member_visible(reader, ResolveDecision.member_a), _member_visible(reader, ResolveDecision.member_b),
+    ).order_by(ResolveDecision.id).limit(limit)))
+    visible = visible_members(session, reader, {s for d in shown for s in (d.member_a, d.member_b)})
     return [{**_link(d), "names": [visible[d.member_a].name, visible[d.member_b].name]} for d in shown]
+
+
+def _member_visible(reader: Reader, member: Any) -> ColumnElement[bool]:
+    """`visible_members`' test of one member, as a condition on a decision's column."""
+    obj = aliased(StixObject)
+    return select(obj.id).where(obj.stix_id == member, obj.stix_type.in_(RESOLVABLE_TYPES),
+                                object_visible(reader, obj, searchable=True)).exists()
 
 
 def decision_for(session: Session, reader: Reader, decision_id: int) -> ResolveDecision:

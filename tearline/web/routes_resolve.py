@@ -6,9 +6,9 @@ or a decision about one, answers the same 404 as a missing one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from tearline import journal
@@ -19,6 +19,9 @@ from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
 
 router = APIRouter(tags=["entities"])
+MAX_REVIEWS = 200  # decisions on one page of the review queue
+
+
 def _require_analyst(reader: Reader) -> None:
     if "analyst" not in reader.roles:
         raise Forbidden("entity-resolution decisions are for analysts", rule="analyst-role")
@@ -42,11 +45,21 @@ def read_entity(stix_id: str, node: NodeDep, principal: PrincipalDep) -> dict[st
 
 
 @router.get("/resolve/reviews")
-def list_reviews(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def list_reviews(
+    node: NodeDep,
+    principal: PrincipalDep,
+    after: Annotated[int, Query(ge=0, description="Only decisions after this one (the last of the page before).")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_REVIEWS, description="Decisions on one page.")] = 50,
+) -> dict[str, Any]:
+    """A page of pending reviews whose two members the caller may both see, oldest first. `next` is
+    the `after` of the following page, or null on the last; no count of the rest is given, since it
+    would count what the caller may not see."""
     with audited_read(node, principal, "entity.reviews") as (session, reader, trail):
-        items = entities.review_queue(session, reader_of(reader))
+        # One more than the page, to know whether another page follows (it is not shown, nor logged).
+        items = entities.review_queue(session, reader_of(reader), limit=limit + 1, after=after)
+        more, items = len(items) > limit, items[:limit]
         trail.objects = [s for item in items for s in item["members"]]
-    return {"total": len(items), "items": items}
+    return {"total": len(items), "items": items, "next": items[-1]["decision"] if more else None}
 
 
 @router.post("/resolve/decisions/{decision_id}/confirm")

@@ -346,3 +346,23 @@ def test_a_weakened_confirmation_comes_back_as_a_recheck(context: Any, reviews: 
     shown = [page.inner_text(f"[data-testid=member-{n}] [data-testid=member-name]") for n in (1, 2)]
     expect(page.locator("[data-testid=others]")).to_have_text(shown[::-1])
     assert sorted(shown) == sorted(pair.names) and len(entities_of(reviews, pair)) == 1
+
+
+def test_the_queue_pages_oldest_first(context: Any, reviews: Reviews) -> None:
+    # Other tests decide some pairs: what is still pending now is what the pages must show.
+    pending = sorted(p.decision for p in reviews.pairs.values() if state_of(reviews, p.decision) == "pending")
+    assert len(pending) >= 2
+    page = log_in(context, reviews, "ana.analyst")
+    page.goto(f"{reviews.url}/entities/reviews?limit=2")
+    shown: list[int] = []
+    while True:
+        rows = page.locator("[data-testid=reviews] tr[data-decision]")
+        here = [int(rows.nth(i).get_attribute("data-decision")) for i in range(rows.count())]
+        assert 1 <= len(here) <= 2
+        shown += here
+        assert (page.locator("[data-testid=first-page]").count() == 1) == (len(shown) > len(here))
+        if page.locator("[data-testid=next-page]").count() == 0:
+            break
+        page.click("[data-testid=next-page]")
+        page.wait_for_load_state("load")
+    assert shown == pending

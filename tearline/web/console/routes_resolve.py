@@ -23,12 +23,16 @@ from tearline.web.console.pages import PageRoute, Reader, Writer, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 OUTCOMES = ("confirmed", "split")
+PAGE = 50  # pending pairs on a page of the queue
 
 
 @router.get("/entities/reviews")
 def reviews(request: Request, node: NodeDep, principal: Reader) -> Response:
     """Pending decisions whose two members the reader may both see; nothing is said of the others."""
-    items = routes_resolve.list_reviews(node, principal)["items"]
+    after = _number(request, "after", 0)
+    limit = min(max(_number(request, "limit", PAGE), 1), routes_resolve.MAX_REVIEWS)
+    page = routes_resolve.list_reviews(node, principal, after=after, limit=limit)  # oldest first
+    items = page["items"]
     banner = None
     if items:  # the banner of the names listed, from their markings (as the inbox rolls up its reports')
         with node.db.read() as session:
@@ -42,9 +46,16 @@ def reviews(request: Request, node: NodeDep, principal: Reader) -> Response:
         principal,
         banner=banner,
         items=items,
+        after=after,
+        next_page=f"/entities/reviews?after={page['next']}&limit={limit}" if page["next"] else None,
         outcome=outcome if outcome in OUTCOMES else None,
         decided=int(decided) if decided.isdigit() else None,
     )
+
+
+def _number(request: Request, name: str, default: int) -> int:
+    text = request.query_params.get(name, "")
+    return int(text) if text.isdigit() else default
 
 
 @router.get("/entities/reviews/{decision_id}")
