@@ -85,15 +85,17 @@ def visible_members(session: Session, reader: Reader, stix_ids: Iterable[str]) -
 
 
 def _component(start: str, members: set[str], decisions: list[ResolveDecision]) -> set[str]:
+    """The members joined to `start` through these decisions, by way of `members` only."""
+    linked: dict[str, list[str]] = {}
+    for d in decisions:  # each member's neighbours once: walking every decision per member was quadratic
+        linked.setdefault(d.member_a, []).append(d.member_b)
+        linked.setdefault(d.member_b, []).append(d.member_a)
     seen, frontier = {start}, [start]
     while frontier:
-        current = frontier.pop()
-        for d in decisions:
-            if current in (d.member_a, d.member_b):
-                other = d.member_b if current == d.member_a else d.member_a
-                if other in members and other not in seen:
-                    seen.add(other)
-                    frontier.append(other)
+        for other in linked.get(frontier.pop(), ()):
+            if other in members and other not in seen:
+                seen.add(other)
+                frontier.append(other)
     return seen
 
 

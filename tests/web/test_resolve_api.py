@@ -86,7 +86,7 @@ def test_only_analysts_decide(node: Node, client: TestClient, trained: model.Tra
     auditor = login(client, "carla.auditor")
     response = client.post("/api/resolve/run", headers=auditor)
     assert response.status_code == 403 and response.json()["rule"] == "analyst-role"
-    assert client.get("/api/resolve/reviews", headers=auditor).json() == {"total": 0, "items": []}
+    assert client.get("/api/resolve/reviews", headers=auditor).json() == {"total": 0, "items": [], "next": None}
 
 
 def test_a_phone_posted_to_the_api_is_resolved_by_the_drain_after_the_commit(node: Node, client: TestClient) -> None:
