@@ -13,8 +13,9 @@ from tearline import clock
 from tearline.audit.group import GroupCommitter
 from tearline.config import KEY_FILE, NodeConfig, database_url
 from tearline.db.engine import Database
+from tearline.db.limits import length_problems
 from tearline.db.migrate import upgrade
-from tearline.db.models import Principal
+from tearline.db.models import AgencyRow, Principal
 from tearline.errors import ConfigError, InvalidInput, Problem
 from tearline.markings.marking import Registry
 from tearline.markings.scheme import NATIONAL_LABELS, EquivalenceTable
@@ -122,6 +123,9 @@ def init_node(
         raise InvalidInput(Problem("nation", f"unknown nation {nation!r}; use one of {', '.join(NATIONAL_LABELS)}"))
     if not agency.strip():
         raise InvalidInput(Problem("agency", "must not be empty"))
+    problems = length_problems([("agency", AgencyRow.name, agency)])
+    if problems:  # refused before anything is made
+        raise InvalidInput(problems)
     data_dir.mkdir(parents=True, exist_ok=True)
     if (data_dir / "node.json").exists():
         raise ConfigError(f"{data_dir} already holds a node; choose another --data directory")

@@ -18,6 +18,7 @@ from tearline.audit.witness import trust_log, witness_verifier_key
 from tearline.cli.bench_audit import audit as bench_audit_command
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, err_console, open_node, progress_bars, reports_errors
 from tearline.errors import InvalidInput, Problem
+from tearline.federation.peers import key_name_problems
 
 # `tearline bench audit`, mounted on the bench app by tearline.cli.main.
 __all__ = ["audit_app", "bench_audit_command"]
@@ -117,6 +118,9 @@ def trust(
     data: DataDir = DEFAULT_DATA,
 ) -> None:
     """Witness a partner's log: cosign its checkpoints at /api/audit/witness/add-checkpoint."""
+    problems = key_name_problems(partner_vkey)
+    if problems:
+        raise InvalidInput(problems)
     node = open_node(data)
     with node.db.write() as session:
         origin = trust_log(session, partner_vkey)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, principal_named, reports_errors
+from tearline.db.models import Principal
 from tearline.errors import Forbidden, InvalidInput, Problem
 from tearline.federation.equivalence import (
     Succession,
@@ -116,12 +117,11 @@ def submit(
 ) -> None:
     """Make the table the node's new version; a change to a partner's column needs that partner's signature."""
     node = open_node(data)
-    actor = "node-admin"
+    actor: Principal | str = "node-admin"
     if user is not None:
-        principal = principal_named(node, user)
-        if "admin" not in principal.roles or principal.nation != node.config.nation:
+        actor = principal_named(node, user)
+        if "admin" not in actor.roles or actor.nation != node.config.nation:
             raise Forbidden("only an admin of this node may change the equivalence table", rule="admin-role")
-        actor = f"{principal.username}@{principal.agency}"
     version, signed = submit_table(node, _read_table(file), _signature_lines(signature or []), actor)
     signers = f", signed by {', '.join(signed)}" if signed else ""
     console.print(f"equivalence table version {version} in force{signers}")

@@ -27,7 +27,7 @@ from tearline.audit.keys import Verifier, parse_verifier_key
 from tearline.audit.log import log_origin, node_log_signer
 from tearline.audit.note import NoteSignature, parse_note, sign_note
 from tearline.db.federation_tables import Peer
-from tearline.db.models import EquivalenceVersion
+from tearline.db.models import EquivalenceVersion, Principal
 from tearline.errors import InvalidInput, Problem, TearlineError
 from tearline.markings.scheme import EquivalenceTable
 from tearline.node import Node
@@ -202,11 +202,17 @@ def audit_objects(version: int | None, signed: Sequence[PartnerSignature]) -> li
     return head + [f"signed-by:{s.nation}:{s.key}" for s in signed]
 
 
-def submit_table(node: Node, table: EquivalenceTable, lines: Sequence[str], actor: str) -> tuple[int, list[str]]:
-    """Store a new version and its audit entry in one transaction; a refusal is audited too."""
+def submit_table(
+    node: Node, table: EquivalenceTable, lines: Sequence[str], actor: Principal | str
+) -> tuple[int, list[str]]:
+    """Store a new version and its audit entry in one transaction; a refusal is audited too.
+
+    The version records its author by username (as the API does): `username@agency`, as the audit
+    entry names a principal, may be longer than `created_by` holds."""
+    author = actor if isinstance(actor, str) else actor.username
     try:
         with node.db.write() as session:
-            version, signed = store_signed_table(session, node, table, lines, actor)
+            version, signed = store_signed_table(session, node, table, lines, author)
             journal.record(session, node, actor, ACTION, audit_objects(version, signed))
             return version, [s.nation for s in signed]
     except TearlineError as err:

@@ -18,7 +18,9 @@ from tearline import clock, journal
 from tearline.audit.errors import NoteError
 from tearline.audit.keys import parse_verifier_key
 from tearline.audit.witness import trust_log
+from tearline.db.audit_tables import AuditWitnessedLog
 from tearline.db.federation_tables import Peer
+from tearline.db.limits import length_problems, too_long
 from tearline.db.models import AgencyRow, Principal
 from tearline.errors import Conflict, InvalidInput, NotFound, Problem
 from tearline.markings.scheme import NATIONAL_LABELS
@@ -79,13 +81,21 @@ def _peer_problems(node: Node, nation: str, agency: str, url: str, vkey: str) ->
         problems.append(Problem("nation", "a peer is a partner nation's node, not one of our own"))
     if not agency.strip():
         problems.append(Problem("agency", "must not be empty"))
+    problems += length_problems([("agency", Peer.agency, agency)])
     if not url.startswith(("http://", "https://")):
         problems.append(Problem("url", "must start with http:// or https://"))
     try:
-        parse_verifier_key(vkey)
+        problems += key_name_problems(vkey)
     except (NoteError, ValueError) as err:
         problems.append(Problem("vkey", f"not a C2SP signed-note verifier key ({err}); use `tearline audit vkey`"))
     return problems
+
+
+def key_name_problems(vkey: str) -> list[Problem]:
+    """A verifier key's name is the origin of the partner log this node witnesses: it must fit its column.
+    Raises NoteError when `vkey` is not a verifier key at all."""
+    reason = too_long(AuditWitnessedLog.origin, parse_verifier_key(vkey).name)
+    return [Problem("vkey", f"its key name (the partner log's origin) {reason}")] if reason else []
 
 
 def get_peer(session: Session, nation: str) -> Peer:

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from tearline import clock, journal
 from tearline.db.federation_tables import Peer, Received, ReceivedRelease
-from tearline.db.models import Grant
-from tearline.db.release_tables import Consent, ReleaseRecall
+from tearline.db.limits import Column, length_problems
+from tearline.db.models import Grant, Portion
+from tearline.db.release_tables import Consent, ConsentRequest, ReleaseRecall
 from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
 from tearline.federation.peers import public_key
 from tearline.federation.seal import Unit, canonical, verify_unit, version_of
@@ -58,6 +59,9 @@ def receive_unit(session: Session, node: Node, peer: Peer, unit: Unit) -> Outcom
     verify_unit(unit, public_key(peer.vkey))
     if unit.seal.get("destination") != node.config.nation:
         raise Forbidden(f"seal {seal_id} is addressed to {unit.seal.get('destination')!r}", rule="destination")
+    problems = length_problems(_stored_strings(unit, seal_id, version), seal_id)
+    if problems:
+        raise InvalidInput(problems)
     if session.get(Received, (seal_id, version)) is not None:
         return Outcome(seal_id, version, False, "already applied")
     if unit.kind not in KINDS:
@@ -73,6 +77,46 @@ def receive_unit(session: Session, node: Node, peer: Peer, unit: Unit) -> Outcom
         rule=f"sealed-by:{peer.nation}",
     )
     return Outcome(seal_id, version, True, detail)
+
+
+# Where each kind of unit puts a payload value into a `String(N)` column: (its path, the column).
+_STORED: dict[str, list[tuple[str, Column]]] = {
+    "release": [("release.id", ReceivedRelease.release_id), ("release.recipient.agency", Grant.agency)],
+    "consent-request": [
+        ("id", ConsentRequest.id),
+        ("requester.agency", ConsentRequest.requester_agency),
+        ("grantor.agency", ConsentRequest.grantor_agency),
+        ("recipient.nation", ConsentRequest.recipient_nation),
+        ("recipient.agency", ConsentRequest.recipient_agency),
+    ],
+    "consent-answer": [
+        ("consent.id", Consent.id),
+        ("consent.grantor.agency", Consent.grantor_agency),
+        ("consent.recipient.nation", Consent.recipient_nation),
+        ("consent.recipient.agency", Consent.recipient_agency),
+    ],
+}
+
+
+def _stored_strings(unit: Unit, seal_id: str, version: str) -> list[tuple[str, Column, object]]:
+    """Every value of the unit that would fill a `String(N)` column, for a length check before any is stored
+    (a partner's over-long value failed its whole push on PostgreSQL, and SQLite stored it)."""
+    out: list[tuple[str, Column, object]] = [
+        ("seal.id", Received.stix_id, seal_id),
+        ("seal.modified", Received.modified, version),
+    ]
+    payload = unit.seal.get("payload")
+    out += [(path, column, _at(payload, path)) for path, column in _STORED.get(str(unit.seal.get("kind")), [])]
+    items = payload.get("items") if isinstance(payload, dict) and unit.seal.get("kind") == "release" else None
+    if isinstance(items, dict):  # the originator's item hashes, which our copies keep
+        out += [(f"items.{key}", Portion.hash, value) for key, value in items.items()]
+    return out
+
+
+def _at(value: object, path: str) -> object:
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def refuse(session: Session, node: Node, peer_nation: str, seal_id: str, err: TearlineError) -> None:

@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.db.limits import length_problems
 from tearline.db.models import Principal, Workspace, WorkspaceMember, WorkspacePolicy
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
+from tearline.markings.scheme import NATIONAL_LABELS
 
 # Host rules only deny; this permit is ours, not the host's, so that membership decides the rest.
 BASE_PERMIT = '@id("member-may-enter")\npermit(principal, action == Action::"enter", resource);'
@@ -162,6 +164,12 @@ def workspace_by_slug(session: Session, slug: str) -> Workspace:
 
 
 def add_workspace(session: Session, slug: str, name: str, host_nation: str) -> Workspace:
+    problems = length_problems([("slug", Workspace.slug, slug), ("name", Workspace.name, name)])
+    if host_nation not in NATIONAL_LABELS:
+        known = ", ".join(NATIONAL_LABELS)
+        problems.append(Problem("host_nation", f"unknown nation {host_nation!r}; known: {known}"))
+    if problems:
+        raise InvalidInput(problems)
     workspace = Workspace(slug=slug, name=name, host_nation=host_nation)
     session.add(workspace)
     session.flush()

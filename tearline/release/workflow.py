@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
+from tearline.db.limits import length_problems
 from tearline.db.models import Grant, Principal
 from tearline.db.release_tables import Release, ReleaseApproval, ReleaseRecall, ReleaseRequest
 from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -125,7 +126,7 @@ def _tearline_for_requester(
 
 
 def _request_problems(req: RequestIn) -> list[Problem]:
-    problems = []
+    problems = length_problems([("recipient.agency", ReleaseRequest.recipient_agency, req.recipient.agency)])
     if not req.purpose.strip():
         problems.append(Problem("purpose", "a stated purpose is required (28 CFR Part 23)"))
     if not req.need_to_know.strip():

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tearline.db.limits import length_problems
+from tearline.db.models import Report, StixObject
+from tearline.errors import Problem
 from tearline.markings.marking import Marking
 
 # STIX types a report may carry, by the domain name analysts use for them.
@@ -71,6 +74,15 @@ class ReportDraft:
     workspace: str | None = None
     received: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def draft_length_problems(draft: ReportDraft) -> list[Problem]:
+    """Ids longer than their columns (a CSV mapping names its report's id; the API takes any id whose
+    tail parses as a UUID). Types are known ones, and refs must be ids of the same report."""
+    problems = length_problems([("id", Report.stix_id, draft.stix_id)])
+    for obj in draft.objects:
+        problems += length_problems([("id", StixObject.stix_id, obj.stix_id)], obj.stix_id)
+    return problems
 
 
 def _digest(value: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.db.limits import length_problems
 from tearline.db.models import AgencyRow, CompartmentRow, Principal, Token
 from tearline.errors import Conflict, InvalidInput, Problem, Unauthorized
 from tearline.markings.scheme import national_rank
@@ -39,6 +40,9 @@ def add_principal(
     problems = principal_problems(session, nation, agency, clearance, compartments or [], roles or [])
     if not username.strip():
         problems.append(Problem("username", "must not be empty"))
+    problems += length_problems(
+        [("username", Principal.username, username), ("display_name", Principal.display_name, display_name)]
+    )
     if session.scalar(select(Principal.id).where(Principal.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     if problems:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tearline import clock
+from tearline.db.limits import length_problems
 from tearline.db.models import AgencyRow, CompartmentRow, EquivalenceVersion, Partner, Principal, Setting
 from tearline.errors import Conflict, Forbidden, InvalidInput, Problem
 from tearline.markings.marking import Agency, Compartment, Registry
@@ -107,8 +108,11 @@ def add_partner(session: Session, nation: str) -> None:
 
 
 def add_agency(session: Session, name: str, nation: str, law_enforcement: bool) -> None:
+    problems = length_problems([("agency", AgencyRow.name, name)])
     if nation not in NATIONAL_LABELS:
-        raise InvalidInput(Problem("nation", f"unknown nation {nation!r}"))
+        problems.append(Problem("nation", f"unknown nation {nation!r}"))
+    if problems:
+        raise InvalidInput(problems)
     existing = session.get(AgencyRow, name)
     if existing is not None and existing.nation != nation:
         raise InvalidInput(Problem("agency", f"agency {name!r} already belongs to {existing.nation}"))
@@ -120,6 +124,9 @@ def add_agency(session: Session, name: str, nation: str, law_enforcement: bool) 
 
 
 def add_compartment(session: Session, name: str, owners: list[str]) -> None:
+    problems = length_problems([("compartment", CompartmentRow.name, name)])
+    if problems:
+        raise InvalidInput(problems)
     for owner in owners:
         if session.get(AgencyRow, owner) is None:
             raise InvalidInput(Problem("owners", f"unknown agency {owner!r}"))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.bulk import insert_rows
+from tearline.db.limits import length_problems
 from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVersion, StixObject, Workspace
 from tearline.db.search_text import object_search_text, search_text
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
@@ -25,7 +26,7 @@ from tearline.markings.marking import Registry, marking_problems
 from tearline.resolve.queue import note_arrivals
 from tearline.store import audience, changes
 from tearline.store.audience import intern_marking, intern_markings
-from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft, draft_length_problems
 from tearline.store.registry import NodeIdentity
 
 MAX_REVIEW_YEARS = 5  # 28 CFR 23.20(h): review or purge within five years
@@ -63,7 +64,7 @@ def draft_problems(
             problems.append(Problem("text", "must not be empty", item=f"portion {i + 1}"))
         problems += _item(marking_problems(portion.marking, registry), f"portion {i + 1}")
     problems += _object_problems(draft.objects, registry)
-    problems += nul_problems(draft)
+    problems += nul_problems(draft) + draft_length_problems(draft)
     if (
         draft.workspace is not None
         and draft.workspace not in (workspaces or {})
@@ -467,6 +468,9 @@ def _object_row(
 
 def withdraw_report(session: Session, stix_id: str, reason: str) -> None:
     """Recall or purge: the report stops being live on every read path at once."""
+    problems = length_problems([("reason", Report.withdrawn_reason, reason)])
+    if problems:
+        raise InvalidInput(problems)
     report = session.scalar(select(Report).where(Report.stix_id == stix_id).with_for_update())
     if report is None:
         raise NotFound(f"no report {stix_id}")

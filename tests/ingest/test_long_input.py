@@ -1,0 +1,64 @@
+"""Over-long strings in files to ingest: refused whole, naming the field and its limit, on every database."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tearline import clock
+from tearline.errors import InvalidInput, Problem
+from tearline.ingest import ingest_bundle, ingest_csv
+from tearline.node import SERVICE_ACCOUNT, Node
+from tests.stix.factories import row_counts, sample_bundle
+
+LONG = "x" * 300
+MARKING = {"originator": {"nation": "USA", "agency": "US-DEMO-NARC"}, "level": "SECRET", "rel_to": ["USA", "MEX"]}
+
+
+def _refused(call: Any) -> list[Problem]:
+    with pytest.raises(InvalidInput) as caught:
+        call()
+    return caught.value.problems
+
+
+def test_a_csv_mapping_whose_report_id_is_longer_than_its_column_is_refused_and_nothing_is_stored(
+    node: Node, tmp_path: Path
+) -> None:
+    mapping = {
+        "report": {
+            "id": f"report--{LONG}",
+            "title": "Phones of the Nogales couriers",
+            "predicate": "Reasonable suspicion of bulk cash smuggling (fictional test case).",
+            "review_due": clock.stix_timestamp(clock.now() + timedelta(days=365)),
+        },
+        "marking": MARKING,
+        "records": {"person": {"name": "name"}},
+    }
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping), encoding="utf-8")
+    (tmp_path / "people.csv").write_text("name\nEvaristo Luján Carmona\n", encoding="utf-8")
+
+    problems = _refused(lambda: ingest_csv(node, tmp_path / "people.csv", tmp_path / "mapping.json", SERVICE_ACCOUNT))
+
+    assert [(p.field, p.reason) for p in problems] == [("id", "must be at most 64 characters (it has 308)")]
+    assert row_counts(node) == (0, 0, 0)
+
+
+def test_a_bundle_object_whose_type_part_is_300_characters_is_refused_naming_its_type(node: Node) -> None:
+    """A guard: the type must be one tearline stores, so the id it starts never outgrows its column."""
+    bundle = sample_bundle()
+    person = next(o for o in bundle["objects"] if o.get("identity_class") == "individual")
+    kind = "x-" + "a" * 298
+    long_id = f"{kind}--{uuid.uuid4()}"
+    changed = copy.deepcopy(person) | {"type": kind, "id": long_id}
+    bundle["objects"].append(changed)
+
+    problems = _refused(lambda: ingest_bundle(node, bundle, SERVICE_ACCOUNT))
+
+    assert any(p.field == "type" and p.item == long_id and "unknown type" in p.reason for p in problems)
+    assert row_counts(node) == (0, 0, 0)
