@@ -253,15 +253,12 @@ def _stored_organisation_keys(session: Session) -> list[str]:
 def _members_by_key(session: Session, kind: str, keys: set[str], alts: set[str],
                     arriving: list[int]) -> list[ResolveMember]:
     """Stored members of `kind` with one of these match keys or alternative keys, the newest
-    MAX_CANDIDATES of each key (more of one key are one entity already)."""
-    ids: set[int] = set()
+    MAX_CANDIDATES of each key (more of one key are one entity already), newest first."""
+    found: dict[int, ResolveMember] = {}
     for column, values in ((ResolveMember.match_key, keys), (ResolveMember.alt_key, alts)):
         if values:
-            ids |= set(session.scalars(_newest_of_each(column, kind, values, arriving)))
-    if not ids:
-        return []
-    found = select(ResolveMember).where(ResolveMember.id.in_(ids)).order_by(ResolveMember.id.desc())
-    return list(session.scalars(found))
+            found |= {m.id: m for m in session.scalars(_newest_of_each(column, kind, values, arriving))}
+    return sorted(found.values(), key=lambda m: m.id, reverse=True)
 
 
 def _present(*keys: str | None) -> list[str]:
@@ -269,10 +266,11 @@ def _present(*keys: str | None) -> list[str]:
 
 
 def _newest_of_each(column: InstrumentedAttribute[str | None], kind: str, values: set[str], arriving: list[int]) -> Any:
+    """The members themselves, joined to their rank within their key: no list of ids goes back to the database."""
     rank = func.row_number().over(partition_by=column, order_by=ResolveMember.id.desc()).label("rank")
     ranked = select(ResolveMember.id, rank).where(
         ResolveMember.kind == kind, column.in_(values), ResolveMember.id.not_in(arriving)).subquery()
-    return select(ranked.c.id).where(ranked.c.rank <= MAX_CANDIDATES)
+    return select(ResolveMember).join(ranked, ranked.c.id == ResolveMember.id).where(ranked.c.rank <= MAX_CANDIDATES)
 
 
 def _decision(verdict: Verdict, a: ResolveMember, b: ResolveMember, actor: str) -> ResolveDecision:
