@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import JSON, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tearline.db.limits import column_length
 from tearline.db.models import Base, UTCDateTime
 
 
@@ -67,7 +68,7 @@ def fit_key(column: str, value: str | None) -> str | None:
     PostgreSQL refuses a string longer than its column, and a refused member would fail its batch
     of arrivals, and every later batch with it (SQLite would have stored it whole).
     """
-    length = cast(String, ResolveMember.__table__.c[column].type).length or 0
+    length = column_length(getattr(ResolveMember, column)) or 0
     if value is None or not length or len(value) <= length:
         return value
     digest = hashlib.sha256(value.encode()).hexdigest()[: min(KEY_DIGEST, length - 1)]
