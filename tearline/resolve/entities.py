@@ -27,6 +27,7 @@ from tearline.resolve.dates import parse_birth_date
 from tearline.resolve.incremental import STANDING
 from tearline.resolve.queue import RESOLVABLE_TYPES
 from tearline.resolve.records import PersonRecord, person_record
+from tearline.store.audience import LOOKUP_CHUNK
 from tearline.store.filters import Reader, object_visible
 from tearline.store.reads import markings_by_id
 
@@ -70,11 +71,11 @@ class EntityView:
 def visible_members(session: Session, reader: Reader, stix_ids: Iterable[str]) -> dict[str, Member]:
     """Those of these members the reader may see, content and all (hidden source fields exclude)."""
     ids = sorted(set(stix_ids))
-    if not ids:
-        return {}
-    rows = list(session.scalars(select(StixObject).where(
-        StixObject.stix_id.in_(ids), StixObject.stix_type.in_(RESOLVABLE_TYPES),
-        object_visible(reader, StixObject, searchable=True))))
+    rows: list[StixObject] = []
+    for start in range(0, len(ids), LOOKUP_CHUNK):  # a large entity's ids would overflow one statement's parameters
+        rows += session.scalars(select(StixObject).where(
+            StixObject.stix_id.in_(ids[start : start + LOOKUP_CHUNK]), StixObject.stix_type.in_(RESOLVABLE_TYPES),
+            object_visible(reader, StixObject, searchable=True)))
     markings = markings_by_id(session, {r.marking_id for r in rows})
     out: dict[str, Member] = {}
     for row in rows:
@@ -107,7 +108,7 @@ def entity_view(session: Session, reader: Reader, table: EquivalenceTable, node_
         raise NotFound(f"no resolved person {stix_id}")
     together = list(session.scalars(select(ResolveMember).where(ResolveMember.entity_id == anchor.entity_id)))
     visible = visible_members(session, reader, [m.stix_id for m in together])
-    decisions = _decisions_among(session, set(visible), STANDING)
+    decisions = standing_within(session, anchor.entity_id, set(visible))
     component = _component(stix_id, set(visible), decisions)
     members = [visible[s] for s in sorted(component)]
     features = {m.stix_id: m.features for m in together if m.stix_id in component}
@@ -122,12 +123,14 @@ def entity_view(session: Session, reader: Reader, table: EquivalenceTable, node_
     )
 
 
-def _decisions_among(session: Session, ids: set[str], states: Iterable[str]) -> list[ResolveDecision]:
-    if not ids:
-        return []
-    return list(session.scalars(select(ResolveDecision).where(
-        ResolveDecision.member_a.in_(ids), ResolveDecision.member_b.in_(ids),
-        ResolveDecision.state.in_(tuple(states))).order_by(ResolveDecision.id)))
+def standing_within(session: Session, entity_id: str, members: set[str]) -> list[ResolveDecision]:
+    """The standing decisions between two of these members of one entity, oldest first. They are
+    found through the entity, so that no list of its members goes to the database: an entity of
+    tens of thousands of members would overflow a statement's parameters."""
+    of_entity = select(ResolveMember.stix_id).where(ResolveMember.entity_id == entity_id)
+    found = session.scalars(select(ResolveDecision).where(
+        ResolveDecision.member_a.in_(of_entity), ResolveDecision.state.in_(STANDING)).order_by(ResolveDecision.id))
+    return [d for d in found if d.member_a in members and d.member_b in members]
 
 
 def _link(d: ResolveDecision) -> dict[str, Any]:

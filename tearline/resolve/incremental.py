@@ -460,9 +460,12 @@ def _recompute(session: Session, entity_id: str) -> None:
             x = parent[x]
         return x
 
-    standing = session.scalars(select(ResolveDecision).where(
-        ResolveDecision.member_a.in_(ids), ResolveDecision.member_b.in_(ids), ResolveDecision.state.in_(STANDING)))
+    of_entity = select(ResolveMember.stix_id).where(ResolveMember.entity_id == entity_id)
+    standing = session.scalars(select(ResolveDecision).where(  # through the entity: no list of its members
+        ResolveDecision.member_a.in_(of_entity), ResolveDecision.state.in_(STANDING)))
     for decision in standing:
+        if decision.member_b not in parent:
+            continue  # a standing link out of the entity cannot be: entities are the components of these links
         parent[find(decision.member_a)] = find(decision.member_b)
     oldest = min(members, key=lambda m: m.id)
     names = {find(oldest.stix_id): entity_id}
