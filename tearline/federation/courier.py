@@ -31,7 +31,7 @@ from tearline.federation.auth import NodeAuth
 from tearline.federation.collections import feed_id, inbox_id
 from tearline.federation.feed import unit_for
 from tearline.federation.peers import all_peers
-from tearline.federation.seal import SEAL_TYPE, Unit, digest, version_of
+from tearline.federation.seal import SEAL_TYPE, Unit, digest, digests_named, version_of
 from tearline.federation.witnessing import cosign_all
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.store.federation import due
@@ -200,7 +200,7 @@ def _apply_pulled(
     with node.db.read() as session:
         if session.get(Received, (str(seal.get("id")), version_of(seal))) is not None:
             return 0  # applied before (pushed, or pulled earlier): nothing to fetch or check
-    wanted = [(str(d.get("id")), str(d.get("sha256"))) for d in seal.get("object_digests", [])]
+    wanted = digests_named(seal)
     for stix_id, sha in wanted:
         if (stix_id, sha) not in seen:
             for obj in client.object(api_root(peer), collection, stix_id, version="all").items:

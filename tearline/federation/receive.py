@@ -24,6 +24,7 @@ from tearline.db.limits import Column, length_problems
 from tearline.db.models import Grant, Portion
 from tearline.db.release_tables import Consent, ConsentRequest, ReleaseRecall
 from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
+from tearline.federation import units
 from tearline.federation.peers import public_key
 from tearline.federation.seal import Unit, canonical, verify_unit, version_of
 from tearline.markings.release import Maker, Recipient, release_rule
@@ -53,12 +54,14 @@ class Outcome:
 def receive_unit(session: Session, node: Node, peer: Peer, unit: Unit) -> Outcome:
     """Check and apply one unit from `peer` in the caller's transaction; raise to refuse it."""
     seal_id, version = str(unit.seal.get("id")), version_of(unit.seal)
-    sender = unit.seal.get("sender", {})
-    if sender.get("nation") != peer.nation:
+    units.check_seal(unit.seal, seal_id)  # every key read below is there, of its type
+    sender = unit.seal["sender"]
+    if sender["nation"] != peer.nation:
         raise Forbidden(f"seal {seal_id} names sender {sender.get('nation')!r}, not {peer.nation}", rule="sender")
     verify_unit(unit, public_key(peer.vkey))
     if unit.seal.get("destination") != node.config.nation:
         raise Forbidden(f"seal {seal_id} is addressed to {unit.seal.get('destination')!r}", rule="destination")
+    units.check_payload(unit.kind, unit.payload, seal_id)  # a malformed unit never reaches `_APPLY`
     problems = length_problems(_stored_strings(unit, seal_id, version), seal_id)
     if problems:
         raise InvalidInput(problems)

@@ -98,8 +98,11 @@ def verify_unit(unit: Unit, key: Ed25519PublicKey) -> None:
         key.verify(base64.b64decode(str(unit.seal.get("signature", "")), validate=True), canonical(unsigned(unit.seal)))
     except (InvalidSignature, ValueError):
         raise Forbidden(f"seal {unit.seal.get('id')} is not signed by the sending node", rule="bad-signature") from None
-    expected = [(d["id"], d["sha256"]) for d in unit.seal.get("object_digests", [])]
-    if expected != [(o.get("id"), digest(o)) for o in unit.objects]:
+    listed = unit.seal.get("object_digests")
+    whole = isinstance(listed, list) and all(
+        isinstance(d, dict) and isinstance(d.get("id"), str) and isinstance(d.get("sha256"), str) for d in listed
+    )
+    if not whole or digests_named(unit.seal) != [(str(o.get("id")), digest(o)) for o in unit.objects]:
         raise Forbidden(f"seal {unit.seal.get('id')} does not match the objects it covers", rule="bad-digest")
 
 
@@ -115,11 +118,20 @@ def units_of(objects: list[dict[str, Any]]) -> tuple[list[Unit], list[dict[str, 
     units: list[Unit] = []
     used: set[tuple[str, str]] = set()
     for seal in (o for o in objects if o.get("type") == SEAL_TYPE):
-        wanted = [(str(d.get("id")), str(d.get("sha256"))) for d in seal.get("object_digests", [])]
+        wanted = digests_named(seal)
         units.append(Unit(seal, [seen[w] for w in wanted if w in seen]))
         used.update(w for w in wanted if w in seen)
     rest = [o for key, o in seen.items() if key not in used]
     return units, rest
+
+
+def digests_named(seal: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (id, sha256) of each object the seal covers; a malformed list names none (whoever reads the
+    seal next refuses it, naming the field), so that one partner's faulty seal fails alone."""
+    found = seal.get("object_digests")
+    if not isinstance(found, list):
+        return []
+    return [(str(d.get("id")), str(d.get("sha256"))) for d in found if isinstance(d, dict)]
 
 
 def new_name() -> str:

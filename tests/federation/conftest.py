@@ -10,6 +10,7 @@ import pytest
 from tearline.fixtures import build_demo
 from tearline.node import Node
 from tests.conftest import Templates
+from tests.federation.partner_units import world  # noqa: F401  (a fixture: partner pushes to MEX in process)
 from tests.federation.support import Pair, free_port, register_each_other, serving
 from tests.release.support import cheap_passwords, mex_node
 
