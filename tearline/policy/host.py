@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tearline import clock
 from tearline.db.limits import length_problems
 from tearline.db.models import Principal, Workspace, WorkspaceMember, WorkspacePolicy
-from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
+from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.scheme import NATIONAL_LABELS
 
 # Host rules only deny; this permit is ours, not the host's, so that membership decides the rest.
@@ -170,6 +170,8 @@ def add_workspace(session: Session, slug: str, name: str, host_nation: str) -> W
         problems.append(Problem("host_nation", f"unknown nation {host_nation!r}; known: {known}"))
     if problems:
         raise InvalidInput(problems)
+    if session.scalar(select(Workspace.id).where(Workspace.slug == slug)) is not None:
+        raise Conflict(f"workspace slug {slug!r} already exists; pick another slug")
     workspace = Workspace(slug=slug, name=name, host_nation=host_nation)
     session.add(workspace)
     session.flush()
