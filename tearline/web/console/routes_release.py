@@ -11,12 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
 from tearline import clock
 from tearline.errors import InvalidInput, Problem, TearlineError
 from tearline.markings.banner import portion_mark
 from tearline.store.items import items_by_hash
 from tearline.store.registry import load_registry
+from tearline.validation import problems_of
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
@@ -77,12 +79,14 @@ def request_release(
 ) -> Response:
     nation, _, agency = recipient.partition("/")
     try:
-        body = routes_release.ReleaseRequestIn(
-            report=report_id,
-            recipient=routes_release.RecipientIn(nation=nation, agency=agency or None),
-            purpose=purpose,
-            need_to_know=need_to_know,
-            expires_at=end_of_day(expires, "expires_at"),
+        body = _request_body(
+            {
+                "report": report_id,
+                "recipient": {"nation": nation, "agency": agency or None},
+                "purpose": purpose,
+                "need_to_know": need_to_know,
+                "expires_at": end_of_day(expires, "expires_at"),
+            }
         )
         created = routes_release.open_request(body, node, principal)
     except InvalidInput as err:
@@ -91,6 +95,15 @@ def request_release(
     if "disclosure_officer" in principal.roles and principal.nation == node.config.nation:
         return RedirectResponse(f"/review/{request_id}", status_code=303)
     return RedirectResponse(f"/reports/{report_id}?requested={request_id}", status_code=303)
+
+
+def _request_body(fields: dict[str, Any]) -> routes_release.ReleaseRequestIn:
+    """The API's body from the form's fields; what the API would refuse with a 422 is refused the same way
+    (as InvalidInput, naming each field), never left to escape as a 500."""
+    try:
+        return routes_release.ReleaseRequestIn.model_validate(fields)
+    except ValidationError as err:
+        raise InvalidInput(problems_of(err)) from None
 
 
 @router.get("/review/{request_id}")
