@@ -18,7 +18,9 @@ import psycopg
 import pytest
 
 from tearline.config import NodeConfig
+from tearline.db.models import Principal
 from tearline.node import Node, init_node
+from tearline.store.federation import principal_named
 
 POSTGRES_ADMIN = os.environ.get("TEARLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 NODE_NATION, NODE_AGENCY = "USA", "US-DEMO-NARC"
@@ -133,3 +135,12 @@ def make_node(backend: str, templates: Templates, tmp_path: Path) -> Iterator[No
 @pytest.fixture
 def node(make_node: NodeFactory) -> Node:
     return make_node()
+
+
+def detached_principal(node: Node, username: str) -> Principal:
+    """The node's principal of that name, usable after its session (for `node.reader`)."""
+    with node.db.read() as session:
+        found = principal_named(session, username)
+        assert found is not None, f"the node has no {username}"
+        session.expunge(found)
+    return found

@@ -14,8 +14,8 @@ from tearline.db.models import Principal
 from tearline.db.resolve_tables import ResolveDecision, ResolveMember
 from tearline.node import Node
 from tearline.resolve import entities, incremental
-from tearline.store.federation import principal_named
 from tearline.store.principals import add_principal
+from tests.conftest import detached_principal
 
 MEMBERS = 40_000
 
@@ -60,11 +60,7 @@ def _chain(node: Node) -> tuple[list[str], list[int]]:
 def _analyst(node: Node) -> Principal:
     with node.db.write() as session:
         add_principal(session, "big.analyst", "USA", node.config.agency, "SECRET", roles=["analyst"])
-    with node.db.read() as session:
-        found = principal_named(session, "big.analyst")
-        assert found is not None
-        session.expunge(found)
-    return found
+    return detached_principal(node, "big.analyst")
 
 
 def test_splitting_a_large_entity_divides_it_where_the_link_was(node: Node) -> None:

@@ -22,6 +22,7 @@ from tearline.store import reads
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.fulltext import Term, fts5_expression, parse_query, tsquery_expression
 from tearline.store.reports import create_report, edit_report, withdraw_report
+from tests.conftest import detached_principal
 from tests.web.support import quick
 
 __all__ = ["quick"]
@@ -81,14 +82,6 @@ def test_object_text_is_name_aliases_and_description() -> None:
     assert search_text("ÉBANO-12_b") == "ebano 12 b"
 
 
-def _principal(node: Node, username: str) -> Principal:
-    with node.db.read() as session:
-        principal = session.scalar(select(Principal).where(Principal.username == username))
-        assert principal is not None
-        session.expunge(principal)
-    return principal
-
-
 def _draft(node: Node, texts: list[str], objects: tuple[ObjectDraft, ...] = ()) -> ReportDraft:
     with node.db.read() as session:
         marking = us_marking(node.registry(session), ["USA", "MEX"])
@@ -109,7 +102,7 @@ def _store(node: Node, draft: ReportDraft) -> str:
 
 
 def _portion_hits(node: Node, username: str, query: str) -> list[str]:
-    reader = node.reader(_principal(node, username))
+    reader = node.reader(detached_principal(node, username))
     with node.db.read() as session:
         page = reads.search_portions(session, reader, query, 50, 0)
     assert page.total == len(page.items)
@@ -166,7 +159,7 @@ def test_objects_are_found_by_alias_and_description(node: Node) -> None:
         name="Teodoro Quiñónez",
     )
     _store(node, _draft(node, ["Persona de interés."], (person,)))
-    reader = node.reader(_principal(node, "ana.analyst"))
+    reader = node.reader(detached_principal(node, "ana.analyst"))
     with node.db.read() as session:
         for query in ("quinonez", "sastre", '"el sastre"', "celula contador", "teo*"):
             page = reads.search_objects(session, reader, reads.SearchQuery(text=query))
@@ -192,7 +185,7 @@ def test_no_input_reaches_the_engines_as_syntax(node: Node) -> None:
     """Whatever a user types, the search either runs or is a 422: never an FTS5 or tsquery error."""
     build_demo(node)
     _store(node, _draft(node, [SPANISH, FRENCH]))
-    reader = node.reader(_principal(node, "ana.analyst"))
+    reader = node.reader(detached_principal(node, "ana.analyst"))
     alphabet = st.sampled_from([*"\"*()^:-+&|!<>'\\ ,.;NEARORANDNOTñé0a_", "\u00a0", "\u2014", "\x00"])
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
