@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tearline import clock
-from tearline.stix.ids import id_type
+from tearline.identifiers import id_type
 
 Check = Callable[[object], str | None]
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tearline.errors import Problem
+from tearline.identifiers import id_type
 from tearline.stix import ids
 from tearline.stix.checks import CONTENT, parse_stix_time, text
 from tearline.stix.definitions import is_tearline_extension
@@ -20,7 +21,7 @@ def bundle_objects(bundle: object, problems: list[Problem]) -> dict[str, dict[st
         problems.append(Problem("type", "must be a STIX 2.1 bundle (an object with type 'bundle')"))
         return {}
     where = str(bundle.get("id") or "bundle")
-    if ids.id_type(bundle.get("id")) != "bundle":
+    if id_type(bundle.get("id")) != "bundle":
         problems.append(Problem("id", f"{bundle.get('id')!r} is not a bundle id", "bundle"))
     raw = bundle.get("objects")
     if not isinstance(raw, list) or not raw:
@@ -44,7 +45,7 @@ def bundle_objects(bundle: object, problems: list[Problem]) -> dict[str, dict[st
 
 def _usable_id(obj: Mapping[str, Any], position: int, where: str, problems: list[Problem]) -> str | None:
     value = obj.get("id")
-    kind = ids.id_type(value)
+    kind = id_type(value)
     if kind is None or not isinstance(value, str):
         problems.append(Problem("id", f"{value!r} is not a STIX id (type--UUID)", f"{where} objects.[{position}]"))
         return None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from typing import Any
 
@@ -17,11 +16,6 @@ from tearline.markings.marking import Marking
 # Namespace of every tearline uuid5; never change it, or every exported id changes.
 NAMESPACE = uuid.UUID("08389445-2ded-4c4f-8291-d263f59ccf38")
 
-# STIX 2.1 identifier: `type--UUID` (RFC 4122 version 1-5, variant 10xx).
-ID_PATTERN = re.compile(
-    r"^([a-z][a-z0-9-]*[a-z0-9])--"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
-)
 
 # When tearline's own definitions were made: their `created` never changes, so their ids hold.
 DEFINED = "2025-01-01T00:00:00.000Z"
@@ -45,14 +39,6 @@ def bundle_id(objects: list[dict[str, Any]]) -> str:
     """The bundle id follows from its content, so the same export twice is the same bundle."""
     text = json.dumps(objects, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return stix_id("bundle", hashlib.sha256(text.encode()).hexdigest())
-
-
-def id_type(value: object) -> str | None:
-    """The type part of a well-formed STIX id, or None when `value` is not one."""
-    if not isinstance(value, str):
-        return None
-    found = ID_PATTERN.match(value)
-    return found.group(1) if found else None
 
 
 TEARLINE_IDENTITY = stix_id("identity", "tearline")

@@ -22,6 +22,7 @@ from tearline.db.limits import length_problems
 from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVersion, StixObject, Workspace
 from tearline.db.search_text import object_search_text, search_text
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
+from tearline.identifiers import id_type
 from tearline.markings.marking import Registry, marking_problems
 from tearline.resolve.queue import note_arrivals
 from tearline.store import audience, changes
@@ -48,6 +49,8 @@ def draft_problems(
     `workspaces` (slug to id) holds the workspaces already looked up for a batch of drafts.
     """
     problems: list[Problem] = []
+    if draft.stix_id is not None and id_type(draft.stix_id) != "report":
+        problems.append(Problem("id", ID_FORM.replace("<type>", "report")))
     if not draft.predicate.strip():
         problems.append(Problem("predicate", "a criminal predicate (reasonable suspicion) is required"))
     now = clock.now()
@@ -116,14 +119,16 @@ def _identity_problems(obj: ObjectDraft) -> list[Problem]:
     if obj.stix_type not in OBJECT_KINDS:
         kinds = ", ".join(sorted(OBJECT_KINDS))
         return [Problem("type", f"unknown object type {obj.stix_type!r}; known: {kinds}", item=obj.stix_id)]
-    prefix, _, tail = obj.stix_id.partition("--")
-    try:
-        uuid.UUID(tail)
-    except ValueError:
-        return [Problem("id", "must be <type>--<uuid>", item=obj.stix_id)]
+    prefix = id_type(obj.stix_id)
+    if prefix is None:  # `uuid.UUID` alone let braces, `urn:uuid:` and stray hyphens through
+        return [Problem("id", ID_FORM, item=obj.stix_id)]
     if prefix != obj.stix_type:
         return [Problem("id", f"prefix {prefix!r} does not match type {obj.stix_type!r}", item=obj.stix_id)]
     return []
+
+
+# What STIX 2.1 (§2.9) allows an identifier to be, and so what an export must carry.
+ID_FORM = "must be <type>--<uuid>, the UUID in RFC 4122 form: lower-case hex, 8-4-4-4-12, version 1 to 5"
 
 
 NUL_REASON = "must not contain NUL (U+0000)"

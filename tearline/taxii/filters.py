@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tearline import clock
-from tearline.stix import ids
+from tearline.identifiers import id_type
 from tearline.stix.checks import parse_stix_time
 from tearline.taxii.collections import Filters, TaxiiObject
 from tearline.taxii.errors import BadRequest
@@ -66,7 +66,7 @@ def parse_query(params: Mapping[str, Sequence[str]], *, versions: bool = True) -
     if bad:
         raise BadRequest(f"match[type] {bad[0]!r} is not a STIX type")
     object_ids = _values(params, "match[id]")
-    bad = [i for i in object_ids if ids.id_type(i) is None]
+    bad = [i for i in object_ids if id_type(i) is None]
     if bad:
         raise BadRequest(f"match[id] {bad[0]!r} is not a STIX identifier")
     filters = Filters(

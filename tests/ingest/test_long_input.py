@@ -45,7 +45,8 @@ def test_a_csv_mapping_whose_report_id_is_longer_than_its_column_is_refused_and_
 
     problems = _refused(lambda: ingest_csv(node, tmp_path / "people.csv", tmp_path / "mapping.json", SERVICE_ACCOUNT))
 
-    assert [(p.field, p.reason) for p in problems] == [("id", "must be at most 64 characters (it has 308)")]
+    assert ("id", "must be at most 64 characters (it has 308)") in [(p.field, p.reason) for p in problems]
+    assert {p.field for p in problems} == {"id"}  # its form, too, is not a STIX id's
     assert row_counts(node) == (0, 0, 0)
 
 
@@ -61,4 +62,27 @@ def test_a_bundle_object_whose_type_part_is_300_characters_is_refused_naming_its
     problems = _refused(lambda: ingest_bundle(node, bundle, SERVICE_ACCOUNT))
 
     assert any(p.field == "type" and p.item == long_id and "unknown type" in p.reason for p in problems)
+    assert row_counts(node) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("report_id", ["foo", "report--not-a-uuid", "identity--6f0b8a2e-3c1d-4e5f-9a7b-0c1d2e3f4a5b"])
+def test_a_csv_mapping_whose_report_id_is_not_a_stix_report_id_is_refused(
+    node: Node, tmp_path: Path, report_id: str
+) -> None:
+    mapping = {
+        "report": {
+            "id": report_id,
+            "title": "Phones of the Nogales couriers",
+            "predicate": "Reasonable suspicion of bulk cash smuggling (fictional test case).",
+            "review_due": clock.stix_timestamp(clock.now() + timedelta(days=365)),
+        },
+        "marking": MARKING,
+        "records": {"person": {"name": "name"}},
+    }
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping), encoding="utf-8")
+    (tmp_path / "people.csv").write_text("name\nEvaristo Luján Carmona\n", encoding="utf-8")
+
+    problems = _refused(lambda: ingest_csv(node, tmp_path / "people.csv", tmp_path / "mapping.json", SERVICE_ACCOUNT))
+
+    assert [p.field for p in problems] == ["id"] and "report--<uuid>" in problems[0].reason
     assert row_counts(node) == (0, 0, 0)

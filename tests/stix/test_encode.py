@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tearline.identifiers import id_type
 from tearline.markings.marking import Marking
 from tearline.stix import bundle_for, bundle_to_drafts, ids
 from tearline.store.reads import ObjectView, PortionView, ReportView
@@ -62,7 +63,7 @@ def test_every_object_validates_and_every_reference_resolves() -> None:
 def test_the_bundle_is_deterministic() -> None:
     first = bundle_for([_view()], "USA", "DEA-DEMO")
     assert first == bundle_for([_view()], "USA", "DEA-DEMO")
-    assert ids.id_type(first["id"]) == "bundle"
+    assert id_type(first["id"]) == "bundle"
 
 
 def test_portions_are_addressed_by_granular_markings_with_their_tlp_label() -> None:
