@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, principal_named, reports_errors
-from tearline.db.models import Principal
+from tearline.db.models import AgencyRow, Principal
 from tearline.policy import host
 from tearline.store import registry as reg
 from tearline.store.principals import add_principal, issue_token
@@ -54,14 +54,23 @@ def user_add(
 def agency_add(
     name: Annotated[str, typer.Argument(help="Agency name.")],
     nation: Annotated[str, typer.Option(help="The agency's nation.")],
-    law_enforcement: Annotated[bool, typer.Option(help="Is it a law-enforcement agency (LES)?")] = False,
+    law_enforcement: Annotated[
+        bool | None,
+        typer.Option(
+            "--law-enforcement/--not-law-enforcement",
+            help="Is it a law-enforcement agency (LES)? Left out: a new agency is not; "
+            "one already registered keeps its flag.",
+        ),
+    ] = None,
     data: DataDir = DEFAULT_DATA,
 ) -> None:
-    """Register an agency, ours or a partner's."""
+    """Register an agency, ours or a partner's (again: to change its law-enforcement flag)."""
     node = open_node(data)
     with node.db.write() as session:
         reg.add_agency(session, name, nation.upper(), law_enforcement)
-    console.print(f"agency {name} ({nation.upper()}) registered")
+        les = session.get(AgencyRow, name)
+        flag = "law enforcement (LES)" if les is not None and les.law_enforcement else "not law enforcement"
+    console.print(f"agency {name} ({nation.upper()}) registered: {flag}")
 
 
 @compartment_app.command("add")

@@ -107,7 +107,10 @@ def add_partner(session: Session, nation: str) -> None:
         bump_policy_epoch(session)
 
 
-def add_agency(session: Session, name: str, nation: str, law_enforcement: bool) -> None:
+def add_agency(session: Session, name: str, nation: str, law_enforcement: bool | None) -> None:
+    """Register an agency, or register it again. `law_enforcement=None` leaves an agency already
+    registered as it is (and registers a new one as not law enforcement): the flag decides who may
+    see LES items, so registering again must never clear it unasked."""
     problems = length_problems([("agency", AgencyRow.name, name)])
     if nation not in NATIONAL_LABELS:
         problems.append(Problem("nation", f"unknown nation {nation!r}"))
@@ -117,8 +120,8 @@ def add_agency(session: Session, name: str, nation: str, law_enforcement: bool) 
     if existing is not None and existing.nation != nation:
         raise InvalidInput(Problem("agency", f"agency {name!r} already belongs to {existing.nation}"))
     if existing is None:
-        session.add(AgencyRow(name=name, nation=nation, law_enforcement=law_enforcement))
-    else:
+        session.add(AgencyRow(name=name, nation=nation, law_enforcement=bool(law_enforcement)))
+    elif law_enforcement is not None:
         existing.law_enforcement = law_enforcement
     bump_policy_epoch(session)
 

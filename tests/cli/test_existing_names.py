@@ -97,3 +97,23 @@ def test_compartment_add_again_sets_its_owners(node: Node) -> None:
         assert session.scalar(select(func.count()).select_from(CompartmentRow)) == 1
         row = session.get(CompartmentRow, "VU-HALCON")
         assert row is not None and row.owners == sorted([node.config.agency, "MX-DEMO-UIS"])
+
+
+def test_agency_add_again_keeps_its_law_enforcement_flag_unless_told(node: Node) -> None:
+    # The flag decides who may see LES items: re-running a set-up script must not clear it.
+    _ok(_run(node, "agency", "add", "MX-DEMO-UIS", "--nation", "MEX", "--law-enforcement"))
+    again = _run(node, "agency", "add", "MX-DEMO-UIS", "--nation", "MEX")
+    _ok(again)
+    assert "law enforcement (LES)" in again.output and _law_enforcement(node, "MX-DEMO-UIS") is True
+    cleared = _run(node, "agency", "add", "MX-DEMO-UIS", "--nation", "MEX", "--not-law-enforcement")
+    _ok(cleared)
+    assert "not law enforcement" in cleared.output and _law_enforcement(node, "MX-DEMO-UIS") is False
+    _ok(_run(node, "agency", "add", "CA-DEMO-RCMP", "--nation", "CAN"))
+    assert _law_enforcement(node, "CA-DEMO-RCMP") is False  # a new agency is not, unless told
+
+
+def _law_enforcement(node: Node, name: str) -> bool:
+    with node.db.read() as session:
+        row = session.get(AgencyRow, name)
+        assert row is not None
+        return row.law_enforcement
