@@ -29,11 +29,12 @@ from tearline.errors import Forbidden
 from tearline.node import Node
 from tearline.store.registry import current_table
 from tearline.web.app import NodeDep, PrincipalDep
+from tearline.web.params import BIG_MAX, PathIndex, QueryNumber
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 AUDITOR_RULE = "audit.auditor-role"
 MAX_PAGE = 1_000
-Size = Annotated[int | None, Query(ge=0)]
+Size = Annotated[int | None, Query(ge=0, le=BIG_MAX)]
 
 
 def _b64(raw: bytes) -> str:
@@ -72,7 +73,7 @@ def witness_vkey(node: NodeDep) -> PlainTextResponse:
 
 
 @router.get("/proof/inclusion")
-def inclusion(node: NodeDep, index: Annotated[int, Query(ge=0)], size: Size = None) -> dict[str, Any]:
+def inclusion(node: NodeDep, index: QueryNumber, size: Size = None) -> dict[str, Any]:
     """RFC 9162 inclusion proof of entry `index` in the tree of `size` (default: the latest checkpoint)."""
     tree_size, note = _signed_size(node, size)
     with node.db.read() as session:
@@ -83,7 +84,7 @@ def inclusion(node: NodeDep, index: Annotated[int, Query(ge=0)], size: Size = No
 
 
 @router.get("/proof/consistency")
-def consistency(node: NodeDep, old: Annotated[int, Query(ge=0)], new: Size = None) -> dict[str, Any]:
+def consistency(node: NodeDep, old: QueryNumber, new: Size = None) -> dict[str, Any]:
     """RFC 9162 consistency proof from size `old` to size `new` (default: the latest checkpoint)."""
     tree_size, note = _signed_size(node, new)
     with node.db.read() as session:
@@ -139,7 +140,7 @@ def _leaf_json(leaf: log.StoredLeaf) -> dict[str, Any]:
 
 
 @router.get("/leaves/{index}")
-def leaf(index: int, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def leaf(index: PathIndex, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """One entry: its canonical bytes (base64) and leaf hash."""
     _as_auditor(node, principal, "audit.leaf.read", {"index": index})
     with node.db.read() as session:
@@ -150,7 +151,7 @@ def leaf(index: int, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
 def leaves(
     node: NodeDep,
     principal: PrincipalDep,
-    start: Annotated[int, Query(ge=0)] = 0,
+    start: QueryNumber = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> dict[str, Any]:
     """Entries [start, start + limit), for a partner's or an auditor's full check."""
@@ -171,7 +172,7 @@ def search_log(
     outcome: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after: Annotated[int, Query(ge=-1)] = -1,
+    after: Annotated[int, Query(ge=-1, le=BIG_MAX)] = -1,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Who saw (or was refused) an object, and what an actor saw: entries decoded from the log itself."""

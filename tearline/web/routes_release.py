@@ -20,6 +20,7 @@ from tearline.release.review import review_data
 from tearline.store.content import version_content
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read
+from tearline.web.params import PathId
 
 router = APIRouter(tags=["release"])
 
@@ -71,7 +72,7 @@ def open_request(body: ReleaseRequestIn, node: NodeDep, principal: PrincipalDep)
 
 
 @router.get("/release-requests/{request_id}/review")
-def review(request_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def review(request_id: PathId, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """Original and tearline side by side, banners before and after, the recipient's clearance."""
     with audited(node, principal, "release.review", [f"release-request:{request_id}"]) as (session, _, _t):
         me = _me(session, principal)
@@ -87,7 +88,7 @@ def review(request_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str,
 
 
 @router.post("/release-requests/{request_id}/approve")
-def approve(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def approve(request_id: PathId, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "release.approve", [f"release-request:{request_id}"], journaled=True) as (
         session,
         _,
@@ -100,7 +101,7 @@ def approve(request_id: int, body: DecisionIn, node: NodeDep, principal: Princip
 
 
 @router.post("/release-requests/{request_id}/deny")
-def deny(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def deny(request_id: PathId, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "release.deny", [f"release-request:{request_id}"], journaled=True) as (
         session,
         _,
@@ -111,7 +112,7 @@ def deny(request_id: int, body: DecisionIn, node: NodeDep, principal: PrincipalD
 
 
 @router.post("/release-requests/{request_id}/consent")
-def ask_consent(request_id: int, body: ConsentAskIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def ask_consent(request_id: PathId, body: ConsentAskIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """Ask the originators of withheld third-party or ORCON items for consent."""
     with audited(node, principal, "consent.request", [f"release-request:{request_id}"], journaled=True) as (
         session,

@@ -13,12 +13,13 @@ from tearline.store import reads
 from tearline.store.reports import authorship_problems, create_report, edit_report, require_originator
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
+from tearline.web.params import INT_MAX, QueryNumber
 from tearline.web.schemas import ReportIn, report_draft
 from tearline.web.views import object_page_json, report_json
 
 router = APIRouter(tags=["reports"])
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = QueryNumber
 
 
 @router.get("/reports")
@@ -31,7 +32,10 @@ def list_reports(node: NodeDep, principal: PrincipalDep, limit: Limit = 50, offs
 
 @router.get("/reports/{report_id}")
 def read_report(
-    report_id: str, node: NodeDep, principal: PrincipalDep, version: Annotated[int | None, Query(ge=1)] = None
+    report_id: str,
+    node: NodeDep,
+    principal: PrincipalDep,
+    version: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
 ) -> dict[str, Any]:
     with audited_read(node, principal, "report.read", [report_id]) as (session, audited_reader, trail):
         reader = reader_of(audited_reader)

@@ -17,6 +17,7 @@ from tearline.resolve import arrivals, entities, incremental
 from tearline.store.filters import Reader
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
+from tearline.web.params import INT_MAX, PathId
 
 router = APIRouter(tags=["entities"])
 MAX_REVIEWS = 200  # decisions on one page of the review queue
@@ -48,7 +49,9 @@ def read_entity(stix_id: str, node: NodeDep, principal: PrincipalDep) -> dict[st
 def list_reviews(
     node: NodeDep,
     principal: PrincipalDep,
-    after: Annotated[int, Query(ge=0, description="Only decisions after this one (the last of the page before).")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=INT_MAX, description="Only decisions after this one (the last of the page before).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_REVIEWS, description="Decisions on one page.")] = 50,
 ) -> dict[str, Any]:
     """A page of pending reviews whose two members the caller may both see, oldest first. `next` is
@@ -63,7 +66,7 @@ def list_reviews(
 
 
 @router.post("/resolve/decisions/{decision_id}/confirm")
-def confirm_decision(decision_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def confirm_decision(decision_id: PathId, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "entity.confirm", [f"decision:{decision_id}"]) as (session, reader, trail):
         _require_analyst(reader_of(reader))
         decision = entities.decision_for(session, reader_of(reader), decision_id)
@@ -73,7 +76,7 @@ def confirm_decision(decision_id: int, node: NodeDep, principal: PrincipalDep) -
 
 
 @router.post("/resolve/decisions/{decision_id}/split")
-def split_decision(decision_id: int, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def split_decision(decision_id: PathId, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "entity.split", [f"decision:{decision_id}"]) as (session, reader, trail):
         _require_analyst(reader_of(reader))
         decision = entities.decision_for(session, reader_of(reader), decision_id)

@@ -28,6 +28,7 @@ from tearline.store.changes import changes_after
 from tearline.store.filters import Reader
 from tearline.store.reads import report_view
 from tearline.web.app import NodeDep, PrincipalDep
+from tearline.web.params import INT_MAX
 
 router = APIRouter(tags=["stream"])
 POLL_SECONDS = 0.2
@@ -75,7 +76,7 @@ def _sse(event: dict[str, Any]) -> str:
 
 def _start(last_event_id: str | None, query_value: int | None) -> int:
     text = last_event_id if last_event_id is not None else str(query_value or 0)
-    if not text.isdigit():
+    if not text.isdigit() or int(text) > INT_MAX:
         raise InvalidInput(Problem("Last-Event-ID", "must be the id of an event this stream sent (a number)"))
     return int(text)
 
@@ -87,7 +88,7 @@ async def stream(
     principal: PrincipalDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[
-        int | None, Query(ge=0, description="Resume after this event id (for clients without headers).")
+        int | None, Query(ge=0, le=INT_MAX, description="Resume after this event id (for clients without headers).")
     ] = None,
     once: Annotated[bool, Query(description="Send what is waiting, then end (catch-up).")] = False,
 ) -> StreamingResponse:

@@ -17,6 +17,7 @@ from tearline.audit.merkle import leaf_hash
 from tearline.web import routes_audit, routes_release
 from tearline.web.app import NodeDep
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
+from tearline.web.params import PathIndex
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 actions = APIRouter(prefix="/console", include_in_schema=False)
@@ -56,7 +57,7 @@ def audit(
 
 
 @actions.post("/audit/verify/{index}")
-def verify(index: int, node: NodeDep, principal: Writer) -> dict[str, Any]:
+def verify(index: PathIndex, node: NodeDep, principal: Writer) -> dict[str, Any]:
     """Check entry `index` on the node: its tlog-proof against the checkpoint signed with the node's key."""
     routes_audit._as_auditor(node, principal, "audit.verify", {"index": index})
     signer = log.node_log_signer(node)

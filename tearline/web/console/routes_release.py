@@ -23,6 +23,7 @@ from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
+from tearline.web.params import PathId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -107,7 +108,7 @@ def _request_body(fields: dict[str, Any]) -> routes_release.ReleaseRequestIn:
 
 
 @router.get("/review/{request_id}")
-def review(request_id: int, request: Request, node: NodeDep, principal: Reader) -> Response:
+def review(request_id: PathId, request: Request, node: NodeDep, principal: Reader) -> Response:
     return _review(request, node, principal, request_id)
 
 
@@ -129,7 +130,9 @@ def _review(
 
 
 @router.post("/review/{request_id}/approve")
-def approve(request_id: int, request: Request, node: NodeDep, principal: Writer, determination: Text = "") -> Response:
+def approve(
+    request_id: PathId, request: Request, node: NodeDep, principal: Writer, determination: Text = ""
+) -> Response:
     try:
         result = routes_release.approve(
             request_id, routes_release.DecisionIn(determination=determination), node, principal
@@ -144,7 +147,7 @@ def approve(request_id: int, request: Request, node: NodeDep, principal: Writer,
 
 
 @router.post("/review/{request_id}/deny")
-def deny(request_id: int, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
+def deny(request_id: PathId, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
     try:
         routes_release.deny(request_id, routes_release.DecisionIn(reason=reason), node, principal)
     except TearlineError as err:

@@ -20,6 +20,7 @@ from tearline.web import routes_resolve
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
+from tearline.web.params import INT_MAX, PathId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 OUTCOMES = ("confirmed", "split")
@@ -55,11 +56,11 @@ def reviews(request: Request, node: NodeDep, principal: Reader) -> Response:
 
 def _number(request: Request, name: str, default: int) -> int:
     text = request.query_params.get(name, "")
-    return int(text) if text.isdigit() else default
+    return min(int(text), INT_MAX) if text.isdigit() else default  # past a database integer: as far as it goes
 
 
 @router.get("/entities/reviews/{decision_id}")
-def review(decision_id: int, request: Request, node: NodeDep, principal: Reader) -> Response:
+def review(decision_id: PathId, request: Request, node: NodeDep, principal: Reader) -> Response:
     return _review(request, node, principal, decision_id)
 
 
@@ -109,7 +110,7 @@ def _side(view: entities.EntityView, stix_id: str, nation: str, table: Any) -> d
 
 
 @router.post("/entities/reviews/{decision_id}/confirm")
-def confirm(decision_id: int, request: Request, node: NodeDep, principal: Writer) -> Response:
+def confirm(decision_id: PathId, request: Request, node: NodeDep, principal: Writer) -> Response:
     try:
         routes_resolve.confirm_decision(decision_id, node, principal)
     except Conflict as err:  # decided meanwhile: show where it stands
@@ -118,7 +119,7 @@ def confirm(decision_id: int, request: Request, node: NodeDep, principal: Writer
 
 
 @router.post("/entities/reviews/{decision_id}/split")
-def split(decision_id: int, request: Request, node: NodeDep, principal: Writer) -> Response:
+def split(decision_id: PathId, request: Request, node: NodeDep, principal: Writer) -> Response:
     try:
         routes_resolve.split_decision(decision_id, node, principal)
     except Conflict as err:
