@@ -27,12 +27,11 @@ def _refused(call: Any) -> list[Problem]:
     return caught.value.problems
 
 
-def test_a_csv_mapping_whose_report_id_is_longer_than_its_column_is_refused_and_nothing_is_stored(
-    node: Node, tmp_path: Path
-) -> None:
+def _csv_with_report_id(node: Node, tmp_path: Path, report_id: str) -> list[Problem]:
+    """The problems of ingesting a one-person CSV file whose mapping gives the report this id."""
     mapping = {
         "report": {
-            "id": f"report--{LONG}",
+            "id": report_id,
             "title": "Phones of the Nogales couriers",
             "predicate": "Reasonable suspicion of bulk cash smuggling (fictional test case).",
             "review_due": clock.stix_timestamp(clock.now() + timedelta(days=365)),
@@ -42,8 +41,13 @@ def test_a_csv_mapping_whose_report_id_is_longer_than_its_column_is_refused_and_
     }
     (tmp_path / "mapping.json").write_text(json.dumps(mapping), encoding="utf-8")
     (tmp_path / "people.csv").write_text("name\nEvaristo Luján Carmona\n", encoding="utf-8")
+    return _refused(lambda: ingest_csv(node, tmp_path / "people.csv", tmp_path / "mapping.json", SERVICE_ACCOUNT))
 
-    problems = _refused(lambda: ingest_csv(node, tmp_path / "people.csv", tmp_path / "mapping.json", SERVICE_ACCOUNT))
+
+def test_a_csv_mapping_whose_report_id_is_longer_than_its_column_is_refused_and_nothing_is_stored(
+    node: Node, tmp_path: Path
+) -> None:
+    problems = _csv_with_report_id(node, tmp_path, f"report--{LONG}")
 
     assert ("id", "must be at most 64 characters (it has 308)") in [(p.field, p.reason) for p in problems]
     assert {p.field for p in problems} == {"id"}  # its form, too, is not a STIX id's
@@ -69,20 +73,7 @@ def test_a_bundle_object_whose_type_part_is_300_characters_is_refused_naming_its
 def test_a_csv_mapping_whose_report_id_is_not_a_stix_report_id_is_refused(
     node: Node, tmp_path: Path, report_id: str
 ) -> None:
-    mapping = {
-        "report": {
-            "id": report_id,
-            "title": "Phones of the Nogales couriers",
-            "predicate": "Reasonable suspicion of bulk cash smuggling (fictional test case).",
-            "review_due": clock.stix_timestamp(clock.now() + timedelta(days=365)),
-        },
-        "marking": MARKING,
-        "records": {"person": {"name": "name"}},
-    }
-    (tmp_path / "mapping.json").write_text(json.dumps(mapping), encoding="utf-8")
-    (tmp_path / "people.csv").write_text("name\nEvaristo Luján Carmona\n", encoding="utf-8")
-
-    problems = _refused(lambda: ingest_csv(node, tmp_path / "people.csv", tmp_path / "mapping.json", SERVICE_ACCOUNT))
+    problems = _csv_with_report_id(node, tmp_path, report_id)
 
     assert [p.field for p in problems] == ["id"] and "report--<uuid>" in problems[0].reason
     assert row_counts(node) == (0, 0, 0)
