@@ -8,7 +8,8 @@ durable (`record_read`, `record_refusal`). This is the one place the other layer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,9 @@ from tearline.audit.log import record as append
 from tearline.db.models import Principal
 from tearline.node import Node
 from tearline.store.registry import current_table
+
+# The actor of a change made at the node's own command line (by whoever holds its data directory).
+NODE_ADMIN = "node-admin"
 
 
 def event_of(
@@ -30,6 +34,7 @@ def event_of(
     marking: str | None = None,
     rule: str | None = None,
     outcome: str = "allowed",
+    detail: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """The event of this action now, under the policy version that `session` sees."""
     name = actor if isinstance(actor, str) else f"{actor.username}@{actor.agency}"
@@ -43,6 +48,7 @@ def event_of(
         outcome=outcome,
         time=clock.now(),
         node=f"{node.config.nation}/{node.config.agency}",
+        detail=detail,
     )
 
 
@@ -56,9 +62,10 @@ def record(
     marking: str | None = None,
     rule: str | None = None,
     outcome: str = "allowed",
+    detail: Mapping[str, Any] | None = None,
 ) -> int:
     """Append one event for this action in its write transaction; returns its index in the log."""
-    event = event_of(session, node, actor, action, objects, marking=marking, rule=rule, outcome=outcome)
+    event = event_of(session, node, actor, action, objects, marking=marking, rule=rule, outcome=outcome, detail=detail)
     index: int = append(session, event, node.config.name)
     return index
 

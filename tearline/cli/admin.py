@@ -1,4 +1,4 @@
-"""Registry and people: users, agencies, compartments and workspaces."""
+"""The registry: agencies, compartments and workspaces (principals are in `tearline.cli.users`)."""
 
 from __future__ import annotations
 
@@ -7,46 +7,22 @@ from typing import Annotated
 
 import typer
 
-from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, principal_named, reports_errors
-from tearline.db.models import AgencyRow, Principal
+from tearline.cli.common import (
+    DEFAULT_DATA,
+    DataDir,
+    console,
+    open_node,
+    principal_named,
+    record_admin,
+    reports_errors,
+)
+from tearline.db.models import AgencyRow, CompartmentRow, Principal
 from tearline.policy import host
 from tearline.store import registry as reg
-from tearline.store.principals import add_principal, issue_token
 
-user_app = typer.Typer(help="Principals: people and service accounts.", no_args_is_help=True)
 agency_app = typer.Typer(help="Agencies known to this node (ours and partners').", no_args_is_help=True)
 compartment_app = typer.Typer(help="Compartments, such as a binational vetted unit.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (fusion centres) and their host rules.", no_args_is_help=True)
-
-
-@user_app.command("add")
-@reports_errors
-def user_add(
-    username: Annotated[str, typer.Argument(help="Log-in name.")],
-    nation: Annotated[str, typer.Option(help="The principal's nation (must match the agency's).")],
-    agency: Annotated[str, typer.Option(help="The principal's agency.")],
-    clearance: Annotated[str, typer.Option(help="A label of the nation's scheme, e.g. SECRET or SECRETA.")],
-    data: DataDir = DEFAULT_DATA,
-    compartment: Annotated[list[str] | None, typer.Option(help="A compartment held; repeat for more.")] = None,
-    role: Annotated[
-        list[str] | None, typer.Option(help="analyst, disclosure_officer, admin or auditor; repeat for more.")
-    ] = None,
-    password: Annotated[
-        str | None, typer.Option(envvar="TEARLINE_PASSWORD", help="Password for console log-in (argon2id).")
-    ] = None,
-    print_token: Annotated[bool, typer.Option("--print-token", help="Print an API bearer token on stdout.")] = False,
-) -> None:
-    """Add a principal; --print-token prints a bearer token for scripts."""
-    node = open_node(data)
-    with node.db.write() as session:
-        principal = add_principal(
-            session, username, nation.upper(), agency, clearance, compartment or [], role, password
-        )
-        token = issue_token(session, principal) if print_token else None
-    if token:
-        print(token)
-    else:
-        console.print(f"user {username} added ({nation.upper()}, {agency}, {clearance})")
 
 
 @agency_app.command("add")
@@ -68,8 +44,11 @@ def agency_add(
     node = open_node(data)
     with node.db.write() as session:
         reg.add_agency(session, name, nation.upper(), law_enforcement)
-        les = session.get(AgencyRow, name)
-        flag = "law enforcement (LES)" if les is not None and les.law_enforcement else "not law enforcement"
+        row = session.get(AgencyRow, name)
+        les = row is not None and row.law_enforcement
+        detail: dict[str, object] = {"nation": nation.upper(), "law_enforcement": les}
+        record_admin(session, node, "agency.register", [f"agency:{name}"], detail)
+        flag = "law enforcement (LES)" if les else "not law enforcement"
     console.print(f"agency {name} ({nation.upper()}) registered: {flag}")
 
 
@@ -80,10 +59,14 @@ def compartment_add(
     owner: Annotated[list[str], typer.Option(help="An owning agency; repeat for more.")],
     data: DataDir = DEFAULT_DATA,
 ) -> None:
-    """Register a compartment and its owning agencies."""
+    """Register a compartment and its owning agencies (again: its owners become those given)."""
     node = open_node(data)
     with node.db.write() as session:
+        row = session.get(CompartmentRow, name)
+        before = list(row.owners) if row is not None else None
         reg.add_compartment(session, name, owner)
+        detail: dict[str, object] = {"owners": sorted(owner), "owners_before": before}
+        record_admin(session, node, "compartment.register", [f"compartment:{name}"], detail)
     console.print(f"compartment {name} owned by {', '.join(owner)}")
 
 
@@ -99,6 +82,7 @@ def workspace_add(
     node = open_node(data)
     with node.db.write() as session:
         host.add_workspace(session, slug, name, host_nation.upper())
+        record_admin(session, node, "workspace.add", [slug], {"name": name, "host_nation": host_nation.upper()})
     console.print(f"workspace {slug} hosted by {host_nation.upper()}")
 
 
@@ -118,6 +102,8 @@ def workspace_member(
         member = session.get(Principal, principal.id)
         assert member is not None
         (host.remove_member if remove else host.add_member)(session, ws, member)
+        action = "workspace.member.remove" if remove else "workspace.member.add"
+        record_admin(session, node, action, [slug, f"principal:{member.username}@{member.agency}"])
     console.print(f"{username} {'removed from' if remove else 'added to'} {slug}")
 
 
@@ -140,4 +126,5 @@ def workspace_policy(
         assert actor is not None
         row = host.set_host_rules(session, ws, file.read_text(encoding="utf-8"), actor)
         version = row.version
+        record_admin(session, node, "workspace.policy.change", [slug], {"version": version}, actor=actor)
     console.print(f"{slug}: host rules version {version} in force")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from tearline import journal
 from tearline.db.migrate import schema_revisions
 from tearline.db.models import Principal
 from tearline.errors import InvalidInput, NotFound, TearlineError
@@ -64,6 +68,13 @@ def reports_errors(func: F) -> F:
         except TearlineError as err:
             err_console.print(f"[red]error:[/red] {err.message}")
             raise typer.Exit(2) from None
+        except IntegrityError:
+            # The checks passed, then the database refused: the same name was added at the same moment.
+            err_console.print(
+                "[red]error:[/red] another change to the same record was committed at the same moment, "
+                "so nothing was stored; run the command again"
+            )
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -89,3 +100,28 @@ def principal_named(node: Node, username: str) -> Principal:
             raise NotFound(f"no user {username!r}; add one with `tearline user add {username} --data DIR ...`")
         session.expunge(principal)
     return principal
+
+
+def os_account() -> str:
+    """The operating-system account running this command, as recorded with its changes."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no password-file entry (a bare container)
+        return "unknown"
+
+
+def record_admin(
+    session: Session,
+    node: Node,
+    action: str,
+    objects: list[str],
+    detail: dict[str, object] | None = None,
+    *,
+    actor: Principal | str = journal.NODE_ADMIN,
+) -> int:
+    """Log a change made at this command line in its own transaction: who ran it, and what it set.
+
+    The actor is the node's administrator (whoever holds its data directory), unless the command
+    names a principal; the operating-system account that ran it is kept with what was set.
+    """
+    return journal.record(session, node, actor, action, objects, detail={"os_account": os_account(), **(detail or {})})

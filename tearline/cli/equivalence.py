@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tearline import journal
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, principal_named, reports_errors
 from tearline.db.models import Principal
 from tearline.errors import Forbidden, InvalidInput, Problem
@@ -117,7 +118,7 @@ def submit(
 ) -> None:
     """Make the table the node's new version; a change to a partner's column needs that partner's signature."""
     node = open_node(data)
-    actor: Principal | str = "node-admin"
+    actor: Principal | str = journal.NODE_ADMIN
     if user is not None:
         actor = principal_named(node, user)
         if "admin" not in actor.roles or actor.nation != node.config.nation:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tearline.cli import admin, demo, equivalence, federation
+from tearline.cli import admin, demo, equivalence, federation, users
 from tearline.cli.audit import audit_app, bench_audit_command
 from tearline.cli.bench import bench_app
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, progress_bars, reports_errors
@@ -21,7 +21,7 @@ from tearline.errors import TearlineError
 from tearline.node import SERVICE_ACCOUNT, Node, init_node
 
 app = typer.Typer(help="tearline: marked intelligence shared only as the markings allow.", no_args_is_help=True)
-app.add_typer(admin.user_app, name="user")
+app.add_typer(users.user_app, name="user")
 app.add_typer(admin.agency_app, name="agency")
 app.add_typer(admin.compartment_app, name="compartment")
 app.add_typer(admin.workspace_app, name="workspace")

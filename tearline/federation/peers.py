@@ -69,7 +69,7 @@ def add_peer(
     session.add(peer)
     token = issue_token(session, principal, kind="api")
     trust_log(session, vkey)  # we witness the partner's log, as it may witness ours
-    journal.record(session, node, "node-admin", "peer.add", [nation, agency, url])
+    journal.record(session, node, journal.NODE_ADMIN, "peer.add", [nation, agency, url])
     return peer, token
 
 
@@ -122,5 +122,5 @@ def peer_token(session: Session, node: Node, nation: str) -> str:
     principal = session.get(Principal, peer.principal_id)
     assert principal is not None
     token = issue_token(session, principal, kind="api")
-    journal.record(session, node, "node-admin", "peer.token", [nation])
+    journal.record(session, node, journal.NODE_ADMIN, "peer.token", [nation])
     return token

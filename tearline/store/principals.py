@@ -9,7 +9,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tearline import clock
@@ -22,6 +22,7 @@ from tearline.store.registry import bump_policy_epoch
 
 # `peer` is a partner node itself: it reads what was released to its nation and posts sealed units.
 ROLES = frozenset({"analyst", "disclosure_officer", "admin", "auditor", "peer"})
+MIN_PASSWORD = 8
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
@@ -43,6 +44,8 @@ def add_principal(
     problems += length_problems(
         [("username", Principal.username, username), ("display_name", Principal.display_name, display_name)]
     )
+    if password is not None:
+        problems += _password_problems(password)
     if session.scalar(select(Principal.id).where(Principal.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     if problems:
@@ -162,10 +165,39 @@ def check_password(session: Session, username: str, password: str) -> Principal:
     return principal
 
 
+def _password_problems(password: str) -> list[Problem]:
+    return [] if len(password) >= MIN_PASSWORD else [Problem("password", f"must be at least {MIN_PASSWORD} characters")]
+
+
 def set_password(session: Session, principal: Principal, password: str) -> None:
-    if len(password) < 8:
-        raise InvalidInput(Problem("password", "must be at least 8 characters"))
+    problems = _password_problems(password)
+    if problems:
+        raise InvalidInput(problems)
     principal.password_hash = _hasher.hash(password)
+
+
+def set_disabled(session: Session, principal: Principal, disabled: bool) -> int:
+    """Disable a principal (refused from its next request on) or enable it again; returns tokens revoked.
+
+    Disabling also revokes every session and API token: an account disabled because it may be
+    compromised must not come back with the old ones when it is enabled.
+    """
+    revoked = revoke_tokens(session, principal) if disabled else 0
+    principal.disabled = disabled
+    principal.audience_epoch = -1
+    bump_policy_epoch(session)
+    return revoked
+
+
+def live_tokens(session: Session, principal: Principal) -> dict[str, int]:
+    """How many unexpired tokens the principal holds, by kind (`api`, `session`)."""
+    rows = session.execute(
+        select(Token.kind, func.count())
+        .where(Token.principal_id == principal.id)
+        .where(or_(Token.expires_at.is_(None), Token.expires_at > clock.now()))
+        .group_by(Token.kind)
+    )
+    return {kind: count for kind, count in rows}
 
 
 def revoke_token(session: Session, token: str) -> None:
@@ -175,6 +207,8 @@ def revoke_token(session: Session, token: str) -> None:
         session.delete(row)
 
 
-def revoke_tokens(session: Session, principal: Principal) -> None:
-    for row in session.scalars(select(Token).where(Token.principal_id == principal.id)):
-        session.delete(row)
+def revoke_tokens(session: Session, principal: Principal, kind: str | None = None) -> int:
+    """End every session and API token of the principal (or those of one kind); returns how many there were."""
+    which = delete(Token).where(Token.principal_id == principal.id)
+    result = session.execute(which if kind is None else which.where(Token.kind == kind))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
