@@ -7,6 +7,7 @@ of input files, and a click group would read a subcommand's name as one more inp
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,30 +45,57 @@ def _progress() -> Iterator[Advance]:
 
 @reports_errors
 def resolve(
-    inputs: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files, each followed by its --mapping.")],
-    mapping: Annotated[list[Path], typer.Option("--mapping", help="JSON or YAML mapping of one input (in order).")],
-    out: Annotated[Path, typer.Option(help="Where to write record_id,entity_id,match_probability.")],
+    inputs: Annotated[
+        list[Path], typer.Argument(metavar="INPUT", help="CSV or JSON Lines files, each followed by its --mapping.")
+    ],
+    mapping: Annotated[
+        list[Path],
+        typer.Option("--mapping", metavar="MAPPING", help="JSON or YAML mapping of one input (in order)."),
+    ],
+    out: Annotated[
+        Path, typer.Option(metavar="FILE", help="Where to write record_id,entity_id,match_probability (a CSV file).")
+    ],
     threshold: Annotated[
-        float, typer.Option(min=0.5, max=1.0, help="Match probability at or above which records merge.")
+        float,
+        typer.Option(metavar="P", min=0.5, max=1.0, help="Match probability at or above which records merge."),
     ] = 0.95,
     spark_master: Annotated[
         str | None,
         typer.Option(
-            help="Run Splink on Spark at this master (local[4], spark://HOST:7077) instead of DuckDB in this "
-            "process: for a batch that outgrows one machine. Needs Java 17+ and pip install 'tearline[spark]'."
+            metavar="URL",
+            help="Run Splink on Spark at this master (local\\[4], spark://HOST:7077) instead of DuckDB in this "
+            "process: for a batch that outgrows one machine. Needs Java 17+ and pip install 'tearline\\[spark]'.",
         ),
     ] = None,
 ) -> None:
     """Resolve person records from several sources into entities, written one row per record."""
     from tearline.resolve import batch, model
-    from tearline.resolve.mapping import load_mapping, load_records
+    from tearline.resolve.mapping import load_mapping, load_numbered, repeated_ids
 
     if len(inputs) != len(mapping):
         raise InvalidInput(Problem("--mapping", f"give one mapping per input: {len(inputs)} input(s), "
                                                 f"{len(mapping)} mapping(s)"))
-    records = []
+    check_out(out, [*inputs, *mapping])
+    loaded = []
+    first_of: dict[str, str] = {}
     for path, mapping_path in zip(inputs, mapping, strict=True):
-        records.extend(load_records(path, load_mapping(mapping_path)))
+        source = load_mapping(mapping_path)
+        loaded.append((str(path), source.source, load_numbered(path, source)))
+        if (first := first_of.setdefault(source.source, str(path))) != str(path):
+            console.print(f"note: {first} and {path} are both source {source.source!r}: read as one source, "
+                          "whose record ids must all differ")
+    if problems := repeated_ids(loaded):
+        raise InvalidInput(problems, f"{len(problems)} record id(s) repeated within a source")
+    records = [record for _, _, numbered in loaded for _, record in numbered]
+    if len(records) < 2:
+        counts = ", ".join(f"{origin}: {len(numbered)}" for origin, _, numbered in loaded)
+        if not records:
+            raise InvalidInput([Problem("input", "has no records (a header alone, or blank lines)", origin)
+                                for origin, _, _ in loaded], f"no records to resolve ({counts})")
+        # One record has one answer: it is its own entity, held there by no link.
+        batch.write_rows([(records[0].record_id, "E000001", 0.0)], out)
+        console.print(f"resolved 1 record ({counts}) into 1 entity without a model; wrote {out}")
+        return
     records = batch.unique_record_ids(records)
     backend: model.Backend = model.DUCKDB
     if spark_master is not None:
@@ -79,6 +107,28 @@ def resolve(
     batch.write_clusters(resolution, out)
     entities = len(set(resolution.entity_ids))
     console.print(f"resolved {len(records)} records into {entities} entities; wrote {out}")
+
+
+def check_out(out: Path, inputs: list[Path]) -> None:
+    """Refuse, before any work, an --out that cannot be written or that is one of the inputs."""
+    where = str(out)
+    if out.is_dir():
+        raise InvalidInput(Problem("--out", "is a directory: give the path of the CSV file to write, such as "
+                                            f"{out / 'clusters.csv'}", where), f"--out {out} is a directory")
+    parent = out.parent
+    if not parent.is_dir():
+        raise InvalidInput(Problem("--out", f"is in {parent}, which does not exist or is not a directory: create it "
+                                            "first, or write elsewhere", where), f"--out {out} cannot be written")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidInput(Problem("--out", f"cannot be written: {parent} is not writable by this user", where),
+                           f"--out {out} cannot be written")
+    for path in inputs:
+        same = out.resolve() == path.resolve()
+        if not same and out.exists() and path.exists():
+            same = os.path.samefile(out, path)
+        if same:
+            raise InvalidInput(Problem("--out", f"is {path}, one of the inputs or mappings: it would be overwritten; "
+                                                "write the result to another file", where), f"--out {out} is an input")
 
 
 @reports_errors

@@ -37,6 +37,16 @@ _NOT_ADDRESS = re.compile(r"[^A-Z0-9 ]")
 _CURP = re.compile(r"^[A-Z]{4}(\d{2})(\d{2})(\d{2})([HM])[A-Z]{5}([A-Z0-9])\d$")
 _SEX = {"M": "M", "MALE": "M", "H": "M", "HOMBRE": "M", "MASCULINO": "M", "F": "F", "FEMALE": "F",
         "MUJER": "F", "FEMENINO": "F", "W": "F"}
+# A source's one-letter sex codes: M/F is the English convention (M male, F female), H/M the Mexican
+# one (H hombre, M mujer): "M" means opposite things in the two.
+SEX_CODES: dict[str, dict[str, str]] = {"M/F": {"M": "M", "F": "F"}, "H/M": {"H": "M", "M": "F"}}
+DEFAULT_SEX_CODES = "M/F"
+_SEX_WORDS = {"MALE": "M", "MAN": "M", "HOMBRE": "M", "MASCULINO": "M", "VARON": "M", "HOMME": "M", "MASCULIN": "M",
+              "FEMALE": "F", "WOMAN": "F", "W": "F", "MUJER": "F", "FEMENINO": "F", "FEMME": "F", "FEMININ": "F"}
+# Values that say the sex is not known: kept as no sex, never refused.
+_SEX_UNKNOWN = {"", "U", "X", "UNKNOWN", "UNK", "NA", "ND", "NONE", "NULL", "DESCONOCIDO", "DESCONOCIDA",
+                "NOESPECIFICADO", "NOESPECIFICADA", "SD", "INCONNU"}
+_NOT_SEX = re.compile(r"[^A-Z0-9]")
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,36 @@ def normalise_phones(value: str, region: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for p in out if p))
 
 
-def normalise_sex(value: str) -> str | None:
-    return _SEX.get(fold(value).replace(" ", ""))
+def normalise_sex(value: str, codes: str | None = None) -> str | None:
+    """M, F or None. Without `codes` (free text, as a STIX person's), any known code or word; with a
+    source's convention (SEX_CODES), as read_sex reads it, and None where read_sex would refuse."""
+    if codes is None:
+        return _SEX.get(fold(value).replace(" ", ""))
+    try:
+        return read_sex(value, codes)
+    except ValueError:
+        return None
+
+
+def read_sex(value: str, codes: str = DEFAULT_SEX_CODES) -> str | None:
+    """M, F, or None for a value that says the sex is unknown; ValueError with the reason otherwise.
+
+    Words (male, hombre, mujer, femme...) are read in any convention; one letter by the source's."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    key = _NOT_SEX.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)).upper())
+    letters = SEX_CODES[codes]
+    if key in letters:
+        return letters[key]
+    if key in _SEX_WORDS:
+        return _SEX_WORDS[key]
+    if key in _SEX_UNKNOWN:
+        return None
+    meaning = ", ".join(f"{k} {'male' if v == 'M' else 'female'}" for k, v in letters.items())
+    other = [c for c, table in SEX_CODES.items() if c != codes and key in table]
+    hint = (f"; a source that writes {other[0]} declares it in its mapping: "
+            f'"sex": {{"column": ..., "codes": "{other[0]}"}}' if other else
+            "; write male or female (or the codes), or leave it empty when not known")
+    raise ValueError(f"{value.strip()!r} is not one of the source's sex codes {codes} ({meaning}){hint}")
 
 
 def normalise_national_id(value: str) -> str | None:
@@ -95,8 +133,10 @@ def normalise_address(value: str) -> str | None:
     return " ".join(_NOT_ADDRESS.sub(" ", bare).split()) or None
 
 
-def person_record(values: Mapping[str, str], source: str, dob: BirthDate | None, phone_region: str) -> PersonRecord:
-    """A record from canonical field values (already joined); `dob` is parsed by the caller."""
+def person_record(values: Mapping[str, str], source: str, dob: BirthDate | None, phone_region: str,
+                  sex_codes: str | None = None) -> PersonRecord:
+    """A record from canonical field values (already joined); `dob` is parsed by the caller, and `sex`
+    read in the source's convention (`sex_codes`, SEX_CODES) when it declares one."""
 
     def get(name: str) -> str | None:
         value = values.get(name)
@@ -111,7 +151,7 @@ def person_record(values: Mapping[str, str], source: str, dob: BirthDate | None,
         aliases=get("aliases"),
     )
     national_id = normalise_national_id(get("national_id") or "")
-    sex = normalise_sex(get("sex") or "")
+    sex = normalise_sex(get("sex") or "", sex_codes)
     # A record without a date of birth (or sex) may still carry one in its CURP.
     if (dob is None or sex is None) and (encoded := curp_birth(national_id)):
         dob, sex = dob or encoded[0], sex or encoded[1]
