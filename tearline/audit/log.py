@@ -21,6 +21,7 @@ node's Ed25519 key from `tearline init`, as a C2SP signed-note type 0x01 key.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -34,11 +35,12 @@ from tearline.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoi
 from tearline.audit.errors import NoteError
 from tearline.audit.event import AuditEvent
 from tearline.audit.keys import Ed25519Signer, Verifier, parse_verifier_key
-from tearline.audit.note import verify_note
+from tearline.audit.note import parse_note, verify_note
 from tearline.audit.search_rows import check_search_rows
 from tearline.audit.store import (
     LeafFacts,
     LockedHead,
+    LogCorrupted,
     StoredLeaf,
     append_leaves,
     lock_head,
@@ -173,13 +175,44 @@ def latest_checkpoint(session: Session, signer: Ed25519Signer) -> SignedCheckpoi
     head = lock_head(session)
     last = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)).first()
     if last is not None and last.size > head.size:
-        raise LogTampered(f"the log holds {head.size} entries but it signed a checkpoint of {last.size}", head.size)
+        raise LogTampered(
+            f"the log holds {head.size} entries but it signed a checkpoint of {last.size}: entries were removed, "
+            f"so no new checkpoint is signed; run `tearline audit verify --data DIR` to see what changed",
+            None,
+        )
     if last is not None and last.size == head.size:
         return _stored(last, signer.name)
+    if last is not None:
+        _check_extends(session, last, signer)
     checkpoint = Checkpoint(signer.name, head.size, head.root())
     note = sign_checkpoint(checkpoint, [signer])
     session.add(AuditCheckpoint(size=head.size, root=checkpoint.root_hash, note=note, issued_at=clock.now()))
     return SignedCheckpoint(checkpoint, note)
+
+
+def _check_extends(session: Session, last: AuditCheckpoint, signer: Ed25519Signer) -> None:
+    """The stored tree at the last signed size must still have the root signed then (and the note must be ours).
+
+    A checkpoint of a larger size is then an append-only extension of the last one. O(log n): one
+    signature check and the root from the stored subtree hashes at that size.
+    """
+    refuse = (
+        f"the audit log no longer matches its signed checkpoint of size {last.size}, so no new checkpoint is "
+        "signed: {why}. Run `tearline audit verify --data DIR` to find the entries that changed"
+    )
+    try:
+        signed, _ = open_checkpoint(last.note, [signer.verifier], signer.name)
+    except NoteError as err:
+        raise LogTampered(refuse.format(why=f"its stored note does not verify ({err.message})"), None) from err
+    if signed.size != last.size or signed.root_hash != bytes(last.root):
+        raise LogTampered(refuse.format(why="its stored size or root differs from its signed note"), None)
+    try:
+        root = root_at(session, last.size)
+    except LogCorrupted as err:
+        raise LogTampered(refuse.format(why=err.message), None) from err
+    if root != signed.root_hash:
+        why = f"the stored tree gives root {base64.b64encode(root).decode()} at that size, not the signed one"
+        raise LogTampered(refuse.format(why=why), None)
 
 
 def checkpoints(session: Session, origin: str) -> list[SignedCheckpoint]:
@@ -223,17 +256,36 @@ def _batches(session: Session, size: int, batch: int, progress: Progress | None)
             progress("entries", min(start + batch, size), size)
 
 
+def _open_stored(signed: SignedCheckpoint, verifier: Verifier, origin: str) -> Checkpoint:
+    """A stored checkpoint's note, verified with the key; the errors name the checkpoint, not an entry."""
+    size = signed.checkpoint.size
+    key = f"{verifier.name}+{verifier.key_id.hex()}"
+    try:
+        parsed = parse_note(signed.note)
+    except NoteError as err:
+        raise LogTampered(f"the stored checkpoint of size {size} is not a signed note ({err.message})", None) from err
+    if not any(sig.name == verifier.name and sig.key_id == verifier.key_id for sig in parsed.signatures):
+        raise LogTampered(
+            f"the stored checkpoint of size {size} carries no signature from the key {key}: if that is not "
+            "this node's key (`tearline audit vkey` prints it), give the right --vkey; if it is, the checkpoint's "
+            "signature was removed or replaced",
+            None,
+        )
+    try:
+        checkpoint, _ = open_checkpoint(signed.note, [verifier], origin)
+    except NoteError as err:
+        raise LogTampered(
+            f"the signature of the stored checkpoint of size {size} by {key} is bad ({err.message}): "
+            "the checkpoint was altered after it was signed",
+            None,
+        ) from err
+    if checkpoint.size != size or checkpoint.root_hash != signed.checkpoint.root_hash:
+        raise LogTampered(f"the stored checkpoint row of size {size} differs from its signed note", None)
+    return checkpoint
+
+
 def _open_all(session: Session, verifier: Verifier, origin: str) -> list[Checkpoint]:
-    opened: list[Checkpoint] = []
-    for signed in checkpoints(session, origin):
-        try:
-            checkpoint, _ = open_checkpoint(signed.note, [verifier], origin)
-        except NoteError as err:
-            raise LogTampered(f"the stored checkpoint of size {signed.checkpoint.size}: {err.message}", 0) from err
-        if checkpoint.size != signed.checkpoint.size or checkpoint.root_hash != signed.checkpoint.root_hash:
-            raise LogTampered(f"the stored checkpoint row of size {signed.checkpoint.size} differs from its note", 0)
-        opened.append(checkpoint)
-    return opened
+    return [_open_stored(signed, verifier, origin) for signed in checkpoints(session, origin)]
 
 
 def verify_log(

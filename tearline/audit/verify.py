@@ -21,14 +21,15 @@ NodeReader = Callable[[int, int], dict[tuple[int, int], bytes]]
 
 
 class LogTampered(TearlineError):
-    """The log's entries do not give the hashes stored or signed; `index` is the first bad entry."""
+    """The log's entries do not give the hashes stored or signed; `index` is the first bad entry, if one is."""
 
     status = 409
     code = "audit_log_tampered"
 
-    def __init__(self, message: str, index: int, last: int | None = None) -> None:
+    def __init__(self, message: str, index: int | None, last: int | None = None) -> None:
+        # `index` is None when no entry is to blame (a checkpoint's signature, say).
         where = f"entry {index}" if last is None or last == index else f"entries {index}..{last}"
-        super().__init__(f"audit log check failed at {where}: {message}")
+        super().__init__(f"audit log check failed at {where}: {message}" if index is not None else message)
         self.index = index
         self.last = index if last is None else last
 
