@@ -40,9 +40,11 @@ def current_principal(
         return principal_of_signature(request)
     token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise Unauthorized(
+        refused = Unauthorized(
             "log in first: send 'Authorization: Bearer <token>' (from `tearline user add --print-token`)"
         )
+        journal.record_refusal(node_of(request), "anonymous", "auth", [request.url.path], "no credentials")
+        raise refused
     principal = principal_of_token(request, token)
     if credentials is None and request.method not in SAFE_METHODS:
         # A cookie rides along on any site's request: a change needs the session's CSRF token too.

@@ -11,7 +11,9 @@ from tearline.config import Settings
 from tearline.db.models import Principal, Workspace
 from tearline.errors import Forbidden, InvalidInput, Problem
 from tearline.federation.equivalence import audit_objects, node_origin, store_signed_table, table_from_json
+from tearline.node import Node
 from tearline.policy import host
+from tearline.store.federation import principal_named
 from tearline.store.principals import check_password, issue_token
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
@@ -24,11 +26,25 @@ router = APIRouter(tags=["node"])
 def login(body: LoginIn, node: NodeDep, response: Response) -> dict[str, Any]:
     """Local log-in (argon2id); returns a session token that expires."""
     minutes = Settings().session_minutes
-    with audited(node, body.username, "login") as (session, _, _trail):
+    with audited(node, _logging_in(node, body.username), "login", [f"principal:{body.username}"]) as (
+        session, _, _trail
+    ):  # fmt: skip
         principal = check_password(session, body.username, body.password)
         token = issue_token(session, principal, kind="session", ttl=timedelta(minutes=minutes))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=minutes * 60)
     return {"token": token, "expires_in": minutes * 60}
+
+
+def _logging_in(node: Node, username: str) -> Principal | str:
+    """Who a log-in's entry names: the principal the name belongs to, as every other entry names it
+    (`username@agency`), so that a search by actor finds its failed log-ins too; else `anonymous`
+    (the name typed is among the entry's objects either way)."""
+    with node.db.read() as session:
+        principal = principal_named(session, username)
+        if principal is None:
+            return "anonymous"
+        session.expunge(principal)
+    return principal
 
 
 @router.get("/me")

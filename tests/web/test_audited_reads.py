@@ -65,9 +65,17 @@ def test_a_refused_read_is_logged_as_denied(demo_client: tuple[Node, Demo, TestC
     assert denied == [("report.read", "denied", (report,), "not_found")]
 
 
-def test_failed_log_ins_and_bad_tokens_are_logged(demo_client: tuple[Node, Demo, TestClient]) -> None:
+def test_failed_log_ins_bad_tokens_and_no_credentials_are_logged(demo_client: tuple[Node, Demo, TestClient]) -> None:
     node, _, client = demo_client
     assert client.post("/api/login", json={"username": "ana.analyst", "password": "wrong"}).status_code == 401
+    assert client.post("/api/login", json={"username": "nobody", "password": "wrong"}).status_code == 401
     assert client.get("/api/reports", headers={"Authorization": "Bearer tl_forged"}).status_code == 401
-    assert ("login", "denied") in {(a, o) for a, o, _, _ in _entries(node, actor="ana.analyst")}
-    assert ("auth", "denied") in {(a, o) for a, o, _, _ in _entries(node, actor="anonymous")}
+    assert client.get("/api/counts").status_code == 401
+    # A log-in names its principal as every other entry does, so "what did ana do" finds her failed log-ins.
+    assert ("login", "denied") in {(a, o) for a, o, _, _ in _entries(node, actor="ana.analyst@US-DEMO-NARC")}
+    assert _entries(node, actor="ana.analyst") == []
+    assert ("login", "denied", ("principal:nobody",), "unauthorized") in _entries(node, actor="anonymous")
+    refused = {(a, o, objects, rule) for a, o, objects, rule in _entries(node, actor="anonymous")}
+    assert ("auth", "denied", ("/api/counts",), "no credentials") in refused
+    forged = [rule for a, _, objects, rule in refused if a == "auth" and objects == ("/api/reports",)]
+    assert forged and "no credentials" not in forged
