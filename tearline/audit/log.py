@@ -34,7 +34,7 @@ from tearline import clock
 from tearline.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from tearline.audit.errors import NoteError
 from tearline.audit.event import AuditEvent
-from tearline.audit.keys import Ed25519Signer, Verifier, parse_verifier_key
+from tearline.audit.keys import CosignatureVerifier, Ed25519Signer, Verifier, parse_verifier_key
 from tearline.audit.note import parse_note, verify_note
 from tearline.audit.search_rows import check_search_rows
 from tearline.audit.store import (
@@ -57,7 +57,7 @@ from tearline.audit.store import (
 from tearline.audit.tlog_proof import TlogProof
 from tearline.audit.verify import LogTampered, VerifyReport, verify_entries
 from tearline.db.audit_tables import AuditCheckpoint
-from tearline.errors import NotFound
+from tearline.errors import InvalidInput, NotFound, Problem
 
 if TYPE_CHECKING:
     from tearline.node import Node
@@ -89,6 +89,7 @@ __all__ = [
     "tlog_proof",
     "verifier_key",
     "verify_log",
+    "witness_cosignature_key",
 ]
 
 VERIFY_BATCH = 5_000
@@ -221,15 +222,50 @@ def checkpoints(session: Session, origin: str) -> list[SignedCheckpoint]:
     return [_stored(row, origin) for row in rows]
 
 
+def witness_cosignature_key(witness: Verifier | str, log_name: str, field: str = "witness key") -> Verifier:
+    """A partner witness's key, refused (InvalidInput naming `field`) unless it is a cosignature key of another name.
+
+    The log's own key (type 0x01) would "verify" the log's own signature and store nothing new.
+    """
+    try:
+        key = parse_verifier_key(witness) if isinstance(witness, str) else witness
+    except NoteError as err:
+        raise InvalidInput(Problem(field, f"is not a verifier key ({err.message})")) from err
+    if key.name == log_name:
+        raise InvalidInput(
+            Problem(
+                field,
+                f"is a key of this log ({log_name}), not the partner's witness key: ask the partner for "
+                "the output of `tearline audit vkey --witness`",
+            )
+        )
+    if not isinstance(key, CosignatureVerifier):
+        raise InvalidInput(
+            Problem(
+                field,
+                "is not a witness cosignature key (type 0x04): ask the partner for the output of "
+                "`tearline audit vkey --witness`",
+            )
+        )
+    return key
+
+
 def add_cosignature(session: Session, cosigned_note: str, witness: Verifier | str, log: Verifier | str) -> int:
     """Keep a witness's cosignature on the stored checkpoint it signed; returns that checkpoint's size.
 
     Both our signature and the witness's are verified first, so only genuine cosignatures are served.
     """
-    witness_key = parse_verifier_key(witness) if isinstance(witness, str) else witness
-    checkpoint, _ = open_checkpoint(cosigned_note, [log])
-    verified = verify_note(cosigned_note, [witness_key])
-    signature = verified.signed_by(witness_key)
+    log_key = parse_verifier_key(log) if isinstance(log, str) else log
+    witness_key = witness_cosignature_key(witness, log_key.name)
+    checkpoint, _ = open_checkpoint(cosigned_note, [log_key])
+    try:
+        signature = verify_note(cosigned_note, [witness_key]).signed_by(witness_key)
+    except NoteError as err:
+        raise NoteError(
+            f"the witness's answer adds no valid cosignature by {witness_key.name}+{witness_key.key_id.hex()} "
+            f"({err.message}): check the witness key (the partner prints it with `tearline audit vkey --witness`); "
+            "nothing was stored"
+        ) from err
     row = session.get(AuditCheckpoint, checkpoint.size, with_for_update=True)
     if row is None or bytes(row.root) != checkpoint.root_hash or signature is None:
         raise NotFound(f"this node signed no checkpoint of size {checkpoint.size} with that root")

@@ -98,8 +98,10 @@ def request_cosignature(node: Node, client: httpx.Client, witness_vkey: str) -> 
     is made again with the consistency proof from there. The cosignature is verified and kept on
     our stored checkpoint, which `tearline audit checkpoint` then serves. Returns the size cosigned.
     """
+    signer = log.node_log_signer(node)
+    log.witness_cosignature_key(witness_vkey, signer.name, "--witness-vkey")  # before anything is asked
     with node.db.write() as session:
-        signed = log.latest_checkpoint(session, log.node_log_signer(node))
+        signed = log.latest_checkpoint(session, signer)
     old_size = 0
     for _ in range(2):
         with node.db.read() as session:

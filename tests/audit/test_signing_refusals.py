@@ -3,19 +3,23 @@ and `verify --data` names a checkpoint (not entry 0) when its signature is missi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tearline.audit import leaf_hash, log
-from tearline.audit.keys import Ed25519Signer
+from tearline.audit import leaf_hash, log, verify_cosignature
+from tearline.audit.keys import CosignatureSigner, Ed25519Signer
 from tearline.audit.store import Frontier, node_key
+from tearline.audit.witness import trust_log, witness_verifier_key
 from tearline.cli.main import app
-from tearline.db.audit_tables import AuditCheckpoint
+from tearline.db.audit_tables import AuditCheckpoint, AuditWitnessedLog
 from tearline.node import Node
-from tests.audit.support import checkpoint, event, fill, sql, sql_many
+from tests.audit.support import checkpoint, event, fill, rekey, sql, sql_many
+from tests.audit.test_api import serving
+from tests.conftest import NodeFactory
 
 runner = CliRunner()
 
@@ -128,3 +132,66 @@ def test_a_damaged_checkpoint_signature_is_named(node: Node) -> None:
     assert "the signature of the stored checkpoint of size 10 by tearline.usa.us-demo-narc/log+" in said
     assert "is bad" in said
     assert "entry 0" not in said
+
+
+# --- cosign: the witness key ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def witnessed(make_node: NodeFactory) -> Iterator[tuple[Node, Node]]:
+    log_node = make_node()
+    witness = rekey(make_node(), "MEX", "MX-DEMO-FGR")
+    with witness.db.write() as session:
+        trust_log(session, log.verifier_key(log_node))
+    fill(log_node, 4)
+    yield log_node, witness
+    witness.close()
+
+
+def stored_note(node: Node) -> str:
+    with node.db.read() as session:
+        return log.checkpoints(session, "tearline.usa.us-demo-narc/log")[-1].note
+
+
+@pytest.mark.parametrize("which", ["log key", "log key as 0x04", "garbage"])
+def test_cosign_refuses_a_key_that_is_not_the_partners_witness_key(witnessed: tuple[Node, Node], which: str) -> None:
+    log_node, witness = witnessed
+    own_name = log.node_log_signer(log_node).name
+    key = {
+        "log key": log.verifier_key(log_node),
+        "log key as 0x04": str(CosignatureSigner.generate(own_name).verifier),
+        "garbage": "not-a-key",
+    }[which]
+    before = checkpoint(log_node).note
+    with serving(witness) as url:
+        result = runner.invoke(app, ["audit", "cosign", url, "--witness-vkey", key, "--data", str(log_node.data_dir)])
+    assert result.exit_code == 2, result.output
+    said = one_line(result.output)
+    assert "--witness-vkey" in said
+    assert "tearline audit vkey --witness" in said or "not a verifier key" in said
+    assert stored_note(log_node) == before
+    with witness.db.read() as session:  # the witness was not even asked
+        assert session.get(AuditWitnessedLog, own_name).size == 0  # type: ignore[union-attr]
+
+
+def test_cosign_fails_when_the_answer_has_no_cosignature_by_the_given_key(witnessed: tuple[Node, Node]) -> None:
+    log_node, witness = witnessed
+    stranger = str(CosignatureSigner.generate("tearline.can.ca-demo-rcmp/witness").verifier)
+    before = checkpoint(log_node).note
+    with serving(witness) as url:
+        result = runner.invoke(
+            app, ["audit", "cosign", url, "--witness-vkey", stranger, "--data", str(log_node.data_dir)]
+        )
+    assert result.exit_code == 2, result.output
+    said = one_line(result.output)
+    assert "adds no valid cosignature by tearline.can.ca-demo-rcmp/witness+" in said
+    assert "nothing was stored" in said
+    assert stored_note(log_node) == before
+    # The right key still works afterwards.
+    with serving(witness) as url:
+        good = runner.invoke(
+            app,
+            ["audit", "cosign", url, "--witness-vkey", witness_verifier_key(witness), "--data", str(log_node.data_dir)],
+        )
+    assert good.exit_code == 0, good.output
+    assert verify_cosignature(stored_note(log_node), witness_verifier_key(witness)) > 0
