@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tearline.audit.event import AuditEvent
+from tearline.audit.event import OUTCOMES, AuditEvent
 from tearline.audit.store import ACTION_CUT, LogCorrupted, indexed_entries, search_key
 from tearline.clock import as_utc
 from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
@@ -27,7 +27,10 @@ MAX_LIMIT = 500
 
 @dataclass(frozen=True)
 class Query:
-    """At least one of object_id and actor; the rest narrow. `after` pages: entries with a larger index."""
+    """At least one of object_id and actor; the rest narrow. `after` pages: entries with a larger index.
+
+    `since` (inclusive) and `until` (exclusive) without a time zone are UTC.
+    """
 
     object_id: str | None = None
     actor: str | None = None
@@ -38,11 +41,27 @@ class Query:
     after: int = -1
     limit: int = 100
 
+    def __post_init__(self) -> None:
+        # A time without a zone (or a plain date, midnight) is taken as UTC, like the entries' times.
+        for name in ("since", "until"):
+            moment = getattr(self, name)
+            if moment is not None:
+                try:
+                    object.__setattr__(self, name, as_utc(moment))
+                except (OverflowError, ValueError) as err:
+                    raise InvalidInput(Problem(name, "is out of the range of times (in UTC)")) from err
+
     def check(self) -> None:
         if not self.object_id and not self.actor:
             raise InvalidInput(Problem("query", "give an object id (who saw it) or an actor (what they saw)"))
         if not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidInput(Problem("limit", f"must be between 1 and {MAX_LIMIT}"))
+        if self.outcome is not None and self.outcome not in OUTCOMES:
+            raise InvalidInput(Problem("outcome", f"must be one of {', '.join(OUTCOMES)} (or left out for both)"))
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise InvalidInput(
+                Problem("since", f"is after until ({self.since.isoformat()} > {self.until.isoformat()}): swap them")
+            )
         for name in ("object_id", "actor", "action"):
             if not _is_utf8(getattr(self, name) or ""):
                 raise InvalidInput(Problem(name, "is not Unicode text (it holds a lone surrogate)"))

@@ -15,7 +15,7 @@ import base64
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from tearline import clock, journal
@@ -29,12 +29,17 @@ from tearline.errors import Forbidden
 from tearline.node import Node
 from tearline.store.registry import current_table
 from tearline.web.app import NodeDep, PrincipalDep
-from tearline.web.params import BIG_MAX, PathIndex, QueryNumber
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 AUDITOR_RULE = "audit.auditor-role"
 MAX_PAGE = 1_000
-Size = Annotated[int | None, Query(ge=0, le=BIG_MAX)]
+# Audit indexes and sizes are bounded by what an entry can hold: a read's entry keeps the index it
+# asked for, and the canonical JSON of an entry holds integers within ±(2**53 - 1). (A log of 2**53
+# entries is far past any node.) So a larger number is a 422 naming it, before anything is logged.
+AUDIT_MAX = 2**53 - 1
+PathIndex = Annotated[int, Path(ge=0, le=AUDIT_MAX)]  # an entry's index in the path
+QueryNumber = Annotated[int, Query(ge=0, le=AUDIT_MAX)]  # an entry's index, or a size
+Size = Annotated[int | None, Query(ge=0, le=AUDIT_MAX)]
 
 
 def _b64(raw: bytes) -> str:
@@ -172,10 +177,13 @@ def search_log(
     outcome: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after: Annotated[int, Query(ge=-1, le=BIG_MAX)] = -1,
+    after: Annotated[int, Query(ge=-1, le=AUDIT_MAX)] = -1,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    """Who saw (or was refused) an object, and what an actor saw: entries decoded from the log itself."""
+    """Who saw (or was refused) an object, and what an actor saw: entries decoded from the log itself.
+
+    `since` (inclusive) and `until` (exclusive) are RFC 3339 times or dates; without a zone they are UTC.
+    """
     query = SearchQuery(object_id, actor, action, outcome, since, until, after, limit)
     query.check()
     detail = {k: v for k, v in {"object": object_id, "actor": actor, "action": action}.items() if v}
