@@ -59,7 +59,9 @@ INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
 # Address levels "some words agree, given names agree" and above, on addresses of this many words.
 STREET_ADDRESS_LEVEL = 4
 DOB_EXACT_LEVEL = 6
+DOB_UNLIKE_LEVEL = 0  # both known, unlike at every level above
 NATIONAL_ID_EXACT_LEVEL = 2
+NATIONAL_ID_ONE_EDIT_LEVEL = 1
 ADDRESS_WORDS = 3
 
 Progress = Callable[[str, int, int], None]
@@ -173,11 +175,7 @@ def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, rec
     model_settings = model_settings or settings()
     linker = backend.linker(df, model_settings)
     training = linker.training
-    # With no deterministic match at all (tiny inputs) the prior keeps its default.
-    with contextlib.suppress(Exception):
-        training.estimate_probability_two_random_records_match(
-            [backend.sql(rule) for rule in deterministic_rules], recall=recall
-        )
+    _estimate_prior(linker, [backend.sql(rule) for rule in deterministic_rules], recall)
     training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed, num_chunks=1)
     for rule in training_rules:
         # Splink refuses a block with no pairs (no maternal surnames anywhere), and an m that EM drives
@@ -196,6 +194,17 @@ def train(df: pd.DataFrame, model_settings: dict[str, Any] | None = None, *, rec
     saved = backend.portable(linker.misc.save_model_to_json(), model_settings)
     saved["retain_matching_columns"] = saved["retain_intermediate_calculation_columns"] = True
     return TrainedModel(saved, notes={"tf": term_frequencies(df)}), linker
+
+
+def _estimate_prior(linker: Any, rules: list[str], recall: float) -> None:
+    """The match prior from the deterministic rules' pairs; with none of them (one agency's file
+    already deduplicated, a tiny input) it keeps its default. Splink then sets it to 0 without a
+    word, and every later match weight is log2(0): a math domain error."""
+    default = linker._settings_obj._probability_two_random_records_match
+    with contextlib.suppress(Exception):
+        linker.training.estimate_probability_two_random_records_match(rules, recall=recall)
+    if not 0 < linker._settings_obj._probability_two_random_records_match < 1:
+        linker._settings_obj._probability_two_random_records_match = default
 
 
 TF_COLUMNS = ("given_all", "given1", "paternal", "maternal")
@@ -254,15 +263,20 @@ def corroborated(pairs: pd.DataFrame) -> pd.Series[bool]:
                 agrees &= (pairs["gamma_given"] >= MATERNAL_NEEDS_GIVEN_LEVEL) & (
                     pairs["gamma_paternal"] >= MATERNAL_NEEDS_PATERNAL_LEVEL)
             out |= agrees
-    out |= _whole_name_but_one_letter(pairs) | _second_given_name(pairs)
-    if "gamma_address" in pairs and "address_l" in pairs:
-        # A street address (not just a town) that agrees beside agreeing given names.
-        specific = (pairs["address_l"].str.split().str.len() >= ADDRESS_WORDS) & (
-            pairs["address_r"].str.split().str.len() >= ADDRESS_WORDS)
-        # A missing given name is no agreement here: household members share the address.
-        named = pairs["gamma_given"] > 0 if "gamma_given" in pairs else True
-        out |= (pairs["gamma_address"] >= STREET_ADDRESS_LEVEL) & specific.fillna(False).astype(bool) & named
-    return out
+    return out | _whole_name_but_one_letter(pairs) | _second_given_name(pairs) | _street_address(pairs)
+
+
+def _street_address(pairs: pd.DataFrame) -> pd.Series[bool]:
+    """A street address (not just a town) that agrees beside agreeing given names."""
+    if "gamma_address" not in pairs or "address_l" not in pairs:
+        return pd.Series(False, index=pairs.index)
+    specific = (pairs["address_l"].str.split().str.len() >= ADDRESS_WORDS) & (
+        pairs["address_r"].str.split().str.len() >= ADDRESS_WORDS)
+    # A missing given name is no agreement here: household members share the address.
+    named = pairs["gamma_given"] > 0 if "gamma_given" in pairs else True
+    agrees: pd.Series[bool] = (pairs["gamma_address"] >= STREET_ADDRESS_LEVEL) & specific.fillna(False).astype(
+        bool) & named
+    return agrees
 
 
 def _whole_name_but_one_letter(pairs: pd.DataFrame) -> pd.Series[bool]:
@@ -303,11 +317,22 @@ def mergeable(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 
 def conflict(pairs: pd.DataFrame) -> pd.Series[bool]:
-    """Both maternal surnames known and unlike in every way: cousins, whatever else agrees (an
-    analyst decides), unless the date of birth and the national id both agree exactly. A differing
-    national id is no such veto: ids are mistyped and reissued."""
+    """What no score overrules without an analyst (a differing national id is no such veto: ids are
+    mistyped and reissued):
+    - both maternal surnames known and unlike in every way: cousins, whatever else agrees, unless
+      the date of birth and the national id both agree exactly;
+    - both dates of birth known and unlike in every way (more than two years apart, and not the
+      same day and month with a miskeyed year): a father and son who share a name, a family phone
+      and a town, unless the national id agrees exactly. The node never even scores namesakes born
+      that far apart (`incremental.YEARS_APART`); a shared phone must not merge them either. A
+      national id that agrees, or is one typo away, overrules it: a date of birth is often
+      miskeyed whole (FEBRL's corrupted records replace it), and relatives' ids differ in many places.
+    """
     proven = (pairs["gamma_dob"] == DOB_EXACT_LEVEL) & (pairs["gamma_national_id"] == NATIONAL_ID_EXACT_LEVEL)
-    return (pairs["gamma_maternal"] == 0) & ~proven
+    cousins = (pairs["gamma_maternal"] == 0) & ~proven
+    same_id = pairs["gamma_national_id"] >= NATIONAL_ID_ONE_EDIT_LEVEL  # relatives' ids differ in many places
+    born_apart = (pairs["gamma_dob"] == DOB_UNLIKE_LEVEL) & ~same_id & ~_street_address(pairs)
+    return cousins | born_apart
 
 
 def cluster(ids: Sequence[int], pairs: pd.DataFrame, threshold: float = UPPER_THRESHOLD, *,

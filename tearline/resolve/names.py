@@ -258,9 +258,17 @@ def parse_full_name(text: str) -> PersonName:
         return _compose(words, [], aliases, []) if _is_given(words[0]) else _compose([], words, aliases, [])
     initials: list[str] = []
     given, trailing = _split_given(words, misspelt=True, initials=initials)
-    if not trailing and len(given) > 1:  # nothing recognised as a surname: the last words are
-        keep = 1 if len(given) <= 3 else 2
+    if not trailing and len(given) > 1:
+        # Nothing recognised as a surname: the first word and the known given names after it are
+        # given names ("Pedro Alberto Zamudio"), and the rest, at least the last word, the surnames.
+        keep = 1
+        while keep < len(given) - 1 and _looks_given(given[keep]):
+            keep += 1
         given, trailing = given[:keep], given[keep:]
+    elif len(trailing) == 1 and len(given) > 1 and not _looks_given(given[-1]):
+        # "Arturo Aguirre Martínez": a word no list knows, just before the one known surname, is the
+        # paternal surname. Surnames are far more varied than given names, and a whole name ends in two.
+        given, trailing = given[:-1], [given[-1], *trailing]
     return _compose(given, trailing, aliases, initials)
 
 
