@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tearline.errors import InvalidInput, MarkingError, Problem
@@ -54,17 +55,19 @@ def _text(data: bytes, name: str) -> str:
 def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id: str) -> ReportDraft:
     """The report a CSV file makes; InvalidInput lists every bad line, column and reason."""
     report_id = mapping.report_id or default_id
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = set(reader.fieldnames or [])
+    rows = RowReader(mapping, registry, report_id)
+    table = _StrictRows(text, rows.problems)
+    header = next(table, None)
+    if header is None:
+        raise InvalidInput(rows.problems or [Problem("file", "the file is empty: it needs a header row", "line 1")])
     missing = [
         Problem(where, f"column {column!r} is not in the file's header", MAPPING)
         for where, column in mapping.columns()
-        if column not in header
+        if column not in header[1]
     ]
     if missing:
         raise InvalidInput(missing)
-    rows = RowReader(mapping, registry, report_id)
-    _read_rows(reader, rows)
+    _read_rows(table, rows)
     title = _title_marking(mapping, registry, rows.problems)
     if rows.problems or title is None:
         raise InvalidInput(rows.problems)
@@ -80,15 +83,83 @@ def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id:
     )
 
 
-def _read_rows(reader: csv.DictReader[str], rows: RowReader) -> None:
-    line = 1
-    try:
-        for row in reader:
-            rows.add(row, line + 1)  # where the row starts: a quoted field may span several lines
-            line = reader.line_num
-    except csv.Error as err:
-        rows.problems.append(Problem("file", f"unreadable CSV: {err}", f"line {reader.line_num}"))
-    if line == 1 and not rows.problems:
+class _StrictRows:
+    """The rows of a file read with strict RFC 4180 quoting, each with the line it starts on; the
+    header first. A row that cannot be read is left out and its problem added to `problems`,
+    naming the line its bad field starts on: a quote left open would otherwise swallow the
+    following rows, their markings unread, into one field under the first row's marking."""
+
+    def __init__(self, text: str, problems: list[Problem]) -> None:
+        self.lines = io.StringIO(text, newline="").readlines()
+        self.problems = problems
+        self.header: list[str] | None = None
+        self._reader = csv.reader(iter(self.lines), strict=True)
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        return self
+
+    def __next__(self) -> tuple[int, list[str]]:
+        while True:
+            start = self._reader.line_num + 1
+            try:
+                fields = next(self._reader)
+            except csv.Error as err:
+                self.problems.append(self._problem(start, err))
+                if self.header is None:
+                    raise StopIteration from None  # without its header, no row of the file can be read
+                continue
+            if fields:  # a blank line is no row
+                if self.header is None:
+                    self.header = fields
+                return start, fields
+
+    def _problem(self, start: int, err: csv.Error) -> Problem:
+        found = _bad_quote("".join(self.lines[start - 1 : self._reader.line_num]), start)
+        if found is None:
+            return Problem("file", f"unreadable CSV: {err}", f"line {start}")
+        line, index, reason = found
+        header = self.header or []
+        return Problem(header[index] if index < len(header) else f"field {index + 1}", reason, f"line {line}")
+
+
+def _bad_quote(text: str, line: int) -> tuple[int, int, str] | None:
+    """(line the field starts on, its index, reason) for the quoted field that breaks this row's text."""
+    index, i, end = 0, 0, len(text)
+    while i < end:
+        if text[i] == '"':
+            opened, i = line, i + 1
+            while i < end and (text[i] != '"' or text[i + 1 : i + 2] == '"'):
+                if text[i] == '"':
+                    i += 1  # a doubled quote is a quote inside the field
+                elif text[i] in "\r\n" and text[i : i + 2] != "\r\n" and i + 1 < end:
+                    line += 1  # a line break inside the field (not the file's last)
+                i += 1
+            if i >= end:
+                swallowed = f": lines {opened} to {line} would be read as this one field" if line > opened else ""
+                return opened, index, f"a quote opens this field and is never closed{swallowed}"
+            i += 1  # past the closing quote
+            if i < end and text[i] not in ",\r\n":
+                reason = f"the quoted field is closed on line {line} by a quote followed by {text[i]!r}, not by a comma"
+                return opened, index, reason
+        while i < end and text[i] not in ",\r\n":  # the unquoted rest of the field
+            i += 1
+        if i >= end or text[i] != ",":
+            return None
+        index, i = index + 1, i + 1
+    return None
+
+
+def _read_rows(table: _StrictRows, rows: RowReader) -> None:
+    width = len(table.header or [])
+    read = False
+    for line, fields in table:
+        read = True
+        if len(fields) != width:
+            reason = f"the row has {len(fields)} fields but the header has {width}"
+            rows.problems.append(Problem("file", reason, f"line {line}"))
+            continue
+        rows.add(dict(zip(table.header or [], fields, strict=True)), line)
+    if not read and not rows.problems:
         rows.problems.append(Problem("file", "the file has a header but no rows", "line 2"))
 
 

@@ -131,6 +131,63 @@ def test_a_header_without_rows_is_refused(node: Node, tmp_path: Path) -> None:
     assert any("no rows" in p.reason for p in refused(node, path))
 
 
+HEADER = GOOD.read_text(encoding="utf-8").splitlines()[0]
+NO_VEHICLE = ",,,,,,,"  # placa to lugar: a row of a person and a phone only
+
+
+def csv_file(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "rows.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_unclosed_quote_is_refused_naming_the_line_its_field_starts_on(node: Node, tmp_path: Path) -> None:
+    # The sweep's file: the open quote swallowed the SECRET USA-only row into an UNCLASSIFIED field.
+    path = csv_file(
+        tmp_path,
+        f'Benito Arce Luna,P-401,+52 55 5555 0400,{NO_VEHICLE},UNCLASSIFIED,USA;MEX;CAN,"Courier, aka ""El Flaco',
+        f"Source CARDINAL (DEA informant),P-402,+52 871 555 0499,{NO_VEHICLE},SECRET,USA,Paid informant",
+    )
+    reason = "a quote opens this field and is never closed: lines 2 to 3 would be read as this one field"
+    assert refused(node, path) == [Problem("notas", reason, "line 2")]
+
+
+def test_a_quoted_field_closed_by_a_stray_quote_is_refused_and_the_rows_after_it_are_read(
+    node: Node, tmp_path: Path
+) -> None:
+    path = csv_file(
+        tmp_path,
+        f'"Rosendo Ibarra,P-102,+52 871 555 0142,{NO_VEHICLE},SECRET,USA;MEX,',
+        'Rosendo Ibarra Solís,P-202,+52 871 555 0142,,,,,,,,"Ciudad Juárez",SECRET,USA;MEX,',
+        f"Marisela Ontiveros Paredes,P-203,+52 656 555 0177,{NO_VEHICLE},SECRETÍSIMO,USA;MEX,",
+    )
+    found = {(p.item, p.field): p.reason for p in refused(node, path)}
+    assert found.pop(("line 2", "persona")) == (
+        "the quoted field is closed on line 3 by a quote followed by 'C', not by a comma"
+    )
+    assert "unknown label 'SECRETÍSIMO'" in found.pop(("line 4", "nivel"))
+    assert found == {}
+
+
+def test_rows_with_more_or_fewer_fields_than_the_header_are_each_refused(node: Node, tmp_path: Path) -> None:
+    good = GOOD.read_text(encoding="utf-8").splitlines()[1]
+    path = csv_file(tmp_path, good + ",extra,more", good, good.rsplit(",", 1)[0], '"Rosendo')
+    assert refused(node, path) == [
+        Problem("file", "the row has 16 fields but the header has 14", "line 2"),
+        Problem("file", "the row has 13 fields but the header has 14", "line 4"),
+        Problem("persona", "a quote opens this field and is never closed", "line 5"),
+    ]
+
+
+def test_quoted_fields_over_several_lines_are_still_read(node: Node, tmp_path: Path) -> None:
+    path = csv_file(
+        tmp_path,
+        f'Benito Arce Luna,P-401,+52 55 5555 0400,{NO_VEHICLE},SECRET,USA;MEX,"Courier, ""El Flaco""\n\nsecond line"',
+        f"Leandro Cázares Pino,P-004,+52 656 555 0199,{NO_VEHICLE},SECRET,USA;MEX;FRA,",
+    )
+    assert refused(node, path) == [Problem("rel_to", "nation 'FRA' is not a configured partner", "line 5")]
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("+52 55 5555 0100", "+525555550100"), ("+1 (915) 555-0123", "+19155550123")],
