@@ -23,6 +23,11 @@ from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
 from tearline.errors import InvalidInput, Problem
 
 MAX_LIMIT = 500
+# The rule under which reading or searching the log is allowed or refused.
+AUDITOR_RULE = "audit.auditor-role"
+# Audit indexes and sizes are bounded by what an entry can hold: the canonical JSON of an entry
+# holds integers within ±(2**53 - 1), and a read's entry keeps the index it asked for.
+AUDIT_MAX = 2**53 - 1
 
 
 @dataclass(frozen=True)

@@ -392,7 +392,9 @@ def _fetched(session: Session, size: int, compute: Callable[[HashSource], T]) ->
     if missing:
         current = log_size(session)
         if size > current:
-            raise NotFound(f"the audit log has {current} entries; there is no tree of size {size}")
+            raise NotFound(
+                f"the audit log has {current} entries; there is no tree of size {size} (sizes are 0 to {current})"
+            )
         level, index = missing[0]
         raise LogCorrupted(f"the audit log has no hash for the subtree at level {level}, index {index}")
     return compute(source)
@@ -406,14 +408,18 @@ def root_at(session: Session, size: int) -> bytes:
 def prove_inclusion(session: Session, index: int, size: int) -> list[bytes]:
     """RFC 9162 inclusion proof of entry `index` in the tree of `size` entries."""
     if not 0 <= index < size:
-        raise NotFound(f"entry {index} is not in a tree of size {size}")
+        valid = f"indexes 0 to {size - 1}" if size else "no entries"
+        raise NotFound(f"entry {index} is not in a tree of size {size} ({valid})")
     return _fetched(session, size, lambda source: inclusion_proof(source, index, size))
 
 
 def prove_consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
     """RFC 9162 consistency proof from the tree of `old_size` entries to the one of `new_size`."""
     if not 0 <= old_size <= new_size:
-        raise NotFound(f"no consistency proof from size {old_size} to size {new_size}")
+        raise NotFound(
+            f"no consistency proof from size {old_size} to size {new_size}: the old size must be from 0 to "
+            f"{new_size} (the audit log has {log_size(session)} entries)"
+        )
     return _fetched(session, new_size, lambda source: consistency_proof(source, old_size, new_size))
 
 
@@ -430,7 +436,9 @@ class StoredLeaf:
 def read_leaf(session: Session, index: int) -> StoredLeaf:
     row = _conn(session).execute(select(LEAF.c.data, LEAF.c.hash).where(LEAF.c.idx == index)).one_or_none()
     if row is None:
-        raise NotFound(f"the audit log has no entry {index}")
+        size = log_size(session)
+        valid = f"its indexes are 0 to {size - 1}" if size else "it is empty"
+        raise NotFound(f"the audit log has no entry {index}: it has {size} entries ({valid})")
     return StoredLeaf(index, bytes(row.data), bytes(row.hash))
 
 

@@ -27,12 +27,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 
-from tearline import clock
+from tearline import clock, journal
 from tearline.audit.checkpoint import Checkpoint, cosign_checkpoint, open_checkpoint, parse_decimal
 from tearline.audit.errors import NoteError, ProofError
-from tearline.audit.event import AuditEvent
-from tearline.audit.keys import CosignatureSigner, parse_verifier_key
-from tearline.audit.log import log_origin, record
+from tearline.audit.keys import CosignatureSigner, CosignatureVerifier, Ed25519Verifier, parse_verifier_key
+from tearline.audit.log import log_origin
 from tearline.audit.merkle import EMPTY_ROOT, HASH_SIZE, verify_append_only, verify_consistency
 from tearline.audit.note import parse_note, verify_note
 from tearline.db.audit_tables import AuditFork, AuditWitnessedLog
@@ -125,18 +124,49 @@ def _proof_hash(line: str) -> bytes:
     return raw
 
 
-def trust_log(session: Session, vkey: str) -> str:
-    """Start witnessing the log whose checkpoints `vkey` signs (its key name is its origin); returns it.
+@dataclass(frozen=True)
+class Trusted:
+    """What `trust_log_key` did: the log's origin, the key it had before (None: a new log) and its key now."""
 
-    A new key for a known log keeps the cosigned state: rotation must not reset fork detection.
+    origin: str
+    previous_vkey: str | None
+    vkey: str
+
+    @property
+    def changed(self) -> bool:
+        return self.previous_vkey != self.vkey
+
+
+def trust_log(session: Session, vkey: str, replace: bool = False) -> str:
+    """Start witnessing the log whose checkpoints `vkey` signs (its key name is its origin); returns it."""
+    return trust_log_key(session, vkey, replace).origin
+
+
+def trust_log_key(session: Session, vkey: str, replace: bool = False) -> Trusted:
+    """Start witnessing the log whose checkpoints `vkey` signs (its key name is its origin).
+
+    Another key for a log already witnessed is refused unless `replace`: a key swapped in would let
+    whoever holds it have checkpoints cosigned. A replaced key keeps the cosigned state (size and
+    root): rotation must not reset fork detection.
     """
     key = parse_verifier_key(vkey)
+    if isinstance(key, CosignatureVerifier) or not isinstance(key, Ed25519Verifier):
+        raise InvalidInput(
+            Problem("vkey", "is not a log's checkpoint key (type 0x01): ask the partner for `tearline audit vkey`")
+        )
     row = session.get(AuditWitnessedLog, key.name, with_for_update=True)
     if row is None:
         session.add(AuditWitnessedLog(origin=key.name, vkey=vkey, size=0, root=EMPTY_ROOT, updated_at=clock.now()))
-    else:
-        row.vkey, row.updated_at = vkey, clock.now()
-    return key.name
+        return Trusted(key.name, None, vkey)
+    previous = row.vkey
+    if previous != vkey and not replace:
+        raise Conflict(
+            f"this node already witnesses {key.name} with another key ({previous}, cosigned up to size {row.size}); "
+            "to replace it (once the partner has confirmed that it rotated its key), run "
+            "`tearline audit trust-log VKEY --replace`"
+        )
+    row.vkey, row.updated_at = vkey, clock.now()
+    return Trusted(key.name, previous, vkey)
 
 
 @dataclass(frozen=True)
@@ -199,7 +229,7 @@ def witness_checkpoint(session: Session, witness: CosignatureSigner, request: Ad
     return Cosigned(checkpoint, signature.line(), note)
 
 
-def record_fork(session: Session, fork: ForkDetected, node_name: str) -> int:
+def record_fork(session: Session, fork: ForkDetected, node: Node) -> int:
     """Keep the evidence of a fork and log the refusal in this node's own log; returns the entry index."""
     proof = "".join(base64.b64encode(h).decode() + "\n" for h in fork.proof)
     session.add(
@@ -212,21 +242,16 @@ def record_fork(session: Session, fork: ForkDetected, node_name: str) -> int:
             detected_at=clock.now(),
         )
     )
-    return record(session, _witness_event(fork.origin, "audit.witness.fork", "denied", fork.reason), node_name)
+    return _record_witness(session, node, fork.origin, "audit.witness.fork", "denied", fork.reason)
 
 
-def _witness_event(origin: str, action: str, outcome: str, reason: str | None = None) -> AuditEvent:
-    return AuditEvent(
-        actor=origin,
-        action=action,
-        objects=[origin],
-        marking=None,
-        policy_version=None,
-        rule=CONSISTENCY_RULE,
-        outcome=outcome,
-        time=clock.now(),
-        node="",
-        detail={"reason": reason} if reason else None,
+def _record_witness(
+    session: Session, node: Node, origin: str, action: str, outcome: str, reason: str | None = None
+) -> int:
+    """The witness's entry, in the journal's form (its node is `<nation>/<agency>`, like every other entry's)."""
+    detail = {"reason": reason} if reason else None
+    return journal.record(
+        session, node, origin, action, [origin], rule=CONSISTENCY_RULE, outcome=outcome, detail=detail
     )
 
 
@@ -237,11 +262,10 @@ def witness_for(node: Node, body: str | bytes) -> Cosigned:
     try:
         with node.db.write() as session:
             cosigned = witness_checkpoint(session, signer, request)
-            event = _witness_event(cosigned.checkpoint.origin, "audit.witness.cosign", "allowed")
-            record(session, event, node.config.name)
+            _record_witness(session, node, cosigned.checkpoint.origin, "audit.witness.cosign", "allowed")
             return cosigned
     except ForkDetected as fork:
         # The refused request rolled back; the evidence is kept in a transaction of its own.
         with node.db.write() as session:
-            record_fork(session, fork, node.config.name)
+            record_fork(session, fork, node)
         raise

@@ -6,18 +6,38 @@ Outputs are the C2SP text formats, printed verbatim, so that they can be piped t
 from __future__ import annotations
 
 import base64
+import json
 import sys
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from tearline import journal
 from tearline.audit import log
-from tearline.audit.remote import client_for, request_cosignature, verify_remote
-from tearline.audit.witness import trust_log, witness_verifier_key
+from tearline.audit.errors import NoteError
+from tearline.audit.event import format_time
+from tearline.audit.remote import NotAppendOnly, client_for, request_cosignature, verify_remote
+from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, MAX_LIMIT, search
+from tearline.audit.search import Query as SearchQuery
+from tearline.audit.witness import trust_log_key, witness_verifier_key
 from tearline.cli.bench_audit import audit as bench_audit_command
-from tearline.cli.common import DEFAULT_DATA, DataDir, console, err_console, open_node, progress_bars, reports_errors
-from tearline.errors import InvalidInput, Problem
+from tearline.cli.common import (
+    DEFAULT_DATA,
+    DataDir,
+    console,
+    err_console,
+    open_node,
+    os_account,
+    principal_named,
+    progress_bars,
+    record_admin,
+    reports_errors,
+)
+from tearline.errors import InvalidInput, Problem, TearlineError
 from tearline.federation.peers import key_name_problems
 
 # `tearline bench audit`, mounted on the bench app by tearline.cli.main.
@@ -56,7 +76,7 @@ def vkey(
 @audit_app.command()
 @reports_errors
 def prove(
-    index: Annotated[int, typer.Argument(min=0, help="The entry's index.")],
+    index: Annotated[int, typer.Argument(min=0, max=AUDIT_MAX, help="The entry's index.")],
     data: DataDir = DEFAULT_DATA,
 ) -> None:
     """Print a c2sp.org/tlog-proof@v1 for one entry; its `extra` line is the entry's canonical bytes."""
@@ -69,16 +89,35 @@ def prove(
 @audit_app.command()
 @reports_errors
 def consistency(
-    old_size: Annotated[int, typer.Argument(min=0, help="The size of the earlier checkpoint.")],
+    old_size: Annotated[int, typer.Argument(min=0, max=AUDIT_MAX, help="The size of the earlier checkpoint.")],
+    new: Annotated[
+        int | None,
+        typer.Option("--new", min=0, max=AUDIT_MAX, help="The size to prove to (default: the latest checkpoint)."),
+    ] = None,
     data: DataDir = DEFAULT_DATA,
 ) -> None:
-    """Print the consistency proof from OLD_SIZE to the latest checkpoint, one base64 hash a line."""
+    """Print the consistency proof from OLD_SIZE to the latest checkpoint (or --new), one base64 hash a line.
+
+    Which sizes (and roots) it goes from and to is said on stderr, so that it can be matched to checkpoints.
+    """
     node = open_node(data)
-    with node.db.write() as session:
-        signed = log.latest_checkpoint(session, log.node_log_signer(node))
+    if new is None:
+        with node.db.write() as session:
+            signed = log.latest_checkpoint(session, log.node_log_signer(node))
+        new = signed.checkpoint.size
     with node.db.read() as session:
-        hashes = log.prove_consistency(session, old_size, signed.checkpoint.size)
-    _out("".join(base64.b64encode(h).decode() + "\n" for h in hashes))
+        hashes = log.prove_consistency(session, old_size, new)
+        old_root, new_root = log.root_at(session, old_size), log.root_at(session, new)
+    err_console.print(
+        f"consistency proof from size {old_size} (root {_b64(old_root)}) to size {new} (root {_b64(new_root)})",
+        soft_wrap=True,
+        highlight=False,
+    )
+    _out("".join(_b64(h) + "\n" for h in hashes))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 @audit_app.command()
@@ -91,15 +130,28 @@ def verify(
     vkey: Annotated[str | None, typer.Option(help="The verifier key to trust (default: the node's own).")] = None,
     token: Annotated[str | None, typer.Option(envvar="TEARLINE_TOKEN", help="Bearer token (with --url).")] = None,
     previous: Annotated[
-        Path | None, typer.Option(help="A checkpoint kept earlier: the latest must be consistent with it (--url).")
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A checkpoint kept earlier: the latest must be consistent with it (--url).",
+        ),
     ] = None,
 ) -> None:
     """Recompute the log from its entries and check it against its signed checkpoints."""
     if (data is None) == (url is None):
         raise InvalidInput(Problem("--data/--url", "give exactly one of them"))
     if url is not None:
-        with client_for(url, token) as client:
-            remote = verify_remote(client, vkey, previous.read_text(encoding="utf-8") if previous else None)
+        earlier = previous.read_text(encoding="utf-8", errors="replace") if previous else None
+        try:
+            with client_for(url, token) as client:
+                remote = verify_remote(client, vkey, earlier, str(previous))
+        except NotAppendOnly as err:
+            err_console.print(f"[red]error:[/red] {err.message}", soft_wrap=True, highlight=False)
+            err_console.print("the latest checkpoint, as the node signed it:", highlight=False)
+            sys.stderr.write(err.latest_note)
+            raise typer.Exit(2) from None
         if remote.key_from_node:
             err_console.print("[yellow]no --vkey given: trusted the key the node served[/yellow]")
         console.print(remote.report.summary(), soft_wrap=True)
@@ -116,15 +168,34 @@ def verify(
 def trust(
     partner_vkey: Annotated[str, typer.Argument(help="The verifier key of the partner log to witness.")],
     data: DataDir = DEFAULT_DATA,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the key of a log already witnessed (after a key rotation).")
+    ] = False,
 ) -> None:
-    """Witness a partner's log: cosign its checkpoints at /api/audit/witness/add-checkpoint."""
-    problems = key_name_problems(partner_vkey)
+    """Witness a partner's log: cosign its checkpoints at /api/audit/witness/add-checkpoint.
+
+    Every change is in the audit log (`audit.witness.trust`, the log's origin as object).
+    """
+    try:
+        problems = key_name_problems(partner_vkey)
+    except NoteError as err:
+        raise InvalidInput(Problem("vkey", f"is not a verifier key ({err.message}); ask the partner for it")) from err
     if problems:
         raise InvalidInput(problems)
     node = open_node(data)
     with node.db.write() as session:
-        origin = trust_log(session, partner_vkey)
-    console.print(f"witnessing {origin}; partners verify our cosignatures with {witness_verifier_key(node)}")
+        trusted = trust_log_key(session, partner_vkey, replace)
+        if trusted.changed:
+            detail: dict[str, object] = {"vkey": partner_vkey, "previous_vkey": trusted.previous_vkey}
+            record_admin(session, node, "audit.witness.trust", [trusted.origin], detail)
+    if not trusted.changed:
+        console.print(f"already witnessing {trusted.origin} with this key; nothing changed")
+    elif trusted.previous_vkey is not None:
+        console.print(f"witnessing {trusted.origin} with its new key (replaced {trusted.previous_vkey})")
+    else:
+        console.print(
+            f"witnessing {trusted.origin}; partners verify our cosignatures with {witness_verifier_key(node)}"
+        )
 
 
 @audit_app.command()
@@ -139,3 +210,82 @@ def cosign(
     with client_for(witness_url, None) as client:
         size = request_cosignature(node, client, witness_vkey)
     console.print(f"checkpoint of size {size} cosigned by {witness_vkey.split('+', 1)[0]}")
+
+
+def _moment(value: str | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            Problem(field, f"{value!r} is not an RFC 3339 time or a date (e.g. 2026-03-01 or 2026-03-01T12:00:00Z)")
+        ) from None
+
+
+@audit_app.command("search")
+@reports_errors
+def search_log(
+    user: Annotated[str, typer.Option(help="The auditor searching (needs the auditor role); the search is logged.")],
+    data: DataDir = DEFAULT_DATA,
+    object_id: Annotated[str | None, typer.Option("--object", help="Who saw (or was refused) this object.")] = None,
+    actor: Annotated[str | None, typer.Option(help="What this actor (user@agency) saw.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action (e.g. report.read).")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Only allowed or only denied.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (RFC 3339 or a date; no zone: UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (RFC 3339 or a date; no zone: UTC).")] = None,
+    after: Annotated[int, typer.Option(min=-1, max=AUDIT_MAX, help="Entries after this index (paging).")] = -1,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="At most this many entries.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line instead of a table.")] = False,
+) -> None:
+    """Search the audit log, as /api/audit/search does: give --object or --actor; the rest narrow."""
+    moments = _moment(since, "--since"), _moment(until, "--until")
+    try:
+        query = SearchQuery(object_id, actor, action, outcome, *moments, after, limit)
+        query.check()
+    except InvalidInput as err:
+        flags = {"object_id": "--object", "query": "--object/--actor", "since": "--since", "until": "--until"}
+        renamed = [replace(p, field=flags.get(p.field, f"--{p.field}")) for p in err.problems]
+        raise InvalidInput(renamed) from None
+    node = open_node(data)
+    principal = principal_named(node, user)
+    allowed = "auditor" in principal.roles and not principal.disabled
+    detail = {k: v for k, v in {"object": object_id, "actor": actor, "action": action}.items() if v}
+    with node.db.write() as session:
+        outcome_logged = "allowed" if allowed else "denied"
+        journal.record(
+            session,
+            node,
+            principal,
+            "audit.search",
+            [],
+            rule=AUDITOR_RULE,
+            outcome=outcome_logged,
+            detail={**detail, "os_account": os_account()},
+        )
+    if not allowed:
+        why = "is disabled" if principal.disabled else "does not hold the auditor role"
+        raise TearlineError(f"{user} {why}: searching the audit log needs an auditor (the refusal is logged)")
+    with node.db.read() as session:
+        page = search(session, query)
+    if as_json:
+        for hit in page.hits:
+            _out(json.dumps({"index": hit.index, **hit.event.as_json()}, ensure_ascii=False) + "\n")
+    else:
+        table = Table("index", "time", "actor", "action", "outcome", "objects")
+        for hit in page.hits:
+            event = hit.event
+            table.add_row(
+                str(hit.index),
+                format_time(event.time),
+                event.actor,
+                event.action,
+                event.outcome,
+                ", ".join(event.objects),
+            )
+        if page.hits:
+            console.print(table)
+        else:
+            err_console.print("no entries match")
+    if page.next_after is not None:
+        err_console.print(f"more entries may match: run again with --after {page.next_after}", highlight=False)

@@ -21,8 +21,8 @@ from fastapi.responses import PlainTextResponse, Response
 from tearline import clock, journal
 from tearline.audit import log
 from tearline.audit.event import AuditEvent
+from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, search
 from tearline.audit.search import Query as SearchQuery
-from tearline.audit.search import search
 from tearline.audit.witness import StaleOldSize, witness_for, witness_verifier_key
 from tearline.db.models import Principal
 from tearline.errors import Forbidden
@@ -31,12 +31,9 @@ from tearline.store.registry import current_table
 from tearline.web.app import NodeDep, PrincipalDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-AUDITOR_RULE = "audit.auditor-role"
 MAX_PAGE = 1_000
-# Audit indexes and sizes are bounded by what an entry can hold: a read's entry keeps the index it
-# asked for, and the canonical JSON of an entry holds integers within ±(2**53 - 1). (A log of 2**53
-# entries is far past any node.) So a larger number is a 422 naming it, before anything is logged.
-AUDIT_MAX = 2**53 - 1
+# Audit indexes and sizes are bounded by what an entry can hold (AUDIT_MAX = 2**53 - 1: a read's entry
+# keeps the index it asked for, in JSON). So a larger number is a 422 naming it, before anything is logged.
 PathIndex = Annotated[int, Path(ge=0, le=AUDIT_MAX)]  # an entry's index in the path
 QueryNumber = Annotated[int, Query(ge=0, le=AUDIT_MAX)]  # an entry's index, or a size
 Size = Annotated[int | None, Query(ge=0, le=AUDIT_MAX)]
