@@ -137,9 +137,13 @@ class Trusted:
         return self.previous_vkey != self.vkey
 
 
-def trust_log(session: Session, vkey: str, replace: bool = False) -> str:
-    """Start witnessing the log whose checkpoints `vkey` signs (its key name is its origin); returns it."""
-    return trust_log_key(session, vkey, replace).origin
+def trust_log(session: Session, vkey: str) -> str:
+    """Start witnessing the log whose checkpoints `vkey` signs (its key name is its origin); returns it.
+
+    This replaces the key of a log already witnessed (as `tearline peer add` has always done);
+    `tearline audit trust-log` refuses that without --replace, through `trust_log_key`.
+    """
+    return trust_log_key(session, vkey, replace=True).origin
 
 
 def trust_log_key(session: Session, vkey: str, replace: bool = False) -> Trusted:
