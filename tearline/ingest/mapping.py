@@ -48,6 +48,7 @@ from typing import Any
 
 from tearline import clock
 from tearline.errors import InvalidInput, Problem
+from tearline.markings.marking import unknown_field_problems
 
 MAPPING = "mapping"
 
@@ -120,9 +121,9 @@ def parse_mapping(raw: object) -> CsvMapping:
     for key in sorted(set(raw) - _TOP):
         bad(key, "unknown mapping entry")
     report = _report(raw.get("report"), bad)
-    marking = _object(raw.get("marking", {}), "marking", bad)
+    marking = _marking(raw.get("marking", {}), "marking", bad)
     marking_columns = _columns(raw.get("marking_columns", {}), bad)
-    title_marking = _object(report.get("marking", marking), "report.marking", bad)
+    title_marking = _marking(report["marking"], "report.marking", bad) if "marking" in report else marking
     if not title_marking:
         bad("report.marking", "required (or a top-level marking): the title is a marked portion")
     records, sighting_of = _records(raw.get("records"), bad)
@@ -178,6 +179,17 @@ def _object(value: object, where: str, bad: Bad) -> dict[str, Any]:
         bad(where, "must be an object")
         return {}
     return value
+
+
+def _marking(value: object, where: str, bad: Bad) -> dict[str, Any]:
+    """A fixed marking's shape: an unknown field is refused here, with the mapping's other problems;
+    the marking rules themselves need the node's registry and are checked with the rows."""
+    marking = _object(value, where, bad)
+    for problem in unknown_field_problems(marking, where):
+        bad(problem.field, problem.reason)
+    if "originator" in marking and not isinstance(marking["originator"], dict):
+        bad(f"{where}.originator", "must be an object with 'nation' and 'agency'")
+    return marking
 
 
 def _columns(value: object, bad: Bad) -> dict[str, str]:

@@ -26,6 +26,21 @@ from tearline.markings.scheme import (
 
 ADMIRALTY = re.compile(r"^[A-F][1-6]$")
 
+# The fields of a marking (DESIGN §3.2) and of its originator, in the order they are documented.
+MARKING_FIELDS = (
+    "originator",
+    "level",
+    "rel_to",
+    "controls",
+    "compartments",
+    "source_fields",
+    "source_grade",
+    "source_compartment",
+    "reserved_until",
+    "tlp",
+)
+ORIGINATOR_FIELDS = ("nation", "agency")
+
 _Bad = Callable[[str, str], None]
 
 
@@ -124,6 +139,7 @@ def marking_from_dict(raw: Mapping[str, object], registry: Registry, where: str 
 
     if not isinstance(raw, Mapping):
         raise MarkingError(Problem(field=where, reason="must be an object"))
+    problems.extend(unknown_field_problems(raw, where))
     origin = raw.get("originator")
     nation = agency = ""
     if isinstance(origin, Mapping):
@@ -153,6 +169,23 @@ def marking_from_dict(raw: Mapping[str, object], registry: Registry, where: str 
     if problems:
         raise MarkingError(problems)
     return marking
+
+
+def unknown_field_problems(raw: Mapping[str, object], where: str = "marking") -> list[Problem]:
+    """A key the marking (or its originator) does not have, refused and never dropped: `control`
+    for `controls` would otherwise drop NOFORN and widen the audience. Needs no registry."""
+    out = [
+        Problem(f"{where}.{key}", f"not a marking field; the fields are {', '.join(MARKING_FIELDS)}")
+        for key in sorted(set(raw) - set(MARKING_FIELDS), key=str)
+    ]
+    origin = raw.get("originator")
+    if isinstance(origin, Mapping):
+        reason = f"not a field of the originator; its fields are {', '.join(ORIGINATOR_FIELDS)}"
+        out += [
+            Problem(f"{where}.originator.{key}", reason)
+            for key in sorted(set(origin) - set(ORIGINATOR_FIELDS), key=str)
+        ]
+    return out
 
 
 def validate_marking(marking: Marking, registry: Registry, where: str = "marking") -> Marking:

@@ -98,6 +98,17 @@ def test_a_structural_rejection_stores_nothing(node: Node) -> None:
     assert [(p.item, p.field) for p in problems] == [(person, "identity_class")]
 
 
+def test_an_unknown_field_of_a_markings_originator_is_refused_not_dropped(node: Node) -> None:
+    bundle = sample_bundle()
+    md_id = next(o["object_marking_refs"][0] for o in bundle["objects"] if o.get("identity_class") == "individual")
+    one(bundle, "marking-definition", id=md_id)["extensions"][ids.EXT_MARKING]["originator"]["unit"] = "VU-NORTE"
+    with pytest.raises(InvalidInput) as caught:
+        ingest_bundle(node, bundle, "ana")
+    reason = "not a field of the originator; its fields are nation, agency"
+    assert caught.value.problems == [Problem("marking.originator.unit", reason, md_id)]
+    assert row_counts(node) == (0, 0, 0)
+
+
 def test_the_same_report_twice_is_refused(node: Node) -> None:
     ingest_bundle(node, sample_bundle(), "ana")
     with pytest.raises(InvalidInput) as caught:

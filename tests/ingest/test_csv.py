@@ -115,6 +115,18 @@ def test_a_bad_mapping_names_each_entry(node: Node, tmp_path: Path) -> None:
     assert {"records.boat", "records.sighting.latitude", "records.sighting.of", "timezone", "colour"} <= fields
 
 
+def test_an_unknown_marking_field_in_the_mapping_is_refused_not_dropped(node: Node, tmp_path: Path) -> None:
+    # `control` for `controls`: dropped, the rows were stored SECRET//REL TO USA, MEX without NOFORN.
+    us = {"nation": "USA", "agency": "DEA-DEMO"}
+    report = json.loads(MAPPING.read_text(encoding="utf-8"))["report"]
+    report["marking"] = {"originator": {**us, "agncy": "x"}, "level": "SECRET", "rel_to": ["USA"]}
+    fixed = {"originator": us, "level": "SECRET", "rel_to": ["USA", "MEX"], "control": ["NOFORN"]}
+    found = {p.field: p.reason for p in refused(node, GOOD, mapping_file(tmp_path, marking=fixed, report=report))}
+    assert set(found) == {"marking.control", "report.marking.originator.agncy"}
+    assert found["marking.control"].startswith("not a marking field; the fields are originator, level, rel_to, ")
+    assert found["report.marking.originator.agncy"] == "not a field of the originator; its fields are nation, agency"
+
+
 def test_ingest_file_dispatches_on_the_extension(node: Node, tmp_path: Path) -> None:
     assert ingest_file(node, GOOD, mapping=MAPPING, submitter="ana").objects == 19
     with pytest.raises(InvalidInput, match="needs a column mapping"):

@@ -136,6 +136,27 @@ def test_not_an_object_refused() -> None:
     assert_names(refusal(parse, ["USA"]), "marking", "object")
 
 
+def test_a_misspelt_field_is_refused_naming_it_and_the_known_fields_not_dropped() -> None:
+    # `control` for `controls`: dropped, NOFORN went with it and the portion was read abroad.
+    data = raw(rel_to=["USA", "MEX"], controls=None, control=["NOFORN"])
+    problems = refusal(parse, data)
+    assert [p.field for p in problems] == ["marking.control"]
+    assert_names(problems, "marking.control", "not a marking field", "controls", "originator", "rel_to", "tlp")
+
+
+def test_an_unknown_originator_field_is_refused_naming_it() -> None:
+    data = raw(originator={"nation": "USA", "agency": "US-DRUGS", "agnecy": "US-OTHER"})
+    problems = refusal(parse, data)
+    assert [p.field for p in problems] == ["marking.originator.agnecy"]
+    assert_names(problems, "marking.originator.agnecy", "not a field of the originator", "nation, agency")
+
+
+def test_every_unknown_field_is_listed_beside_the_other_problems() -> None:
+    data = raw(level="SECRETISH", extra=1, originator={"nation": "USA", "agency": "US-DRUGS", "unit": "x"})
+    fields = {p.field for p in refusal(parse, data)}
+    assert fields == {"marking.level", "marking.extra", "marking.originator.unit"}
+
+
 # --- accepted markings -----------------------------------------------------------------------------------
 
 
