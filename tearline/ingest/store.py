@@ -14,7 +14,7 @@ from tearline.db.models import Principal
 from tearline.errors import InvalidInput, Problem
 from tearline.node import Node
 from tearline.store.drafts import ReportDraft
-from tearline.store.reports import new_report_problems, store_new_reports
+from tearline.store.reports import foreign_origin_problems, new_report_problems, store_new_reports
 
 Progress = Callable[[int, int], None]
 STORE_BATCH = 200  # reports per bulk insert: few round trips, and a progress bar that still moves
@@ -58,6 +58,7 @@ def store_drafts(
         markings: dict[str, int] = {}  # stored marking ids by digest, across the whole batch
         for draft, found in zip(drafts, new_report_problems(session, drafts, registry), strict=True):
             # every problem of every report, so that the producer sees them all at once
+            found += foreign_origin_problems(draft, node.config.nation)
             problems += [_in_report(p, draft.stix_id or "report") for p in found]
         if problems:
             raise InvalidInput(problems)

@@ -23,7 +23,8 @@ from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVer
 from tearline.db.search_text import object_search_text, search_text
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.identifiers import id_type
-from tearline.markings.marking import Registry, marking_problems
+from tearline.markings.marking import Marking, Registry, marking_problems
+from tearline.markings.scheme import national_rank
 from tearline.resolve.queue import note_arrivals
 from tearline.store import audience, changes
 from tearline.store.audience import intern_marking, intern_markings
@@ -77,17 +78,56 @@ def draft_problems(
     return problems
 
 
+def require_author(author: Principal) -> None:
+    """Writing reports is an analyst's action (roles grant actions; DESIGN §2).
+
+    A partner's liaison who is an analyst may write here too: what they write originates with their
+    agency (`authorship_problems`), so the third-party rule keeps it from every other nation.
+    """
+    if "analyst" not in author.roles:
+        raise Forbidden("writing reports needs the analyst role", rule="analyst-role")
+
+
+def _marked_items(draft: ReportDraft) -> list[tuple[str, Marking]]:
+    items = [("title", draft.title.marking)]
+    items += [(f"portion {i + 1}", p.marking) for i, p in enumerate(draft.portions)]
+    return items + [(o.stix_id, o.marking) for o in draft.objects]
+
+
+def foreign_origin_problems(draft: ReportDraft, node_nation: str) -> list[Problem]:
+    """Ingest stores this node's nation's reports. A partner's come from its node under a release,
+    which makes them received (live only while a release stands, recalled with it); stored here
+    as our own, they would be neither."""
+    reason = (
+        f"must be of this node's nation, {node_nation}: a partner's reports come from its own node under a release"
+    )
+    return [
+        Problem("marking.originator", reason, item)
+        for item, m in _marked_items(draft)
+        if m.originator_nation != node_nation
+    ]
+
+
 def authorship_problems(draft: ReportDraft, author: Principal) -> list[Problem]:
-    """A report an analyst writes originates with the analyst's agency: every marking must say so.
+    """A report an analyst writes originates with the analyst's agency, at most at the analyst's
+    clearance and within the analyst's compartments: every marking must say so (a marking the
+    author could not read back would be a report nobody accountable can see whole).
 
     (Partners' and other agencies' reports come in through ingest, with their own markings.)
     """
     own = (author.nation, author.agency)
-    items = [("title", draft.title.marking)]
-    items += [(f"portion {i + 1}", p.marking) for i, p in enumerate(draft.portions)]
-    items += [(o.stix_id, o.marking) for o in draft.objects]
+    items = _marked_items(draft)
     reason = f"must be your agency, {author.agency} ({author.nation}): a marking is its originator's decision"
-    return [Problem("marking.originator", reason, item) for item, m in items if m.originator != own]
+    problems = [Problem("marking.originator", reason, item) for item, m in items if m.originator != own]
+    cleared = national_rank(author.nation, author.clearance)
+    for item, m in items:
+        rank = national_rank(m.originator_nation, m.level)
+        if m.originator == own and (cleared is None or rank is None or rank > cleared):
+            problems.append(Problem("marking.level", f"{m.level} is above your clearance, {author.clearance}", item))
+        missing = sorted(set(m.compartments) - set(author.compartments))
+        if missing:
+            problems.append(Problem("marking.compartments", f"you do not hold {', '.join(missing)}", item))
+    return problems
 
 
 # A relationship or sighting joins entities, never another relationship or sighting (as STIX 2.1

@@ -8,9 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from tearline import clock
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.store import reads
-from tearline.store.reports import authorship_problems, create_report, edit_report, require_originator
+from tearline.store.drafts import OBJECT_KINDS
+from tearline.store.reports import (
+    authorship_problems,
+    create_report,
+    edit_report,
+    require_author,
+    require_originator,
+)
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.params import INT_MAX, QueryNumber
@@ -60,6 +68,7 @@ def post_report(body: ReportIn, node: NodeDep, principal: PrincipalDep) -> JSONR
     with audited(node, principal, "report.create") as (session, _, trail):
         registry = node.registry(session)
         author = session.merge(principal, load=False)
+        require_author(author)
         draft = report_draft(body, registry)
         problems = authorship_problems(draft, author)
         if problems:
@@ -77,6 +86,7 @@ def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: Princip
         registry = node.registry(session)
         sees_all = reads.reader_sees_whole_report(session, reader_of(reader), report_id)
         author = session.merge(principal, load=False)
+        require_author(author)
         draft = report_draft(body, registry, report_id)
         if sees_all:  # otherwise edit_report answers the 404 of a missing report
             require_originator(session, report_id, draft, author)
@@ -89,10 +99,25 @@ def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: Princip
 def list_objects(
     node: NodeDep, principal: PrincipalDep, type: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
+    kind = _kinds("type", [type])[0] if type is not None else None
     with audited_read(node, principal, "object.list") as (session, reader, trail):
-        page = reads.object_list(session, reader_of(reader), type, limit, offset)
+        page = reads.object_list(session, reader_of(reader), kind, limit, offset)
         trail.objects = [o.stix_id for o in page.items]
         return object_page_json(page, node.table(session), node.config.nation)
+
+
+def _kinds(field: str, types: list[str]) -> tuple[str, ...]:
+    """Object types as stored; an unknown one is a mistake to name, not a filter that matches nothing."""
+    unknown = [t for t in types if t not in OBJECT_KINDS]
+    if unknown:
+        known = ", ".join(sorted(OBJECT_KINDS))
+        raise InvalidInput(Problem(field, f"unknown object type {unknown[0]!r}; the types are {known}"))
+    return tuple(types)
+
+
+def _window(after: datetime | None, before: datetime | None) -> None:
+    if after is not None and before is not None and clock.as_utc(after) > clock.as_utc(before):
+        raise InvalidInput(Problem("after", "is later than before: the window holds no moment"))
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -120,7 +145,8 @@ def search(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Objects by text, type, time window and bounding box; portions by text."""
-    query = reads.SearchQuery(q, tuple(type or ()), after, before, _bbox(bbox), limit, offset)
+    _window(after, before)
+    query = reads.SearchQuery(q, _kinds("type", type or []), after, before, _bbox(bbox), limit, offset)
     with audited_read(node, principal, "search") as (session, audited_reader, trail):
         reader = reader_of(audited_reader)
         table = node.table(session)

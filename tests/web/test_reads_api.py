@@ -298,3 +298,23 @@ def test_text_search_folds_accents_and_refuses_what_it_cannot_parse(client: Test
         response = client.get("/api/search", headers=token_headers(node, "mateo.enlace"), params={"q": bad})
         body = assert_error(response, 422)
         assert body["problems"][0]["field"] == "q" and reason in body["problems"][0]["reason"], body
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/search", {"type": "person"}, "type"),
+        ("/api/search", {"type": ["location", "phone"]}, "type"),
+        ("/api/objects", {"type": "vehicle"}, "type"),
+        ("/api/search", {"after": "2026-05-01T00:00:00Z", "before": "2026-04-01T00:00:00Z"}, "after"),
+    ],
+    ids=["search-type-person", "search-second-type-unknown", "objects-type-vehicle", "window-after-past-before"],
+)
+def test_an_unknown_type_or_an_empty_window_is_422_naming_it_not_an_empty_page(
+    client: TestClient, node: Node, path: str, params: dict[str, Any], field: str
+) -> None:
+    # An empty answer would read as "nothing on record": a typo must not look like a finding.
+    response = client.get(path, params=params, headers=token_headers(node, "ana.analyst"))
+    body = assert_error(response, 422, field=field)
+    if field == "type":
+        assert "x-tearline-vehicle" in body["message"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tearline import clock
 from tearline.db.models import Principal, Report
-from tearline.fixtures import Demo
+from tearline.fixtures import VETTED_UNIT, Demo
 from tearline.node import Node
 from tests.web.support import MISSING_REPORT, assert_error, iso, marking, report_body, row_counts, token_headers
 
@@ -249,3 +249,34 @@ def test_a_report_written_through_the_api_originates_with_its_authors_agency(cli
     assert created.status_code == 201, created.text
     read = client.get(f"/api/reports/{created.json()['id']}", headers=token_headers(node, "ana.analyst"))
     assert read.json()["portions"][0]["marking"]["originator"] == {"nation": "MEX", "agency": "MX-DEMO-FIA"}
+
+
+@pytest.mark.parametrize("username", ["carla.auditor", "adam.admin", "dan.disclosure"])
+def test_writing_a_report_needs_the_analyst_role(client: TestClient, node: Node, username: str) -> None:
+    # Roles grant actions (DESIGN §2): an auditor reads the log, an admin runs the node, neither writes reports.
+    report_id = _posted(client, node)
+    before = row_counts(node)
+    refused = _post(client, node, report_body(["Written by someone who is not an analyst."]), username=username)
+    assert assert_error(refused, 403)["rule"] == "analyst-role"
+    edited = client.put(f"/api/reports/{report_id}", json=report_body(), headers=token_headers(node, username))
+    assert assert_error(edited, 403)["rule"] == "analyst-role"
+    assert row_counts(node) == before
+
+
+def test_an_analyst_writes_at_most_at_their_clearance_and_within_their_compartments(
+    client: TestClient, node: Node
+) -> None:
+    # ian.intel holds SECRET and no compartment: a TOP SECRET or vetted-unit item is one he could not read back.
+    before = row_counts(node)
+    ian = marking(["USA", "MEX"], agency="US-DEMO-INTEL")
+    body = report_body(["Above the author."], title={"text": "Note", "marking": ian}, objects=[])
+    body["portions"][0]["marking"] = {**ian, "level": "TOP SECRET"}
+    body["portions"].append({"text": "For the vetted unit.", "marking": {**ian, "compartments": [VETTED_UNIT]}})
+    problems = assert_error(_post(client, node, body, username="ian.intel"), 422)["problems"]
+    assert {(p["field"], p.get("item")) for p in problems} >= {
+        ("marking.level", "portion 1"),
+        ("marking.compartments", "portion 2"),
+    }
+    assert row_counts(node) == before
+    body["portions"] = [{"text": "Within his clearance.", "marking": ian}]
+    assert _post(client, node, body, username="ian.intel").status_code == 201
