@@ -6,9 +6,9 @@ Outputs are the C2SP text formats, printed verbatim, so that they can be piped t
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import sys
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -146,7 +146,7 @@ def verify(
         earlier = previous.read_text(encoding="utf-8", errors="replace") if previous else None
         try:
             with client_for(url, token) as client:
-                remote = verify_remote(client, vkey, earlier, str(previous))
+                remote = verify_remote(client, vkey, earlier, str(previous or ""))
         except NotAppendOnly as err:
             err_console.print(f"[red]error:[/red] {err.message}", soft_wrap=True, highlight=False)
             err_console.print("the latest checkpoint, as the node signed it:", highlight=False)
@@ -245,7 +245,7 @@ def search_log(
         query.check()
     except InvalidInput as err:
         flags = {"object_id": "--object", "query": "--object/--actor", "since": "--since", "until": "--until"}
-        renamed = [replace(p, field=flags.get(p.field, f"--{p.field}")) for p in err.problems]
+        renamed = [dataclasses.replace(p, field=flags.get(p.field, f"--{p.field}")) for p in err.problems]
         raise InvalidInput(renamed) from None
     node = open_node(data)
     principal = principal_named(node, user)
