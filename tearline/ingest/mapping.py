@@ -40,6 +40,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,8 +50,11 @@ from typing import Any
 from tearline import clock
 from tearline.errors import InvalidInput, Problem
 from tearline.markings.marking import unknown_field_problems
+from tearline.store.reports import review_limit
 
 MAPPING = "mapping"
+
+_REGION = re.compile(r"^[A-Z]{2}$")
 
 # kind -> fields a column may fill; the first one decides whether a row holds that kind.
 RECORD_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -129,6 +133,8 @@ def parse_mapping(raw: object) -> CsvMapping:
     records, sighting_of = _records(raw.get("records"), bad)
     relationships = _relationships(raw.get("relationships", []), records, bad)
     zone = _zone(raw.get("timezone", "UTC"), bad)
+    separator = _separator(raw.get("list_separator", ";"), bad)
+    region = _phone_region(raw.get("phone_region", "US"), bad)
     if problems:
         raise InvalidInput(problems)
     return CsvMapping(
@@ -142,8 +148,8 @@ def parse_mapping(raw: object) -> CsvMapping:
         report_id=report.get("id"),
         marking=marking,
         marking_columns=marking_columns,
-        separator=str(raw.get("list_separator", ";")) or ";",
-        phone_region=str(raw.get("phone_region", "US")).upper(),
+        separator=separator,
+        phone_region=region,
         timezone=zone,
         records=records,
         sighting_of=sighting_of,
@@ -168,6 +174,12 @@ def _report(value: object, bad: Bad) -> dict[str, Any]:
         out["review_due"] = clock.parse_timestamp(str(value["review_due"]))
     except (KeyError, ValueError):
         bad("report.review_due", "required: an RFC 3339 timestamp such as 2027-06-30T00:00:00Z")
+    else:  # the store's rule (28 CFR Part 23), checked here with the mapping's other problems
+        now = clock.now()
+        if clock.as_utc(out["review_due"]) <= now:
+            bad("report.review_due", "must be in the future")
+        elif clock.as_utc(out["review_due"]) > review_limit(now):
+            bad("report.review_due", "must be no more than 5 years out (28 CFR Part 23)")
     portions = value.get("portions", [])
     if not isinstance(portions, list) or not all(isinstance(p, str) for p in portions):
         bad("report.portions", "must be a list of strings")
@@ -237,6 +249,30 @@ def _relationships(value: object, records: Mapping[str, object], bad: Bad) -> tu
             continue
         out.append((str(ends[0]), kind, str(ends[1])))
     return tuple(out)
+
+
+def _separator(value: object, bad: Bad) -> str:
+    """Refused when empty, never replaced: a cell would be split other than the file's author meant."""
+    if not isinstance(value, str) or not value:
+        bad("list_separator", f"must be a non-empty string such as ';', not {value!r}")
+        return ";"
+    return value
+
+
+def _phone_region(value: object, bad: Bad) -> str:
+    """A region libphonenumber knows (any case); an unknown one would misread every local number."""
+    region = value.upper() if isinstance(value, str) else ""
+    if not _REGION.fullmatch(region) or region not in _phone_regions(region):
+        bad("phone_region", f"{value!r} is not a phone region; use a two-letter country code such as MX, US or CA")
+    return region
+
+
+def _phone_regions(region: str) -> frozenset[str]:
+    try:  # optional, as in tearline.ingest.phones: without it, only the region's form is checked
+        import phonenumbers
+    except ImportError:  # pragma: no cover
+        return frozenset({region})
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 def _zone(value: object, bad: Bad) -> zoneinfo.ZoneInfo:

@@ -127,6 +127,41 @@ def test_an_unknown_marking_field_in_the_mapping_is_refused_not_dropped(node: No
     assert found["report.marking.originator.agncy"] == "not a field of the originator; its fields are nation, agency"
 
 
+@pytest.mark.parametrize("separator", ["", 1, None])
+def test_a_list_separator_that_is_not_a_non_empty_string_is_refused_not_replaced(
+    node: Node, tmp_path: Path, separator: Any
+) -> None:
+    # "" used to become ";" without a word.
+    found = refused(node, GOOD, mapping_file(tmp_path, list_separator=separator))
+    assert found == [Problem("list_separator", f"must be a non-empty string such as ';', not {separator!r}", "mapping")]
+
+
+@pytest.mark.parametrize("region", ["ZZ", "Mexico", "XX", "", 52])
+def test_a_phone_region_libphonenumber_does_not_know_is_refused(node: Node, tmp_path: Path, region: Any) -> None:
+    reason = f"{region!r} is not a phone region; use a two-letter country code such as MX, US or CA"
+    found = refused(node, GOOD, mapping_file(tmp_path, phone_region=region))
+    assert found == [Problem("phone_region", reason, "mapping")]
+
+
+def test_a_phone_region_in_lower_case_is_read(node: Node, tmp_path: Path) -> None:
+    assert ingest_csv(node, GOOD, mapping_file(tmp_path, phone_region="mx"), "ana").objects == 19
+
+
+def test_what_the_mapping_itself_shows_is_listed_at_once_and_the_workspace_after(node: Node, tmp_path: Path) -> None:
+    report = json.loads(MAPPING.read_text(encoding="utf-8"))["report"] | {"workspace": "nows"}
+
+    def fields(review_due: str, **changes: Any) -> set[str]:
+        mapping = mapping_file(tmp_path, report=report | {"review_due": review_due}, **changes)
+        return {p.field for p in refused(node, GOOD, mapping)}
+
+    bad = {"phone_region": "ZZ", "list_separator": "", "timezone": "Mars/Olympus"}
+    assert fields("tomorrow", **bad) == {"report.review_due", "phone_region", "list_separator", "timezone"}
+    # Too far out is the mapping's to say as well; only the workspace needs the node's database.
+    assert fields("2040-01-01T00:00:00Z", phone_region="ZZ") == {"report.review_due", "phone_region"}
+    found = refused(node, GOOD, mapping_file(tmp_path, report=report))
+    assert [(p.field, p.reason) for p in found] == [("workspace", "unknown workspace 'nows'")]
+
+
 def test_ingest_file_dispatches_on_the_extension(node: Node, tmp_path: Path) -> None:
     assert ingest_file(node, GOOD, mapping=MAPPING, submitter="ana").objects == 19
     with pytest.raises(InvalidInput, match="needs a column mapping"):
