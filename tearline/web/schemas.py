@@ -3,21 +3,53 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tearline.errors import InvalidInput, MarkingError, Problem
 from tearline.markings.marking import Marking, Registry, marking_from_dict
+from tearline.resolve.entities import PERSON_EXTENSION
+from tearline.stix.checks import CONTENT, ENVELOPE, TypeSpec, property_problems, source_field_problems
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 
 
-class PortionIn(BaseModel):
+class _Body(BaseModel):
+    """A request body: a field it does not have is refused (a 422 naming it and the fields it has),
+    never ignored: `portion` for `portions` would otherwise store a report without its portions."""
+
+    model_config = ConfigDict(extra="forbid")
+    noun: ClassVar[str] = "this body"
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unknown_fields_named(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as err:
+            if not any(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in err.errors()):
+                raise
+            raise ValidationError.from_exception_data(err.title, [cls._named(e) for e in err.errors()]) from None
+
+    @classmethod
+    def _named(cls, error: Any) -> InitErrorDetails:
+        message = str(error["msg"])
+        if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+            message = f"not a field of {cls.noun}; its fields are {', '.join(cls.model_fields)}"
+        return InitErrorDetails(
+            type=PydanticCustomError(str(error["type"]), message), loc=error["loc"], input=error.get("input")
+        )
+
+
+class PortionIn(_Body):
+    noun = "a portion"
     text: str
     marking: dict[str, Any]
 
 
-class ObjectIn(BaseModel):
+class ObjectIn(_Body):
+    noun = "an object"
     id: str = Field(description="STIX id, e.g. identity--<uuid4>")
     type: str
     name: str = ""
@@ -30,7 +62,8 @@ class ObjectIn(BaseModel):
     target_ref: str | None = None
 
 
-class ReportIn(BaseModel):
+class ReportIn(_Body):
+    noun = "a report"
     title: PortionIn
     portions: list[PortionIn] = Field(default_factory=list)
     objects: list[ObjectIn] = Field(default_factory=list)
@@ -40,12 +73,14 @@ class ReportIn(BaseModel):
     workspace: str | None = None
 
 
-class LoginIn(BaseModel):
+class LoginIn(_Body):
+    noun = "a log-in"
     username: str
     password: str
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(_Body):
+    noun = "a policy"
     policy: str = Field(description="Cedar forbid rules, each with an @id annotation")
 
 
@@ -63,6 +98,8 @@ def report_draft(body: ReportIn, registry: Registry, stix_id: str | None = None)
     title_marking = marking(body.title.marking, "title.marking")
     portions = [(p, marking(p.marking, f"portions[{i}].marking")) for i, p in enumerate(body.portions)]
     objects = [(o, marking(o.marking, f"objects[{i}].marking")) for i, o in enumerate(body.objects)]
+    for i, (obj, found) in enumerate(objects):
+        problems += _property_problems(obj, found, i)
     if problems:
         raise InvalidInput(problems)
     assert title_marking is not None
@@ -76,6 +113,32 @@ def report_draft(body: ReportIn, registry: Registry, stix_id: str | None = None)
         review_due=body.review_due,
         workspace=body.workspace,
     )
+
+
+def _person_fields(value: object) -> str | None:
+    return None if isinstance(value, dict) else "must be an object of person fields (dob, phones, national_id, ...)"
+
+
+# What a STIX bundle's objects may hold (tearline.stix.checks), and on a person the canonical
+# fields that entity resolution reads (docs/resolve.md).
+_IDENTITY = TypeSpec(CONTENT["identity"].required, {**CONTENT["identity"].optional, PERSON_EXTENSION: _person_fields})
+
+
+def _property_problems(obj: ObjectIn, marking: Marking | None, index: int) -> list[Problem]:
+    """The checks a bundle's objects pass, on the properties of one posted object."""
+    spec = _IDENTITY if obj.type == "identity" else CONTENT.get(obj.type)
+    if spec is None:
+        return []  # the store refuses an unknown type, naming the known ones
+    envelope = "set by the object's own fields (id, type, ...), not in its properties"
+    found = [(name, envelope) for name in obj.properties if name in ENVELOPE]
+    found += property_problems(obj.properties, spec)
+    out = [Problem(f"objects[{index}].properties.{name}", reason, obj.id) for name, reason in found]
+    if marking is not None:
+        out += [
+            Problem(f"objects[{index}].marking.source_fields", reason, obj.id)
+            for _, reason in source_field_problems(obj.properties, marking.source_fields)
+        ]
+    return out
 
 
 def _object_draft(obj: ObjectIn, marking: Marking) -> ObjectDraft:
