@@ -27,11 +27,10 @@ from tearline.resolve.dates import parse_birth_date
 from tearline.resolve.incremental import STANDING
 from tearline.resolve.queue import RESOLVABLE_TYPES
 from tearline.resolve.records import PersonRecord, person_record
+from tearline.stix.checks import PERSON_EXTENSION  # canonical person fields a STIX identity may carry
 from tearline.store.audience import LOOKUP_CHUNK
 from tearline.store.filters import Reader, object_visible
 from tearline.store.reads import markings_by_id
-
-PERSON_EXTENSION = "x_tearline_person"  # canonical person fields a STIX identity may carry
 
 
 def person_of(obj_body: dict[str, Any], source: str) -> PersonRecord:

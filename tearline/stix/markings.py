@@ -16,20 +16,6 @@ from tearline.stix import ids
 from tearline.stix.checks import text, timestamp
 from tearline.stix.definitions import tlp_definition, tlp_name
 
-MARKING_FIELDS = frozenset(
-    {
-        "originator",
-        "level",
-        "rel_to",
-        "controls",
-        "compartments",
-        "source_fields",
-        "source_grade",
-        "source_compartment",
-        "reserved_until",
-        "tlp",
-    }
-)
 _ALLOWED = frozenset({"type", "spec_version", "id", "created", "created_by_ref", "name", "extensions"})
 
 
@@ -92,8 +78,6 @@ def _extension(obj: Mapping[str, Any], md_id: str, out: list[Problem]) -> dict[s
         out.append(Problem(f"extensions.{key}", "unknown extension on a marking-definition", md_id))
     if body.get("extension_type") != "property-extension":
         out.append(Problem("extension_type", "must be property-extension", md_id))
-    for key in sorted(set(body) - MARKING_FIELDS - {"extension_type"}):
-        out.append(Problem(f"marking.{key}", "not a marking field", md_id))
     return {k: v for k, v in body.items() if k != "extension_type"}
 
 

@@ -10,8 +10,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tearline.errors import InvalidInput, MarkingError, Problem
 from tearline.markings.marking import Marking, Registry, marking_from_dict
-from tearline.resolve.entities import PERSON_EXTENSION
-from tearline.stix.checks import CONTENT, ENVELOPE, TypeSpec, property_problems, source_field_problems
+from tearline.stix.checks import CONTENT, ENVELOPE, property_problems, source_field_problems
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 
 
@@ -115,18 +114,12 @@ def report_draft(body: ReportIn, registry: Registry, stix_id: str | None = None)
     )
 
 
-def _person_fields(value: object) -> str | None:
-    return None if isinstance(value, dict) else "must be an object of person fields (dob, phones, national_id, ...)"
 
-
-# What a STIX bundle's objects may hold (tearline.stix.checks), and on a person the canonical
-# fields that entity resolution reads (docs/resolve.md).
-_IDENTITY = TypeSpec(CONTENT["identity"].required, {**CONTENT["identity"].optional, PERSON_EXTENSION: _person_fields})
 
 
 def _property_problems(obj: ObjectIn, marking: Marking | None, index: int) -> list[Problem]:
     """The checks a bundle's objects pass, on the properties of one posted object."""
-    spec = _IDENTITY if obj.type == "identity" else CONTENT.get(obj.type)
+    spec = CONTENT.get(obj.type)  # what a STIX bundle's objects may hold (tearline.stix.checks)
     if spec is None:
         return []  # the store refuses an unknown type, naming the known ones
     envelope = "set by the object's own fields (id, type, ...), not in its properties"
