@@ -193,29 +193,39 @@ def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[str], Iterator[
         rows = list(_jsonl(path, text))
         columns = sorted({key for _, row in rows for key in row})
         return columns, iter(rows)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # Strict quoting: a quote left open would otherwise swallow the rows after it into one field.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         columns = list(reader.fieldnames or [])
     except csv.Error as err:
-        raise _not_csv(path, reader.line_num, err) from None
+        raise _not_csv(path, 1, reader.line_num, err) from None
 
     def numbered() -> Iterator[tuple[int, dict[str, str]]]:
         rows = iter(reader)
         while True:
+            start = reader.line_num + 1
             try:
                 row = next(rows)
             except StopIteration:
                 return
             except csv.Error as err:
-                raise _not_csv(path, reader.line_num, err) from None
+                raise _not_csv(path, start, reader.line_num, err) from None
+            width = len(columns) + len(row.get(None) or []) - sum(v is None for v in row.values())  # type: ignore[call-overload]
+            if width != len(columns):
+                where = f"{path}:{reader.line_num}"
+                reason = f"has {width} fields but the header has {len(columns)}"
+                raise InvalidInput(Problem("line", reason, where), f"{where}: {reason}")
             yield reader.line_num, {k: v or "" for k, v in row.items() if k is not None}
 
     return columns, numbered()
 
 
-def _not_csv(path: Path, line: int, err: csv.Error) -> InvalidInput:
-    where = f"{path}:{line}"
-    return InvalidInput(Problem("line", f"is not CSV: {err}", where), f"{where}: not CSV")
+def _not_csv(path: Path, start: int, end: int, err: csv.Error) -> InvalidInput:
+    where = f"{path}:{start}"
+    reason = f"is not CSV: {err}"
+    if end > start or "end of data" in str(err):  # the row ran on to the end: a quote opened in it never closed
+        reason += " (a quote opened in this row is never closed)"
+    return InvalidInput(Problem("line", reason, where), f"{where}: not CSV")
 
 
 def _jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:

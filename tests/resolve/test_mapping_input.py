@@ -230,3 +230,27 @@ def test_a_repeated_id_names_file_both_lines_and_the_id_as_written(tmp_path: Pat
     [problem] = err.value.problems
     assert (problem.field, problem.item) == ("record_id", f"{data}:4")
     assert problem.reason.startswith("'US-001' is also the id of line 2")
+
+
+# A quote left open, and rows of the wrong width: refused, never read into another record's field.
+
+
+def test_a_quote_left_open_is_refused_naming_the_row_it_opens_in(tmp_path: Path) -> None:
+    data = tmp_path / "us.csv"
+    data.write_text('id,name\nC1,"Rosa Tadeo\nC2,Jorge Hernández Garza\nC3,Ana López\n', encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        load_records(data, parse_mapping(CSV_MAPPING))
+    [problem] = err.value.problems
+    assert problem.item == f"{data}:2"
+    assert "a quote opened in this row is never closed" in problem.reason
+
+
+@pytest.mark.parametrize("row", ["C2,Jorge,Hernández", "C2"], ids=["a-field-too-many", "a-field-too-few"])
+def test_a_row_of_another_width_than_the_header_is_refused_naming_its_line(tmp_path: Path, row: str) -> None:
+    data = tmp_path / "us.csv"
+    data.write_text(f"id,name\nC1,Rosa Tadeo\n{row}\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        load_records(data, parse_mapping(CSV_MAPPING))
+    [problem] = err.value.problems
+    assert problem.item == f"{data}:3"
+    assert problem.reason.endswith("fields but the header has 2")
