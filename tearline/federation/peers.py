@@ -55,7 +55,11 @@ def add_peer(
     if problems:
         raise InvalidInput(problems)
     if session.get(Peer, nation) is not None:
-        raise Conflict(f"a peer for {nation} is already registered; remove it first to change it")
+        raise Conflict(
+            f"a peer for {nation} is already registered (`tearline peer list` shows it); a registered peer's URL "
+            "or key cannot be changed yet: `tearline peer token` issues it a new token, `tearline audit trust-log "
+            "VKEY --replace` changes the key whose log this node witnesses"
+        )
     reg.add_partner(session, nation)
     if session.get(AgencyRow, agency) is None:
         reg.add_agency(session, agency, nation, law_enforcement)
