@@ -11,15 +11,17 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tearline import journal
+from tearline.config import ENV_URL, NODE_FILE, URL_FORMS
 from tearline.db.migrate import schema_revisions
 from tearline.db.models import Principal
-from tearline.errors import InvalidInput, NotFound, TearlineError
+from tearline.errors import InvalidInput, NotFound, Problem, TearlineError
 from tearline.node import Node
 
 console = Console()
@@ -51,32 +53,81 @@ def progress_bars(label: str) -> Iterator[Advance]:
 
 
 def reports_errors(func: F) -> F:
-    """Turn a TearlineError into a clear message and exit status 2, instead of a traceback."""
+    """Turn a TearlineError, or a database that cannot be reached or read, into a clear message and
+    exit status 2, instead of a traceback. What is printed is text, never Rich markup."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except InvalidInput as err:
-            err_console.print(f"[red]error:[/red] {err.message}")
-            for problem in err.problems[:50]:
-                where = f"{problem.item}: " if problem.item else ""
-                err_console.print(f"  - {where}{problem.field}: {problem.reason}")
-            if len(err.problems) > 50:
-                err_console.print(f"  … and {len(err.problems) - 50} more")
+            _print_invalid(err)
             raise typer.Exit(2) from None
         except TearlineError as err:
-            err_console.print(f"[red]error:[/red] {err.message}")
+            _print_error(err.message)
             raise typer.Exit(2) from None
         except IntegrityError:
             # The checks passed, then the database refused: the same name was added at the same moment.
-            err_console.print(
-                "[red]error:[/red] another change to the same record was committed at the same moment, "
+            _print_error(
+                "another change to the same record was committed at the same moment, "
                 "so nothing was stored; run the command again"
             )
             raise typer.Exit(2) from None
+        except (OperationalError, DatabaseError, ArgumentError) as err:
+            creating = "database_url" in kwargs  # `tearline init`: the URL is the one it was given
+            _print_error(_database_problem(err, None if creating else kwargs.get("data")))
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_error(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+
+
+def _print_invalid(err: InvalidInput) -> None:
+    """The message, then each problem once: a message made of the first problem is not repeated."""
+    problems = err.problems
+    first = problems[0] if problems else None
+    made_of_first = first is not None and (
+        err.message == f"{first.field}: {first.reason}"
+        or err.message == f"{first.field}: {first.reason} (and {len(problems) - 1} more)"
+    )
+    if made_of_first and len(problems) == 1:
+        _print_error(_problem_line(problems[0]))
+        return
+    _print_error(f"{len(problems)} problems; nothing was stored" if made_of_first else err.message)
+    for problem in problems[:50]:
+        err_console.print(f"  - {escape(_problem_line(problem))}", soft_wrap=True)
+    if len(problems) > 50:
+        err_console.print(f"  … and {len(problems) - 50} more")
+
+
+def _problem_line(problem: Problem) -> str:
+    where = f"{problem.item}: " if problem.item else ""
+    return f"{where}{problem.field}: {problem.reason}"
+
+
+def _database_problem(err: Exception, data: object) -> str:
+    """One line for a database that cannot be reached, read or named, and where its URL is set."""
+    where = (
+        f"the node's database_url in {Path(data) / NODE_FILE}, or {ENV_URL}"
+        if isinstance(data, Path)
+        else f"--database-url or {ENV_URL}"
+    )
+    if isinstance(err, ArgumentError):
+        return f"not a usable database URL ({err}); give one such as {URL_FORMS} ({where})"
+    assert isinstance(err, DatabaseError)
+    reason = " ".join(str(err.orig).split()) if err.orig is not None else str(err).splitlines()[0]
+    if isinstance(err, OperationalError):
+        return (
+            f"the database could not be reached or used: {reason}; check that its server is running "
+            f"and its URL ({where}), then run the command again"
+        )
+    return (
+        f"the database could not be read: {reason}; the node's database is damaged or not a tearline "
+        f"database: restore it from a backup, or check its URL ({where})"
+    )
 
 
 def open_node(data: Path) -> Node:

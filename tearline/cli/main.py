@@ -6,10 +6,13 @@ These command forms are relied on by scripts and partners: keep them stable.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tearline.cli import admin, demo, equivalence, federation, users
@@ -73,14 +76,21 @@ def init(
     agency: Annotated[str, typer.Option(help="The agency that runs this node.")],
     data: DataDir = DEFAULT_DATA,
     database_url: Annotated[
-        str | None, typer.Option(help="SQLAlchemy URL; default is an embedded SQLite file in --data.")
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL of an empty database (or TEARLINE_DATABASE_URL), recorded in node.json; "
+            "default is an embedded SQLite file in --data."
+        ),
     ] = None,
     law_enforcement: Annotated[bool, typer.Option(help="Is the agency a law-enforcement agency?")] = True,
 ) -> None:
     """Create a node, its database and its Ed25519 signing key."""
     node = init_node(data, nation.upper(), agency, database_url, law_enforcement)
-    console.print(f"node [bold]{node.config.name}[/bold] created in {data}")
-    console.print(f"next: add a user with `tearline user add NAME --data {data} --nation {nation.upper()} ...`")
+    node.close()
+    console.print(f"node [bold]{escape(node.config.name)}[/bold] created in {escape(str(data))}")
+    console.print(
+        escape(f"next: add a user with `tearline user add NAME --data {data} --nation {nation.upper()} ...`")
+    )
 
 
 @app.command()
@@ -88,7 +98,7 @@ def init(
 def serve(
     data: DataDir = DEFAULT_DATA,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8400,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on (1-65535).")] = 8400,
 ) -> None:
     """Serve the node's API (and console) over HTTP."""
     import uvicorn
@@ -103,9 +113,18 @@ def serve(
 @app.command()
 @reports_errors
 def ingest(
-    file: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (.json) or a CSV file (.csv, needs --mapping).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True,
+            help="A STIX 2.1 bundle (.json) or a CSV file (.csv, needs --mapping).",
+        ),
+    ],
     data: DataDir = DEFAULT_DATA,
-    mapping: Annotated[Path | None, typer.Option(help="JSON mapping of CSV columns to fields.")] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, readable=True, help="JSON mapping of CSV columns to fields."),
+    ] = None,
     user: Annotated[str, typer.Option(help="Submitter recorded on each report.")] = SERVICE_ACCOUNT,
 ) -> None:
     """Ingest a file, all or nothing; a rejection lists each bad object or line."""
@@ -134,10 +153,36 @@ def export(
     """Write a STIX 2.1 bundle of everything USER may see, with markings (audited as a read)."""
     from tearline.ingest import export_bundle
 
+    _check_out(out)  # before the bundle is built (and its read logged)
     node = open_node(data)
     bundle = export_bundle(node, user)
-    out.write_text(json.dumps(bundle, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    console.print(f"wrote {len(bundle.get('objects', []))} STIX objects to {out}")
+    _write_replacing(out, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
+    console.print(f"wrote {len(bundle.get('objects', []))} STIX objects to {escape(str(out))}")
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot be written: a directory, or a file in a missing or read-only directory."""
+    if out.is_dir():
+        raise TearlineError(f"--out {out} is a directory; give the path of a file, such as {out / 'bundle.json'}")
+    folder = out.parent
+    if not folder.is_dir():
+        raise TearlineError(f"--out {out}: the directory {folder} does not exist; create it or give another --out")
+    if not os.access(folder, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise TearlineError(f"--out {out} cannot be written (permission denied); give another --out")
+
+
+def _write_replacing(out: Path, text: str) -> None:
+    """Write to a temporary file beside `out`, then rename it: `out` is whole or as it was."""
+    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, out)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -21,6 +21,7 @@ from tearline.db.limits import length_problems
 from tearline.db.models import Principal, Workspace, WorkspaceMember, WorkspacePolicy
 from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.scheme import NATIONAL_LABELS
+from tearline.store.registry import name_problems
 
 # Host rules only deny; this permit is ours, not the host's, so that membership decides the rest.
 BASE_PERMIT = '@id("member-may-enter")\npermit(principal, action == Action::"enter", resource);'
@@ -164,7 +165,8 @@ def workspace_by_slug(session: Session, slug: str) -> Workspace:
 
 
 def add_workspace(session: Session, slug: str, name: str, host_nation: str) -> Workspace:
-    problems = length_problems([("slug", Workspace.slug, slug), ("name", Workspace.name, name)])
+    problems = name_problems("slug", slug) + name_problems("name", name)
+    problems += length_problems([("slug", Workspace.slug, slug), ("name", Workspace.name, name)])
     if host_nation not in NATIONAL_LABELS:
         known = ", ".join(NATIONAL_LABELS)
         problems.append(Problem("host_nation", f"unknown nation {host_nation!r}; known: {known}"))
@@ -184,11 +186,14 @@ def add_member(session: Session, workspace: Workspace, principal: Principal) -> 
         session.flush()
 
 
-def remove_member(session: Session, workspace: Workspace, principal: Principal) -> None:
+def remove_member(session: Session, workspace: Workspace, principal: Principal) -> bool:
+    """Take a principal out of a workspace; False (and nothing done) when it was not a member."""
     member = session.get(WorkspaceMember, (workspace.id, principal.id))
-    if member is not None:
-        session.delete(member)
-        session.flush()
+    if member is None:
+        return False
+    session.delete(member)
+    session.flush()
+    return True
 
 
 def workspace_slugs(session: Session, ids: frozenset[int]) -> list[str]:

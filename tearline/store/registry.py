@@ -107,16 +107,38 @@ def add_partner(session: Session, nation: str) -> None:
         bump_policy_epoch(session)
 
 
+def name_problems(field: str, value: str) -> list[Problem]:
+    """A name that is empty, blank, padded with spaces or holds control characters would register a
+    look-alike of another (or nothing to see): its problem, naming the field."""
+    if not value.strip():
+        return [Problem(field, "must not be empty or only spaces")]
+    if value != value.strip():
+        return [Problem(field, f"must not begin or end with spaces ({value!r}); give {value.strip()!r}")]
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return [Problem(field, f"must not hold control characters such as tabs or line breaks ({value!r})")]
+    return []
+
+
+def _case_twin(session: Session, column: Any, name: str) -> str | None:
+    """A registered name other than `name` that differs from it only in letter case."""
+    found = session.scalars(select(column).where(func.lower(column) == name.lower(), column != name)).first()
+    return str(found) if found is not None else None
+
+
 def add_agency(session: Session, name: str, nation: str, law_enforcement: bool | None) -> None:
     """Register an agency, or register it again. `law_enforcement=None` leaves an agency already
     registered as it is (and registers a new one as not law enforcement): the flag decides who may
     see LES items, so registering again must never clear it unasked."""
-    problems = length_problems([("agency", AgencyRow.name, name)])
+    problems = name_problems("agency", name) + length_problems([("agency", AgencyRow.name, name)])
     if nation not in NATIONAL_LABELS:
-        problems.append(Problem("nation", f"unknown nation {nation!r}"))
+        problems.append(Problem("nation", f"unknown nation {nation!r}; known: {', '.join(NATIONAL_LABELS)}"))
     if problems:
         raise InvalidInput(problems)
     existing = session.get(AgencyRow, name)
+    if existing is None and (twin := _case_twin(session, AgencyRow.name, name)) is not None:
+        raise InvalidInput(
+            Problem("agency", f"{name!r} differs from the registered agency {twin!r} only in case; use {twin!r}")
+        )
     if existing is not None and existing.nation != nation:
         raise InvalidInput(Problem("agency", f"agency {name!r} already belongs to {existing.nation}"))
     if existing is None:
@@ -126,21 +148,47 @@ def add_agency(session: Session, name: str, nation: str, law_enforcement: bool |
     bump_policy_epoch(session)
 
 
-def add_compartment(session: Session, name: str, owners: list[str]) -> None:
-    problems = length_problems([("compartment", CompartmentRow.name, name)])
+def add_compartment(session: Session, name: str, owners: list[str], replace: bool = False) -> list[str] | None:
+    """Register a compartment and its owning agencies; returns the owners it had before (None: new).
+
+    Its owners decide which recipient agencies may receive its items, so a compartment already
+    registered with other owners is refused unless `replace` is given; the same owners again
+    change nothing.
+    """
+    problems = name_problems("compartment", name) + length_problems([("compartment", CompartmentRow.name, name)])
+    if not owners:
+        problems.append(Problem("owners", "a compartment needs at least one owning agency"))
+    for owner in dict.fromkeys(owners):
+        if session.get(AgencyRow, owner) is None:
+            problems.append(
+                Problem("owners", f"unknown agency {owner!r}; register it with `tearline agency add` first")
+            )
     if problems:
         raise InvalidInput(problems)
-    for owner in owners:
-        if session.get(AgencyRow, owner) is None:
-            raise InvalidInput(Problem("owners", f"unknown agency {owner!r}"))
-    if not owners:
-        raise InvalidInput(Problem("owners", "a compartment needs at least one owning agency"))
+    wanted = sorted(set(owners))
     row = session.get(CompartmentRow, name)
     if row is None:
-        session.add(CompartmentRow(name=name, owners=sorted(owners)))
-    else:
-        row.owners = sorted(owners)
+        if (twin := _case_twin(session, CompartmentRow.name, name)) is not None:
+            raise InvalidInput(
+                Problem(
+                    "compartment", f"{name!r} differs from the registered compartment {twin!r} only in case; "
+                    f"use {twin!r}"
+                )
+            )
+        session.add(CompartmentRow(name=name, owners=wanted))
+        bump_policy_epoch(session)
+        return None
+    before = sorted(row.owners)
+    if before == wanted:
+        return before
+    if not replace:
+        raise Conflict(
+            f"compartment {name!r} is owned by {', '.join(before)}, not {', '.join(wanted)}; its owners decide "
+            "which agencies may receive its items: give --replace to make them the owners instead"
+        )
+    row.owners = wanted
     bump_policy_epoch(session)
+    return before
 
 
 def set_equivalence_table(
