@@ -151,6 +151,11 @@ def _apply_release(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
     draft = _with_origin_hashes(draft, items, str(record["id"]))
     covers = _verified_consents(session, unit.payload.get("consents", []))
     us = Recipient(node.config.nation, record["recipient"].get("agency") or node.config.agency)
+    named = registry.agencies.get(us.agency or "")
+    if named is not None and named.nation != node.config.nation:
+        # Another nation's agency named as ours would pass the compartment, ORCON and LES rules for it.
+        raise Forbidden(f"release.recipient.agency: {us.agency} is not an agency of {node.config.nation}",
+                        rule="not-releasable-to-us")
     maker = Maker(peer.nation, peer.agency)
     table = node.table(session)
     problems = []

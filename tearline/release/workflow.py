@@ -20,6 +20,7 @@ from tearline.db.limits import length_problems
 from tearline.db.models import Grant, Principal
 from tearline.db.release_tables import Release, ReleaseApproval, ReleaseRecall, ReleaseRequest
 from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from tearline.markings.marking import Registry
 from tearline.markings.release import Maker, Recipient, Withheld
 from tearline.node import Node
 from tearline.policy.workflow import authorize
@@ -58,7 +59,7 @@ def request_release(session: Session, node: Node, requester: Principal, req: Req
     """Open a request; refuse it at once if nothing could leave or the record needs review."""
     authorize(requester, "request", node.config.nation)
     _require_readable(session, node, requester, req.report)
-    problems = _request_problems(req)
+    problems = _request_problems(req) + _recipient_problems(node.registry(session), req.recipient)
     if problems:
         raise InvalidInput(problems)
     content = version_content(session, req.report)
@@ -136,6 +137,21 @@ def _request_problems(req: RequestIn) -> list[Problem]:
     return problems
 
 
+def _recipient_problems(registry: Registry, recipient: Recipient) -> list[Problem]:
+    """A recipient agency is an agency of the recipient nation (DESIGN §3.2 holds a principal to its
+    agency's nation alike). Another nation's agency would pass the compartment, ORCON and LES rules
+    of §3.5 for the wrong nation: a US agency named for Mexico let a vetted-unit portion go there."""
+    if recipient.agency is None:
+        return []
+    agency = registry.agencies.get(recipient.agency)
+    if agency is None:
+        return [Problem("recipient.agency", f"unknown agency {recipient.agency!r}; `tearline agency list` shows them")]
+    if agency.nation != recipient.nation:
+        reason = f"{recipient.agency} is an agency of {agency.nation}, not of the recipient nation {recipient.nation}"
+        return [Problem("recipient.agency", reason)]
+    return []
+
+
 def _require_reviewed(content: VersionContent) -> None:
     if clock.as_utc(content.review_due) <= clock.now():
         raise Forbidden(
@@ -186,6 +202,7 @@ def approve(session: Session, node: Node, approver: Principal, request_id: int, 
     )
     if len(_approvals(session, request.id)) < _approvers_needed(session, tearline):
         return None
+    _check_earlier_approvers(session, node, approver, request, content, tearline)
     return _disseminate(session, node, request, tearline, determination.strip())
 
 
@@ -225,6 +242,25 @@ def _check_approver(
     seen = visible_hashes(session, node.reader(approver, session), content.version_id, tearline.kept_hashes)
     if len(seen) != len(set(tearline.kept_hashes)):
         raise Forbidden("an approver must be cleared for every item that would leave", rule="approver-clearance")
+
+
+def _check_earlier_approvers(
+    session: Session, node: Node, last: Principal, request: ReleaseRequest, content: VersionContent, tearline: Tearline
+) -> None:
+    """Every approver must pass 3.3 for every item that leaves now, not only for the tearline they
+    approved: a grant, a consent or a compartment's owners may change between two approvals, and
+    the tearline with them. An approver who could not read what now leaves never approved it."""
+    for approval in _approvals(session, request.id):
+        earlier = session.get(Principal, approval.approver_id)
+        if earlier is None or earlier.id == last.id:
+            continue
+        seen = visible_hashes(session, node.reader(earlier, session), content.version_id, tearline.kept_hashes)
+        if earlier.disabled or "disclosure_officer" not in earlier.roles or len(seen) != len(set(tearline.kept_hashes)):
+            raise Conflict(
+                f"the tearline changed since {earlier.username} approved: {len(tearline.kept_hashes)} items would now "
+                f"leave, and {earlier.username} may no longer approve them all; deny this request and request "
+                "the release again"
+            )
 
 
 def _disseminate(

@@ -262,3 +262,22 @@ def test_the_partners_inbox_lists_the_release_received_and_a_recall_takes_it_off
             workflow.recall(session, pair.us, p(session, "dan.disclosure"), release.id, "Source compromised.")
         courier.push_pending(pair.us)
         assert release.report_stix_id not in received()
+
+
+def test_a_unit_naming_another_nations_agency_as_its_recipient_is_refused(pair: Pair) -> None:
+    """A US agency named as the Mexican recipient would pass the compartment, ORCON and LES rules for
+    Mexico (a vetted-unit portion reached the MEX node so): the receiver refuses such a unit whole."""
+    release = release_convoy_to_mexico(pair.us, pair.demo)
+    with pair.us.db.read() as session:
+        message = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "release"))
+        assert message is not None
+        unit = unit_for(pair.us, message)
+    record = {**unit.payload["release"], "recipient": {"nation": "MEX", "agency": "US-DEMO-NARC"}}
+    resealed = seal_unit(
+        pair.us.signing_key(), ("USA", "US-DEMO-NARC"), "MEX", "release", {**unit.payload, "release": record},
+        unit.objects, unit.seal["created"], "whole-report",
+    )  # fmt: skip
+    answer = _post(pair, [*resealed.objects, resealed.seal], NodeAuth("USA", pair.us.signing_key()))
+    failure = next(f for f in answer.json()["failures"] if f["id"] == resealed.seal["id"])
+    assert "US-DEMO-NARC is not an agency of MEX" in failure["message"]
+    assert not holds(pair.mex, release.report_stix_id)
