@@ -91,7 +91,10 @@ def test_agency_add_again_registers_it_again_and_under_another_nation_is_refused
 def test_compartment_add_again_sets_its_owners(node: Node) -> None:
     _ok(_run(node, "agency", "add", "MX-DEMO-UIS", "--nation", "MEX", "--law-enforcement"))
     _ok(_run(node, "compartment", "add", "VU-HALCON", "--owner", node.config.agency))
-    _ok(_run(node, "compartment", "add", "VU-HALCON", "--owner", node.config.agency, "--owner", "MX-DEMO-UIS"))
+    owners = ["--owner", node.config.agency, "--owner", "MX-DEMO-UIS"]
+    refused = _run(node, "compartment", "add", "VU-HALCON", *owners)  # owners decide who may receive its items
+    _refused(refused, "give --replace")
+    _ok(_run(node, "compartment", "add", "VU-HALCON", *owners, "--replace"))
 
     with node.db.read() as session:
         assert session.scalar(select(func.count()).select_from(CompartmentRow)) == 1

@@ -175,7 +175,8 @@ def test_user_list_shows_each_principal_its_status_and_tokens(
 
 def test_every_registry_command_is_logged_with_what_it_set(node: Node, ana_token: str, tmp_path: Any) -> None:
     _ok(_run(node, "agency", "add", "CA-DEMO-BORDER", "--nation", "CAN", "--law-enforcement"))
-    _ok(_run(node, "compartment", "add", "VU-NORTE", "--owner", "US-DEMO-NARC", "--owner", "CA-DEMO-BORDER"))
+    _ok(_run(node, "compartment", "add", "VU-NORTE", "--owner", "US-DEMO-NARC", "--owner", "CA-DEMO-BORDER",
+             "--replace"))  # fmt: skip
     _ok(_run(node, "workspace", "add", "fc-norte", "--name", "Fusion centre", "--host-nation", "USA"))
     _ok(_run(node, "user", "add", "adam", "--nation", "USA", "--agency", "US-DEMO-NARC", "--clearance", "SECRET",
              "--role", "admin"))  # fmt: skip
