@@ -8,12 +8,15 @@ from sqlalchemy.orm import Session
 
 from tearline.db.models import Principal
 from tearline.db.release_tables import ReleaseRequest
-from tearline.markings.banner import portion_mark
+from tearline.markings.banner import banner_text, portion_mark
 from tearline.markings.marking import Marking
 from tearline.markings.release import Recipient
 from tearline.node import Node
 from tearline.release.tearline import Tearline
 from tearline.store.reads import report_view, visible_hashes
+
+# Word for word what approving would answer (rule `approver-clearance`): it names and counts nothing.
+NOT_CLEARED = "an approver must be cleared for every item that would leave"
 
 
 def effective_clearance(node: Node, session: Session, recipient: Recipient) -> dict[str, Any]:
@@ -39,16 +42,22 @@ def review_data(
     original = report_view(session, reader, table, request.report_stix_id)
     withheld = {w.hash: w.rule for w in tearline.withheld}
     kept = {k.hash: k for k in tearline.kept}
+    # What would leave, as far as this reviewer may see it (DESIGN §3.3 "Nothing hidden shows"): its
+    # banner, title, positions and items are computed over the kept items the reviewer may see, and
+    # nothing else. That something else would leave is said only as the approve refusal says it.
+    visible = visible_hashes(session, reader, version_id, tearline.kept_hashes)
+    shown = [k for k in tearline.kept if k.hash in visible]
+    cleared = len(visible) == len(set(tearline.kept_hashes))
+
     def mark(marking: Marking) -> str:
         return portion_mark(marking, node.config.nation, table)
 
-    seen = {p.hash for p in original.portions} | {o.hash for o in original.objects} | {original.title_hash}
     return {
         "request": request.id,
         "report": request.report_stix_id,
         "recipient": {"nation": request.recipient_nation, "agency": request.recipient_agency},
         "banner_before": original.banner,
-        "banner_after": tearline.banner,
+        "banner_after": banner_text([k.marking for k in shown], node.config.nation, table) if shown else "",
         "recipient_clearance": effective_clearance(
             node, session, Recipient(request.recipient_nation, request.recipient_agency)
         ),
@@ -63,16 +72,14 @@ def review_data(
             ],
         },
         "tearline": {
-            "title": next((k.text for k in tearline.kept if k.kind == "title"), None),
+            "title": next((k.text for k in shown if k.kind == "title"), None),
             "portions": [
-                {"number": k.number, "text": k.text} for k in tearline.kept if k.kind == "portion" and k.hash in seen
+                {"number": i + 1, "text": k.text} for i, k in enumerate(k for k in shown if k.kind == "portion")
             ],
-            "objects": [
-                {"id": k.stix_id, "name": k.text} for k in tearline.kept if k.kind == "object" and k.hash in seen
-            ],
+            "objects": [{"id": k.stix_id, "name": k.text} for k in shown if k.kind == "object"],
         },
-        "reviewer_cleared_for_all_kept": len(visible_hashes(session, reader, version_id, tearline.kept_hashes))
-        == len(set(tearline.kept_hashes)),
+        "reviewer_cleared_for_all_kept": cleared,
+        "approval_refused": None if cleared else {"rule": "approver-clearance", "message": NOT_CLEARED},
         "purpose": request.purpose,
         "need_to_know": request.need_to_know,
         "expires_at": request.expires_at.isoformat(),

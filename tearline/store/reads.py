@@ -153,6 +153,15 @@ def _visible_versions(session: Session, reader: Reader, report_id: int) -> list[
     return sorted(ids)
 
 
+def shown_version(session: Session, reader: Reader, stix_id: str, version_id: int) -> int | None:
+    """The number this reader knows a version by (over the versions they may see); None if it is hidden."""
+    report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
+    if report_id is None:
+        return None
+    versions = _visible_versions(session, reader, report_id)
+    return versions.index(version_id) + 1 if version_id in versions else None
+
+
 def report_view(
     session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, version: int | None = None
 ) -> ReportView:

@@ -12,14 +12,21 @@ from sqlalchemy.orm import Session
 
 from tearline import journal
 from tearline.db.models import Principal
+from tearline.db.release_tables import Release
+from tearline.errors import NotFound
+from tearline.markings.banner import banner_text
 from tearline.markings.release import Recipient
+from tearline.markings.scheme import EquivalenceTable
+from tearline.node import Node
 from tearline.policy.workflow import authorize
 from tearline.release import consents, workflow
 from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.store.content import version_content
+from tearline.store.filters import Reader
+from tearline.store.reads import shown_version, visible_hashes
 from tearline.web.app import NodeDep, PrincipalDep
-from tearline.web.audited import audited, audited_read
+from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.params import PathId
 
 router = APIRouter(tags=["release"])
@@ -164,17 +171,43 @@ def recall(release_id: str, body: DecisionIn, node: NodeDep, principal: Principa
 @router.get("/releases")
 def releases(node: NodeDep, principal: PrincipalDep, report: str | None = None) -> dict[str, Any]:
     """Oversight: per record, who received it, when, and under which determination (officers and auditors)."""
-    with audited_read(node, principal, "release.list", [report] if report else []) as (session, _, _trail):
+    with audited_read(node, principal, "release.list", [report] if report else []) as (session, seer, _trail):
         if not {"disclosure_officer", "auditor"} & set(principal.roles) or principal.nation != node.config.nation:
             authorize(principal, "review", node.config.nation)  # a refusal is audited too
         rows, recalls = workflow.releases_with_recalls(session, report)
-        return {
-            "items": [
+        reader, table = reader_of(seer), node.table(session)
+        items = []
+        for r in rows:
+            shown = _as_seen(session, node, reader, table, r)
+            if shown is None:
+                continue  # none of it is visible to this reader: it answers like a release that is not there
+            items.append(
                 {
-                    **release_record(r),
+                    **shown,
                     "created_at": r.created_at.isoformat(),
                     "recalled_at": recalls[r.id].at.isoformat() if r.id in recalls else None,
                 }
-                for r in rows
-            ]
-        }
+            )
+        return {"items": items}
+
+
+def _as_seen(
+    session: Session, node: Node, reader: Reader, table: EquivalenceTable, release: Release
+) -> dict[str, Any] | None:
+    """A release record as this reader may see it (DESIGN §3.3): its banner rolled up, its kept hashes
+    and its version number counted over the items and versions the reader may see; None if none."""
+    try:
+        content = version_content(session, release.report_stix_id, release.version_number)
+    except NotFound:
+        return None
+    seen = visible_hashes(session, reader, content.version_id, list(release.kept_hashes))
+    number = shown_version(session, reader, release.report_stix_id, content.version_id)
+    if not seen or number is None:
+        return None
+    markings = [i.marking for i in content.items if i.hash in seen]
+    return {
+        **release_record(release),
+        "version": number,
+        "kept_hashes": [h for h in release.kept_hashes if h in seen],
+        "banner": banner_text(markings, node.config.nation, table),
+    }
