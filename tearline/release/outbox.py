@@ -47,7 +47,8 @@ def release_record(release: Release) -> dict[str, Any]:
 
 
 def enqueue_release(session: Session, node: Node, release: Release, tearline: Tearline) -> OutboxMessage:
-    bundle = bundle_for([tearline_view(tearline, release)], node.config.nation, node.config.agency)
+    maker = f"{node.config.nation}/{node.config.agency}"
+    bundle = bundle_for([tearline_view(tearline, release, maker)], node.config.nation, node.config.agency)
     payload = {
         "release": release_record(release),
         "items": item_keys(tearline),
@@ -82,7 +83,7 @@ def enqueue_recall(session: Session, node: Node, release: Release) -> OutboxMess
     )
 
 
-def tearline_view(tearline: Tearline, release: Release) -> ReportView:
+def tearline_view(tearline: Tearline, release: Release, maker: str) -> ReportView:
     """The tearline as a report view, so that it is encoded exactly like any export."""
     title = next((k for k in tearline.kept if k.kind == "title"), None)
     portions = [PortionView(k.number, k.text, k.marking, k.hash) for k in tearline.kept if k.kind == "portion"]
@@ -111,10 +112,20 @@ def tearline_view(tearline: Tearline, release: Release) -> ReportView:
         banner=tearline.banner,
         portions=portions,
         objects=objects,
-        predicate=tearline.predicate,
+        predicate=tearline.predicate or _onward_predicate(release, maker),
         need_to_know=release.need_to_know,
-        review_due=tearline.review_due,
+        # A partner's record goes on with no review date of its own: the copy lapses with the release.
+        review_due=tearline.review_due or release.expires_at,
         title_hash=title.hash if title else None,
+    )
+
+
+def _onward_predicate(release: Release, maker: str) -> str:
+    """A partner's record passed on under its consent: the partner's criminal predicate stays with the
+    partner (it is no item a consent covers), and the recipient is told where it is recorded."""
+    return (
+        f"Criminal predicate recorded by the originator of this record; passed on by {maker} under the "
+        f"originator's consent, for: {release.purpose}"
     )
 
 

@@ -120,6 +120,7 @@ def tearline_for(
     )
     used = {id(c): c for item in kept_items for c in decisions[id(item)][1]}
     rolled = roll_up([k.marking for k in kept], ctx.maker.nation, ctx.table) if kept else None
+    ours = _record_is_ours(content, ctx.maker.nation)
     return Tearline(
         report=content.stix_id,
         version=content.number,
@@ -128,10 +129,18 @@ def tearline_for(
         withheld=withheld,
         banner=render(rolled, ctx.maker.nation, ctx.table) if rolled else "",
         level=rolled.common_level if rolled else -1,
-        predicate=content.predicate,
-        review_due=content.review_due,
+        # The record's own fields are unmarked text of whoever made the record: a partner's predicate
+        # and review date are not among the hashes a consent covers, so they never go on (third-party rule).
+        predicate=content.predicate if ours else "",
+        review_due=content.review_due if ours else None,
         consents_used=tuple(used.values()),
     )
+
+
+def _record_is_ours(content: VersionContent, nation: str) -> bool:
+    """Whether the record (its title, predicate and review date) was made by this node's nation."""
+    title = next((i for i in content.items if i.kind == "title"), None)
+    return title is not None and not title.received and title.marking.originator_nation == nation
 
 
 def recipient_name(recipient: Recipient) -> str:
