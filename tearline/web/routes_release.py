@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
-from tearline import journal
+from tearline import clock, journal
 from tearline.db.models import Principal
 from tearline.db.release_tables import Release
-from tearline.errors import NotFound
+from tearline.errors import InvalidInput, NotFound, Problem
 from tearline.markings.banner import banner_text
 from tearline.markings.release import Recipient
 from tearline.markings.scheme import EquivalenceTable
@@ -24,43 +24,62 @@ from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.store.content import version_content
 from tearline.store.filters import Reader
-from tearline.store.reads import shown_version, visible_hashes
+from tearline.store.reads import report_view, shown_version, visible_hashes
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.params import PathId
+from tearline.web.schemas import _Body
 
 router = APIRouter(tags=["release"])
 
 
-class RecipientIn(BaseModel):
-    nation: str = Field(min_length=3, max_length=3)
+# The statements a decision records are stored in unbounded Text columns (so `tearline.db.limits`
+# has no length to read from them); this bound keeps one from being a megabyte of anything.
+STATEMENT_LIMIT = 4_000
+Statement = Annotated[str, Field(max_length=STATEMENT_LIMIT)]
+
+
+class RecipientIn(_Body):
+    noun = "a recipient"
+    # Refused, never upper-cased (DESIGN §3.2): `mex` is not a nation code.
+    nation: str = Field(
+        min_length=3, max_length=3, pattern="^[A-Z]{3}$", description="a partner's ISO 3166 alpha-3 code, e.g. MEX"
+    )
     agency: str | None = None
 
     def recipient(self) -> Recipient:
-        return Recipient(self.nation.upper(), self.agency)
+        return Recipient(self.nation, self.agency)
 
 
-class ReleaseRequestIn(BaseModel):
+class ReleaseRequestIn(_Body):
+    noun = "a release request"
     report: str
     recipient: RecipientIn
-    purpose: str
-    need_to_know: str
+    purpose: Statement
+    need_to_know: Statement
     expires_at: datetime
 
 
-class DecisionIn(BaseModel):
-    determination: str = ""
-    reason: str = ""
+class ApproveIn(_Body):
+    noun = "an approval"
+    determination: Statement = ""
 
 
-class ConsentAnswerIn(BaseModel):
+class ReasonIn(_Body):
+    noun = "this decision"
+    reason: Statement = ""
+
+
+class ConsentAnswerIn(_Body):
+    noun = "a consent answer"
     grant: bool
     expires_at: datetime | None = None
-    note: str = ""
+    note: Statement = ""
 
 
-class ConsentAskIn(BaseModel):
-    purpose: str
+class ConsentAskIn(_Body):
+    noun = "a consent request"
+    purpose: Statement
 
 
 def _me(session: Session, principal: Principal) -> Principal:
@@ -73,9 +92,30 @@ def _me(session: Session, principal: Principal) -> Principal:
 def open_request(body: ReleaseRequestIn, node: NodeDep, principal: PrincipalDep) -> JSONResponse:
     req = workflow.RequestIn(body.report, body.recipient.recipient(), body.purpose, body.need_to_know, body.expires_at)
     with audited(node, principal, "release.request", [body.report], journaled=True) as (session, _, _t):
-        row = workflow.request_release(session, node, _me(session, principal), req)
+        me = _me(session, principal)
+        _check_request(session, node, me, req)
+        row = workflow.request_release(session, node, me, req)
         out = {"id": row.id, "state": row.state}
     return JSONResponse(out, status_code=201)
+
+
+def _check_request(session: Session, node: Node, requester: Principal, req: workflow.RequestIn) -> None:
+    """What the workflow would otherwise find too late or not at all: a recipient nation that is not a
+    partner (DESIGN §3.2), and an expiry past the record's review date (28 CFR Part 23: a record is
+    reviewed or purged by then, and a copy released from it must not outlive that)."""
+    authorize(requester, "request", node.config.nation)
+    view = report_view(session, node.reader(requester, session), node.table(session), req.report)  # hidden: 404
+    problems = []
+    nation = req.recipient.nation
+    if nation == node.config.nation:
+        problems.append(Problem("recipient.nation", f"{nation} is this node's own nation; a release goes to a partner"))
+    elif nation not in node.registry(session).nations:
+        problems.append(Problem("recipient.nation", f"nation {nation!r} is not a configured partner"))
+    if view.review_due is not None and clock.as_utc(req.expires_at) > clock.as_utc(view.review_due):
+        due = clock.as_utc(view.review_due).isoformat()
+        problems.append(Problem("expires_at", f"must not be later than the record's review date {due}"))
+    if problems:
+        raise InvalidInput(problems)
 
 
 @router.get("/release-requests/{request_id}/review")
@@ -95,7 +135,7 @@ def review(request_id: PathId, node: NodeDep, principal: PrincipalDep) -> dict[s
 
 
 @router.post("/release-requests/{request_id}/approve")
-def approve(request_id: PathId, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def approve(request_id: PathId, body: ApproveIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "release.approve", [f"release-request:{request_id}"], journaled=True) as (
         session,
         _,
@@ -108,7 +148,7 @@ def approve(request_id: PathId, body: DecisionIn, node: NodeDep, principal: Prin
 
 
 @router.post("/release-requests/{request_id}/deny")
-def deny(request_id: PathId, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def deny(request_id: PathId, body: ReasonIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "release.deny", [f"release-request:{request_id}"], journaled=True) as (
         session,
         _,
@@ -154,7 +194,7 @@ def answer(request_id: str, body: ConsentAnswerIn, node: NodeDep, principal: Pri
 
 
 @router.post("/consents/{consent_id}/revoke")
-def revoke(consent_id: str, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def revoke(consent_id: str, body: ReasonIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     """The originator's officer revokes a consent it granted; the holder recalls what used it."""
     with audited(node, principal, "consent.revoke", [consent_id], journaled=True) as (session, _, _t):
         consent = consents.withdraw_consent(session, node, _me(session, principal), consent_id, body.reason)
@@ -162,9 +202,13 @@ def revoke(consent_id: str, body: DecisionIn, node: NodeDep, principal: Principa
 
 
 @router.post("/releases/{release_id}/recall")
-def recall(release_id: str, body: DecisionIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+def recall(release_id: str, body: ReasonIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "release.recall", [release_id], journaled=True) as (session, _, _t):
-        row = workflow.recall(session, node, _me(session, principal), release_id, body.reason)
+        me = _me(session, principal)
+        authorize(me, "recall", node.config.nation)
+        if not body.reason.strip():
+            raise InvalidInput(Problem("reason", "a recall records its reason"))
+        row = workflow.recall(session, node, me, release_id, body.reason)
         return {"release": row.release_id, "recalled_at": row.at.isoformat()}
 
 

@@ -135,7 +135,7 @@ def approve(
 ) -> Response:
     try:
         result = routes_release.approve(
-            request_id, routes_release.DecisionIn(determination=determination), node, principal
+            request_id, routes_release.ApproveIn(determination=determination), node, principal
         )
     except TearlineError as err:
         return _review(request, node, principal, request_id, err)
@@ -149,7 +149,7 @@ def approve(
 @router.post("/review/{request_id}/deny")
 def deny(request_id: PathId, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
     try:
-        routes_release.deny(request_id, routes_release.DecisionIn(reason=reason), node, principal)
+        routes_release.deny(request_id, routes_release.ReasonIn(reason=reason), node, principal)
     except TearlineError as err:
         return _review(request, node, principal, request_id, err)
     return RedirectResponse(f"/review/{request_id}?outcome=denied", status_code=303)
@@ -215,5 +215,5 @@ def releases(request: Request, node: NodeDep, principal: Reader) -> Response:
 
 @router.post("/releases/{release_id}/recall")
 def recall(release_id: str, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
-    routes_release.recall(release_id, routes_release.DecisionIn(reason=reason), node, principal)
+    routes_release.recall(release_id, routes_release.ReasonIn(reason=reason), node, principal)
     return RedirectResponse("/releases", status_code=303)
