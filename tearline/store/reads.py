@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from tearline.db.driver import DriverStatement, compile_for_driver, fetch_column
-from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
+from tearline.db.models import Audience, Grant, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
 from tearline.errors import Forbidden, NotFound
 from tearline.markings.banner import banner_text
 from tearline.markings.marking import Marking
@@ -150,7 +151,42 @@ def _visible_versions(session: Session, reader: Reader, report_id: int) -> list[
     with_portions = select(p.version_id).where(p.report_id == report_id, portion_visible(reader, p, current=False))
     with_objects = select(o.version_id).where(o.report_id == report_id, object_visible(reader, o, current=False))
     ids = set(session.scalars(with_portions.distinct())) | set(session.scalars(with_objects.distinct()))
+    if ids and session.scalar(select(Report.received).where(Report.id == report_id)):
+        ids = _delivered_versions(session, reader, report_id, ids)
     return sorted(ids)
+
+
+def _delivered_versions(session: Session, reader: Reader, report_id: int, ids: set[int]) -> set[int]:
+    """Of a received report's versions, those whose own delivery is live (DESIGN §3.3 rule 5).
+
+    Each release of a report arrives as a new version, with the same hashes where nothing changed; a
+    delivery covers its items by hash, so the newest one would keep the copies that recalled releases
+    brought looking live, and "version 3 of 3" would count two recalled copies. An earlier version
+    counts only while a delivery made with it (after it was stored, before the next one was) is
+    live. The current version is left to the item rule: what is visible in it is live by that rule.
+    """
+    versions = session.execute(
+        select(ReportVersion.id, ReportVersion.created_at, ReportVersion.number)
+        .where(ReportVersion.report_id == report_id)
+        .order_by(ReportVersion.number)
+    ).all()
+    live = {versions[-1].id} & ids
+    for (version_id, stored, _), (_, following, _) in pairwise(versions):
+        if version_id not in ids:
+            continue
+        made = [Grant.created_at >= stored]
+        if following > stored:  # under a stopped clock both were stored at once: keep the delivery in range
+            made.append(Grant.created_at < following)
+        delivery = select(Grant.id).where(
+            Grant.kind == "delivery",
+            Grant.item_hash.in_(select(Portion.hash).where(Portion.version_id == version_id)),
+            Grant.recalled_at.is_(None),
+            Grant.expires_at > reader.now,
+            *made,
+        )
+        if session.scalar(delivery.limit(1)) is not None:
+            live.add(version_id)
+    return live
 
 
 def shown_version(session: Session, reader: Reader, stix_id: str, version_id: int) -> int | None:
