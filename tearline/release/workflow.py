@@ -59,11 +59,15 @@ def request_release(session: Session, node: Node, requester: Principal, req: Req
     """Open a request; refuse it at once if nothing could leave or the record needs review."""
     authorize(requester, "request", node.config.nation)
     _require_readable(session, node, requester, req.report)
-    problems = _request_problems(req) + _recipient_problems(node.registry(session), req.recipient)
-    if problems:
-        raise InvalidInput(problems)
+    problems = _request_problems(req) + _recipient_problems(node.registry(session), node.config.nation, req.recipient)
     content = version_content(session, req.report)
     _require_reviewed(content)
+    if clock.as_utc(req.expires_at) > clock.as_utc(content.review_due):
+        # 28 CFR Part 23: the record is reviewed or purged by then; a copy released from it must not outlive that.
+        due = clock.as_utc(content.review_due).isoformat()
+        problems.append(Problem("expires_at", f"must not be later than the record's review date {due}"))
+    if problems:
+        raise InvalidInput(problems)
     tearline = _tearline_for_requester(session, node, requester, content, req.recipient)
     earliest = tearline.earliest_consent_expiry
     if earliest is not None and clock.as_utc(req.expires_at) > clock.as_utc(earliest):
@@ -137,10 +141,15 @@ def _request_problems(req: RequestIn) -> list[Problem]:
     return problems
 
 
-def _recipient_problems(registry: Registry, recipient: Recipient) -> list[Problem]:
-    """A recipient agency is an agency of the recipient nation (DESIGN §3.2 holds a principal to its
-    agency's nation alike). Another nation's agency would pass the compartment, ORCON and LES rules
-    of §3.5 for the wrong nation: a US agency named for Mexico let a vetted-unit portion go there."""
+def _recipient_problems(registry: Registry, our_nation: str, recipient: Recipient) -> list[Problem]:
+    """The recipient nation is a configured partner (DESIGN §3.2), and a recipient agency is an agency
+    of that nation (§3.2 holds a principal to its agency's nation alike). Another nation's agency would
+    pass the compartment, ORCON and LES rules of §3.5 for the wrong nation: a US agency named for
+    Mexico let a vetted-unit portion go there."""
+    if recipient.nation == our_nation:
+        return [Problem("recipient.nation", f"{our_nation} is this node's own nation; a release goes to a partner")]
+    if recipient.nation not in registry.nations:
+        return [Problem("recipient.nation", f"nation {recipient.nation!r} is not a configured partner")]
     if recipient.agency is None:
         return []
     agency = registry.agencies.get(recipient.agency)

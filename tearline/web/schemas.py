@@ -14,7 +14,7 @@ from tearline.stix.checks import CONTENT, ENVELOPE, property_problems, source_fi
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     """A request body: a field it does not have is refused (a 422 naming it and the fields it has),
     never ignored: `portion` for `portions` would otherwise store a report without its portions."""
 
@@ -41,13 +41,13 @@ class _Body(BaseModel):
         )
 
 
-class PortionIn(_Body):
+class PortionIn(RequestBody):
     noun = "a portion"
     text: str
     marking: dict[str, Any]
 
 
-class ObjectIn(_Body):
+class ObjectIn(RequestBody):
     noun = "an object"
     id: str = Field(description="STIX id, e.g. identity--<uuid4>")
     type: str
@@ -61,7 +61,7 @@ class ObjectIn(_Body):
     target_ref: str | None = None
 
 
-class ReportIn(_Body):
+class ReportIn(RequestBody):
     noun = "a report"
     title: PortionIn
     portions: list[PortionIn] = Field(default_factory=list)
@@ -72,13 +72,13 @@ class ReportIn(_Body):
     workspace: str | None = None
 
 
-class LoginIn(_Body):
+class LoginIn(RequestBody):
     noun = "a log-in"
     username: str
     password: str
 
 
-class PolicyIn(_Body):
+class PolicyIn(RequestBody):
     noun = "a policy"
     policy: str = Field(description="Cedar forbid rules, each with an @id annotation")
 
