@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from tearline import journal
 from tearline.audit import log
@@ -272,7 +272,9 @@ def search_log(
         for hit in page.hits:
             _out(json.dumps({"index": hit.index, **hit.event.as_json()}, ensure_ascii=False) + "\n")
     else:
-        table = Table("index", "time", "actor", "action", "outcome", "objects")
+        # Folded, never cut short with an ellipsis: an auditor must read every actor and object whole.
+        table = Table(*(Column(name, overflow="fold") for name in ("index", "time", "actor", "action", "outcome",
+                                                                   "objects")))
         for hit in page.hits:
             event = hit.event
             table.add_row(

@@ -8,12 +8,19 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from tearline.audit.search import Query, search
+from tearline.cli.common import console
 from tearline.cli.main import app
 from tearline.node import Node
 from tearline.store.principals import add_principal
 from tests.audit.support import fill
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console is made once, at import, whatever COLUMNS says later: widen it so each row is one line."""
+    monkeypatch.setattr(console, "width", 300)
 
 
 @pytest.fixture
@@ -98,3 +105,12 @@ def test_refusals_exit_2_and_only_a_role_refusal_is_logged(audited: Node, args: 
     assert searches(audited, "inspector@US-DEMO-NARC") == []
     snooped = searches(audited, "snoop@US-DEMO-NARC")
     assert [o for o, _ in snooped] == (["denied"] if "snoop" in args else [])
+
+
+def test_a_narrow_terminal_folds_the_table_and_cuts_nothing_short(
+    audited: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 60)
+    result = run(audited, "--user", "inspector", "--object", "report--0003", "--limit", "2")
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout  # folded onto more lines, never cut short
