@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +12,12 @@ from sqlalchemy import select
 
 from tearline.cli.common import (
     DEFAULT_DATA,
+    AsJson,
     DataDir,
     console,
     open_node,
     principal_named,
+    print_json_lines,
     record_admin,
     reports_errors,
 )
@@ -160,7 +161,7 @@ def workspace_policy(
 @reports_errors
 def agency_list(
     data: DataDir = DEFAULT_DATA,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """The agencies registered: nation, whether law enforcement (LES), and which is this node's."""
     node = open_node(data)
@@ -175,7 +176,7 @@ def agency_list(
             for a in session.scalars(select(AgencyRow).order_by(AgencyRow.nation, AgencyRow.name))
         ]
     if as_json:
-        _print_json(rows)
+        print_json_lines(rows)
         return
     table = Table("agency", "nation", "law enforcement", "")
     for row in rows:
@@ -190,7 +191,7 @@ def agency_list(
 @reports_errors
 def compartment_list(
     data: DataDir = DEFAULT_DATA,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """The compartments registered and their owning agencies."""
     node = open_node(data)
@@ -200,7 +201,7 @@ def compartment_list(
             for c in session.scalars(select(CompartmentRow).order_by(CompartmentRow.name))
         ]
     if as_json:
-        _print_json(rows)
+        print_json_lines(rows)
         return
     table = Table("compartment", "owners")
     for row in rows:
@@ -214,7 +215,7 @@ def compartment_list(
 @reports_errors
 def workspace_list(
     data: DataDir = DEFAULT_DATA,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """The workspaces: display name, host nation, members and the version of the host rules in force."""
     node = open_node(data)
@@ -235,7 +236,7 @@ def workspace_list(
                 }
             )
     if as_json:
-        _print_json(rows)
+        print_json_lines(rows)
         return
     table = Table("workspace", "name", "host", "members", "host rules")
     for row in rows:
@@ -248,7 +249,3 @@ def workspace_list(
         )  # fmt: skip
     console.print(table)
 
-
-def _print_json(rows: list[dict[str, object]]) -> None:
-    for row in rows:
-        print(json.dumps(row, ensure_ascii=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -151,6 +152,15 @@ def principal_named(node: Node, username: str) -> Principal:
             raise NotFound(f"no user {username!r}; add one with `tearline user add {username} --data DIR ...`")
         session.expunge(principal)
     return principal
+
+
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")]
+
+
+def print_json_lines(rows: list[dict[str, object]]) -> None:
+    """What a list command prints with --json: one object a line, on stdout, for scripts."""
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
 
 
 def os_account() -> str:

@@ -7,7 +7,6 @@ in the same transaction, with the operating-system account that ran the command.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -15,7 +14,16 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, record_admin, reports_errors
+from tearline.cli.common import (
+    DEFAULT_DATA,
+    AsJson,
+    DataDir,
+    console,
+    open_node,
+    print_json_lines,
+    record_admin,
+    reports_errors,
+)
 from tearline.db.models import Principal
 from tearline.errors import NotFound
 from tearline.store.principals import (
@@ -95,7 +103,7 @@ def user_add(
 @reports_errors
 def user_list(
     data: DataDir = DEFAULT_DATA,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """The principals of this node: attributes, whether disabled, and the tokens they hold."""
     node = open_node(data)
@@ -105,8 +113,7 @@ def user_list(
             for p in session.scalars(select(Principal).order_by(Principal.username))
         ]
     if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+        print_json_lines(rows)
         return
     table = Table("user", "nation", "agency", "clearance", "compartments", "roles", "status", "API tokens", "sessions")
     for row in rows:

@@ -27,7 +27,7 @@ from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
 from tearline.federation import units
 from tearline.federation.peers import public_key
 from tearline.federation.seal import Unit, canonical, verify_unit, version_of
-from tearline.markings.release import Maker, Recipient, release_rule
+from tearline.markings.release import Maker, Recipient, recipient_agency_problem, release_rule
 from tearline.markings.visibility import Cover
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.release import consents
@@ -151,11 +151,9 @@ def _apply_release(session: Session, node: Node, peer: Peer, unit: Unit) -> str:
     draft = _with_origin_hashes(draft, items, str(record["id"]))
     covers = _verified_consents(session, unit.payload.get("consents", []))
     us = Recipient(node.config.nation, record["recipient"].get("agency") or node.config.agency)
-    named = registry.agencies.get(us.agency or "")
-    if named is not None and named.nation != node.config.nation:
-        # Another nation's agency named as ours would pass the compartment, ORCON and LES rules for it.
-        raise Forbidden(f"release.recipient.agency: {us.agency} is not an agency of {node.config.nation}",
-                        rule="not-releasable-to-us")
+    foreign = recipient_agency_problem(us, registry)
+    if foreign is not None and us.agency in registry.agencies:  # an agency we do not know is judged by the rules
+        raise Forbidden(f"release.recipient.agency: {foreign}", rule="not-releasable-to-us")
     maker = Maker(peer.nation, peer.agency)
     table = node.table(session)
     problems = []

@@ -49,7 +49,7 @@ from typing import Any
 
 from tearline import clock
 from tearline.errors import InvalidInput, Problem
-from tearline.markings.marking import unknown_field_problems
+from tearline.markings.marking import MARKING_FIELDS, unknown_field_problems
 from tearline.store.reports import review_limit
 
 MAPPING = "mapping"
@@ -64,21 +64,8 @@ RECORD_FIELDS: Mapping[str, tuple[str, ...]] = {
     "vehicle": ("plate", "key", "make", "model", "color", "country", "vin", "description"),
     "sighting": ("time", "latitude", "longitude", "place", "description"),
 }
-MARKING_COLUMN_FIELDS = frozenset(
-    {
-        "originator_nation",
-        "originator_agency",
-        "level",
-        "rel_to",
-        "controls",
-        "compartments",
-        "source_fields",
-        "source_grade",
-        "source_compartment",
-        "reserved_until",
-        "tlp",
-    }
-)
+# A marking's fields as CSV columns: the originator is two columns, its nation and its agency.
+MARKING_COLUMN_FIELDS = frozenset(MARKING_FIELDS) - {"originator"} | {"originator_nation", "originator_agency"}
 LIST_FIELDS = frozenset({"rel_to", "controls", "compartments", "source_fields"})
 _TOP = frozenset(
     {"report", "marking", "marking_columns", "list_separator", "phone_region", "timezone", "records", "relationships"}

@@ -101,6 +101,20 @@ def _ceiling_rule(marking: Marking, recipient: Recipient, maker: Maker, table: E
     return Withheld.ABOVE_CEILING if level > ceiling_of.ceiling else None
 
 
+def recipient_agency_problem(recipient: Recipient, registry: Registry) -> str | None:
+    """Why a named recipient agency cannot stand for its nation, or None. An agency of another nation
+    would pass the compartment, ORCON and LES rules of §3.5 for the wrong nation (§3.2 holds a
+    principal to its agency's nation alike): a US agency named for Mexico let a vetted-unit portion go."""
+    if recipient.agency is None:
+        return None
+    agency = registry.agencies.get(recipient.agency)
+    if agency is None:
+        return f"unknown agency {recipient.agency!r}; `tearline agency list` shows them"
+    if agency.nation != recipient.nation:
+        return f"{recipient.agency} is an agency of {agency.nation}, not of the recipient nation {recipient.nation}"
+    return None
+
+
 def _owns_all(agency: str | None, compartments: frozenset[str], registry: Registry) -> bool:
     if agency is None:
         return False

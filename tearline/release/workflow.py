@@ -21,7 +21,7 @@ from tearline.db.models import Grant, Principal
 from tearline.db.release_tables import Release, ReleaseApproval, ReleaseRecall, ReleaseRequest
 from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.marking import Registry
-from tearline.markings.release import Maker, Recipient, Withheld
+from tearline.markings.release import Maker, Recipient, Withheld, recipient_agency_problem
 from tearline.node import Node
 from tearline.policy.workflow import authorize
 from tearline.release.consents import delivery_covers, live_consents
@@ -142,23 +142,13 @@ def _request_problems(req: RequestIn) -> list[Problem]:
 
 
 def _recipient_problems(registry: Registry, our_nation: str, recipient: Recipient) -> list[Problem]:
-    """The recipient nation is a configured partner (DESIGN §3.2), and a recipient agency is an agency
-    of that nation (§3.2 holds a principal to its agency's nation alike). Another nation's agency would
-    pass the compartment, ORCON and LES rules of §3.5 for the wrong nation: a US agency named for
-    Mexico let a vetted-unit portion go there."""
+    """The recipient nation is a configured partner (DESIGN §3.2), and a named agency is one of its own."""
     if recipient.nation == our_nation:
         return [Problem("recipient.nation", f"{our_nation} is this node's own nation; a release goes to a partner")]
     if recipient.nation not in registry.nations:
         return [Problem("recipient.nation", f"nation {recipient.nation!r} is not a configured partner")]
-    if recipient.agency is None:
-        return []
-    agency = registry.agencies.get(recipient.agency)
-    if agency is None:
-        return [Problem("recipient.agency", f"unknown agency {recipient.agency!r}; `tearline agency list` shows them")]
-    if agency.nation != recipient.nation:
-        reason = f"{recipient.agency} is an agency of {agency.nation}, not of the recipient nation {recipient.nation}"
-        return [Problem("recipient.agency", reason)]
-    return []
+    reason = recipient_agency_problem(recipient, registry)
+    return [Problem("recipient.agency", reason)] if reason else []
 
 
 def _require_reviewed(content: VersionContent) -> None:

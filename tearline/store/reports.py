@@ -24,11 +24,13 @@ from tearline.db.search_text import object_search_text, search_text
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.identifiers import id_type
 from tearline.markings.marking import Marking, Registry, marking_problems
-from tearline.markings.scheme import national_rank
+from tearline.markings.scheme import EquivalenceTable
+from tearline.markings.visibility import clearance_rule
 from tearline.resolve.queue import note_arrivals
 from tearline.store import audience, changes
 from tearline.store.audience import intern_marking, intern_markings
 from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft, draft_length_problems
+from tearline.store.principals import viewer_of
 from tearline.store.registry import NodeIdentity
 
 MAX_REVIEW_YEARS = 5  # 28 CFR 23.20(h): review or purge within five years
@@ -108,7 +110,7 @@ def foreign_origin_problems(draft: ReportDraft, node_nation: str) -> list[Proble
     ]
 
 
-def authorship_problems(draft: ReportDraft, author: Principal) -> list[Problem]:
+def authorship_problems(draft: ReportDraft, author: Principal, table: EquivalenceTable) -> list[Problem]:
     """A report an analyst writes originates with the analyst's agency, at most at the analyst's
     clearance and within the analyst's compartments: every marking must say so (a marking the
     author could not read back would be a report nobody accountable can see whole).
@@ -119,12 +121,11 @@ def authorship_problems(draft: ReportDraft, author: Principal) -> list[Problem]:
     items = _marked_items(draft)
     reason = f"must be your agency, {author.agency} ({author.nation}): a marking is its originator's decision"
     problems = [Problem("marking.originator", reason, item) for item, m in items if m.originator != own]
-    cleared = national_rank(author.nation, author.clearance)
+    viewer = viewer_of(author, {})  # rules 1 and 3 only: who the author is, not what their agency may see
     for item, m in items:
-        rank = national_rank(m.originator_nation, m.level)
-        if m.originator == own and (cleared is None or rank is None or rank > cleared):
+        if m.originator == own and clearance_rule(viewer, m, table) is not None:
             problems.append(Problem("marking.level", f"{m.level} is above your clearance, {author.clearance}", item))
-        missing = sorted(set(m.compartments) - set(author.compartments))
+        missing = sorted(m.compartments - viewer.compartments)
         if missing:
             problems.append(Problem("marking.compartments", f"you do not hold {', '.join(missing)}", item))
     return problems
@@ -341,7 +342,9 @@ def _next_version(
     return version
 
 
-def require_originator(session: Session, stix_id: str, draft: ReportDraft, editor: Principal) -> None:
+def require_originator(
+    session: Session, stix_id: str, draft: ReportDraft, editor: Principal, table: EquivalenceTable
+) -> None:
     """An analyst's edit (DESIGN §3.4: a marking is its originator's decision, never another agency's).
 
     The editor's agency must originate every current item, and the new version originates with it too.
@@ -350,7 +353,7 @@ def require_originator(session: Session, stix_id: str, draft: ReportDraft, edito
     report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
     if report_id is not None and _originators(session, report_id) - {(editor.nation, editor.agency)}:
         raise Forbidden("only the originator agency may make a new version of this report", rule="originator")
-    problems = authorship_problems(draft, editor)
+    problems = authorship_problems(draft, editor, table)
     if problems:
         raise InvalidInput(problems)
 

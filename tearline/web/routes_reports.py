@@ -70,7 +70,7 @@ def post_report(body: ReportIn, node: NodeDep, principal: PrincipalDep) -> JSONR
         author = session.merge(principal, load=False)
         require_author(author)
         draft = report_draft(body, registry)
-        problems = authorship_problems(draft, author)
+        problems = authorship_problems(draft, author, node.table(session))
         if problems:
             raise InvalidInput(problems)
         report = create_report(session, draft, author, node.identity, registry)
@@ -89,7 +89,7 @@ def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: Princip
         require_author(author)
         draft = report_draft(body, registry, report_id)
         if sees_all:  # otherwise edit_report answers the 404 of a missing report
-            require_originator(session, report_id, draft, author)
+            require_originator(session, report_id, draft, author, node.table(session))
         version = edit_report(session, report_id, draft, author, node.identity, registry, sees_all)
         number = version.number
     return {"id": report_id, "version": number}

@@ -279,5 +279,5 @@ def test_a_unit_naming_another_nations_agency_as_its_recipient_is_refused(pair: 
     )  # fmt: skip
     answer = _post(pair, [*resealed.objects, resealed.seal], NodeAuth("USA", pair.us.signing_key()))
     failure = next(f for f in answer.json()["failures"] if f["id"] == resealed.seal["id"])
-    assert "US-DEMO-NARC is not an agency of MEX" in failure["message"]
+    assert "US-DEMO-NARC is an agency of USA, not of the recipient nation MEX" in failure["message"]
     assert not holds(pair.mex, release.report_stix_id)
