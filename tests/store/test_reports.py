@@ -278,12 +278,12 @@ def test_only_the_originator_agency_may_edit_and_the_edit_originates_with_it(nod
         ana = session.scalar(select(Principal).where(Principal.username == "ana.analyst"))
         assert ian is not None and ana is not None
         with pytest.raises(Forbidden) as refused:
-            require_originator(session, stix_id, _draft(node, ["Edited."]), ian)
+            require_originator(session, stix_id, _draft(node, ["Edited."]), ian, node.table(session))
         assert refused.value.rule == "originator"
-        require_originator(session, stix_id, _draft(node, ["Edited."]), ana)
+        require_originator(session, stix_id, _draft(node, ["Edited."]), ana, node.table(session))
         registry = node.registry(session)
     intel = replace(us_marking(registry, ["USA", "MEX"]), originator_agency="US-DEMO-INTEL")
     foreign_title = replace(_draft(node, ["Edited."]), title=PortionDraft("Stash house in Reynosa", intel))
     with node.db.read() as session, pytest.raises(InvalidInput) as invalid:
-        require_originator(session, stix_id, foreign_title, ana)
+        require_originator(session, stix_id, foreign_title, ana, node.table(session))
     assert [(p.item, p.field) for p in invalid.value.problems] == [("title", "marking.originator")]
