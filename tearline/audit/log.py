@@ -173,6 +173,10 @@ def latest_checkpoint(session: Session, signer: Ed25519Signer) -> SignedCheckpoi
 
     The head is locked meanwhile, so that issuing serialises with appends and one size gets one note.
     """
+    if not session.connection().get_execution_options().get("tearline_write"):
+        # A read snapshot cannot take the write lock later on SQLite: it fails with "database is
+        # locked" whenever anyone wrote meanwhile, so this is a caller's error, refused every time.
+        raise RuntimeError("latest_checkpoint may sign a checkpoint: call it in Database.write(), not read()")
     head = lock_head(session)
     last = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)).first()
     if last is not None and last.size > head.size:

@@ -198,3 +198,10 @@ def test_search_answers_who_saw_an_object_and_what_an_actor_saw(node: Node) -> N
 def test_the_origin_is_a_valid_key_name_for_any_agency() -> None:
     assert log.log_origin("MEX", "Fiscalía General / UIF") == "tearline.mex.fiscal-a-general---uif/log"
     assert log.log_origin("CAN", "RCMP") == "tearline.can.rcmp/log"
+
+
+def test_a_checkpoint_is_never_signed_from_a_read_session(node: Node) -> None:
+    """Signing in a read snapshot failed only when a server wrote meanwhile; it is refused every time."""
+    fill(node, 3)
+    with node.db.read() as session, pytest.raises(RuntimeError, match=r"Database\.write"):
+        log.latest_checkpoint(session, log.node_log_signer(node))
