@@ -42,7 +42,11 @@ class NodeConfig:
 
     def save(self, data_dir: Path) -> None:
         path = data_dir / NODE_FILE
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        # Owner only: the database URL may carry a password, as the signing key beside it is secret.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a file that existed keeps its old mode through O_CREAT
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(asdict(self), indent=2) + "\n")
 
     @staticmethod
     def load(data_dir: Path) -> NodeConfig:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 import uuid
 from pathlib import Path
 
@@ -157,6 +158,8 @@ def test_init_records_the_url_of_TEARLINE_DATABASE_URL_and_later_commands_use_it
     monkeypatch.setenv("TEARLINE_DATABASE_URL", url)
     _ok(_init(data))
     assert json.loads((data / "node.json").read_text(encoding="utf-8"))["database_url"] == url
+    # the URL may carry the database's password: only the node's owner may read the file
+    assert stat.S_IMODE((data / "node.json").stat().st_mode) == 0o600
 
     monkeypatch.delenv("TEARLINE_DATABASE_URL")
     _ok(RUNNER.invoke(app, ["user", "add", "ana", "--nation", "MEX", "--agency", "MX-OTHER", "--clearance",
