@@ -36,6 +36,7 @@ from tearline.markings.marking import marking_from_dict
 from tearline.markings.release import Recipient
 from tearline.node import Node, init_node
 from tearline.release import workflow
+from tearline.release.rules import set_two_person_levels
 from tearline.store import reads
 from tearline.store.drafts import PortionDraft, ReportDraft
 from tearline.store.principals import add_principal
@@ -97,7 +98,7 @@ def _cast(node: Node, people: list[tuple[str, str, str, str, list[str]]]) -> dic
 
 
 def _reports(node: Node, analyst: Principal, count: int) -> list[str]:
-    """`count` one-portion reports at CUI (one approver suffices), each with a unique search token."""
+    """`count` one-portion reports at CUI (one approver, once the admins set it so), each with a unique search token."""
     ids = []
     with node.db.write() as session:
         registry = node.registry(session)
@@ -183,8 +184,14 @@ def run_latency(url: str, label: str, config: FederationBenchConfig, progress: P
             [
                 ("ana", "USA", "US-DEMO-NARC", "SECRET", ["analyst"]),
                 ("dan", "USA", "US-DEMO-NARC", "SECRET", ["disclosure_officer"]),
+                ("adam", "USA", "US-DEMO-NARC", "SECRET", ["admin"]),
+                ("ada", "USA", "US-DEMO-NARC", "SECRET", ["admin"]),
             ],
         )
+        with us.db.write() as session:  # two admins take CUI out of the two-person rule: one approver each
+            admins = [session.get(Principal, us_people[name].id) for name in ("adam", "ada")]
+            assert admins[0] is not None and admins[1] is not None
+            set_two_person_levels(session, [2, 3, 4], admins[0], admins[1], "USA")
         mex_people = _cast(mex, [("mateo", "MEX", "MX-DEMO-FIA", "SECRETA", ["analyst"])])
         total = config.releases + config.poll_releases
         progress(f"{label}: {total} reports to release")

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from tearline import journal
 from tearline.db.models import Principal
 from tearline.db.release_tables import Release
-from tearline.errors import InvalidInput, NotFound, Problem
+from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.banner import banner_text
 from tearline.markings.release import Recipient
 from tearline.markings.scheme import EquivalenceTable
 from tearline.node import Node
 from tearline.policy.workflow import authorize
-from tearline.release import consents, workflow
+from tearline.release import consents, rules, workflow
 from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.store.content import version_content
@@ -80,6 +80,13 @@ class ConsentAnswerIn(RequestBody):
 class ConsentAskIn(RequestBody):
     noun = "a consent request"
     purpose: Statement
+
+
+class TwoPersonRuleIn(RequestBody):
+    noun = "the two-person rule"
+    levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(
+        max_length=5, description="the common levels (0 to 4) at which a release needs two approvers"
+    )
 
 
 def _me(session: Session, principal: Principal) -> Principal:
@@ -189,6 +196,47 @@ def recall(release_id: str, body: ReasonIn, node: NodeDep, principal: PrincipalD
             raise InvalidInput(Problem("reason", "a recall records its reason"))
         row = workflow.recall(session, node, me, release_id, body.reason)
         return {"release": row.release_id, "recalled_at": row.at.isoformat()}
+
+
+RULE_SETTING = "setting:two_person_levels"
+
+
+def _rule_state(session: Session) -> dict[str, Any]:
+    proposal = rules.pending_proposal(session)
+    return {"levels": sorted(rules.two_person_levels(session)), "pending": proposal.as_dict() if proposal else None}
+
+
+@router.get("/release/two-person-rule")
+def two_person_rule(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The common levels at which a release needs two approvers, and a change waiting for a second admin."""
+    with audited_read(node, principal, "release.two_person_rule.read", [RULE_SETTING]) as (session, _, _t):
+        overseers = {"admin", "disclosure_officer", "auditor"}
+        if not overseers & set(principal.roles) or principal.nation != node.config.nation:
+            raise Forbidden(
+                "only this node's admins, disclosure officers and auditors see its release rules",
+                rule="release-settings",
+            )
+        return _rule_state(session)
+
+
+@router.put("/release/two-person-rule")
+def set_two_person_rule(body: TwoPersonRuleIn, node: NodeDep, principal: PrincipalDep) -> JSONResponse:
+    """Add levels at once; taking any out is a proposal until a second admin makes the same change."""
+    with audited(node, principal, "release.two_person_rule.change", [RULE_SETTING], journaled=True) as (
+        session,
+        _,
+        _t,
+    ):
+        me = _me(session, principal)
+        before = sorted(rules.two_person_levels(session))
+        change = rules.change_two_person_levels(session, body.levels, me, node.config.nation)
+        action = "release.two_person_rule." + ("change" if change.in_force else "propose")
+        detail = {"from": before, "to": sorted(set(body.levels)), "admins": list(change.approvers)}
+        journal.record(session, node, me, action, [RULE_SETTING], detail=detail)
+        out = {**_rule_state(session), "state": "in force" if change.in_force else "proposed"}
+    if not change.in_force:
+        out["waiting_for"] = "a second admin to make the same change within 24 hours"
+    return JSONResponse(out, status_code=200 if change.in_force else 202)
 
 
 @router.get("/releases")

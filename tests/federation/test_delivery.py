@@ -205,8 +205,10 @@ def test_a_later_pull_fetches_the_shared_objects_an_earlier_unit_brought(pair: P
     )
     with pair.us.db.write() as session:
         request_id = workflow.request_release(session, pair.us, p(session, "ana.analyst"), request).id
+    with pair.us.db.write() as session:  # the two-person rule holds at every level
+        assert workflow.approve(session, pair.us, p(session, "dan.disclosure"), request_id, "No harm.") is None
     with pair.us.db.write() as session:
-        assert workflow.approve(session, pair.us, p(session, "dan.disclosure"), request_id, "No harm.") is not None
+        assert workflow.approve(session, pair.us, p(session, "dora.disclosure"), request_id, "No harm.") is not None
     again = courier.pull_all(pair.mex)
     assert (again.pulled, again.failed) == (1, 0), again.errors
     assert "Mislabelled precursor drums" in _mateo_sees(pair.mex, precursor)
