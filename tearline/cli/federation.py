@@ -9,7 +9,7 @@ from rich.table import Table
 
 from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
 from tearline.federation import courier
-from tearline.federation.peers import add_peer, all_peers, peer_token
+from tearline.federation.peers import add_peer, all_peers, peer_token, revoke_peer_tokens, update_peer
 from tearline.store.federation import undelivered
 
 peer_app = typer.Typer(help="Partner nodes: trust is explicit, there is no discovery.", no_args_is_help=True)
@@ -49,6 +49,42 @@ def peer_token_command(
     node = open_node(data)
     with node.db.write() as session:
         print(peer_token(session, node, nation.upper()))
+
+
+@peer_app.command("set")
+@reports_errors
+def peer_set(
+    nation: Annotated[str, typer.Argument(help="The partner's nation.")],
+    url: Annotated[str | None, typer.Option(help="The partner node's new base URL.")] = None,
+    vkey: Annotated[str | None, typer.Option(help="The partner's new verifier key (it rotated its key).")] = None,
+    replace_key: Annotated[
+        bool, typer.Option("--replace-key", help="Trust --vkey instead of the partner's current key.")
+    ] = False,
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Move a registered partner to a new URL, or rotate its key; logged with the old and new values."""
+    if url is None and vkey is None:
+        raise typer.BadParameter("give --url or --vkey (with --replace-key)", param_hint="--url/--vkey")
+    node = open_node(data)
+    with node.db.write() as session:
+        changes = update_peer(session, node, nation.upper(), url, vkey, replace_key)
+    for field, (before, after) in changes.items():
+        console.print(f"peer {nation.upper()}: {field} {before} -> {after}")
+    if not changes:
+        console.print(f"peer {nation.upper()}: nothing changed")
+
+
+@peer_app.command("revoke-tokens")
+@reports_errors
+def peer_revoke_tokens(
+    nation: Annotated[str, typer.Argument(help="The partner's nation.")],
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """End every bearer token the partner's TAXII clients hold here (`tearline peer token` issues a new one)."""
+    node = open_node(data)
+    with node.db.write() as session:
+        revoked = revoke_peer_tokens(session, node, nation.upper())
+    console.print(f"peer {nation.upper()}: {revoked} token(s) revoked")
 
 
 @peer_app.command("list")

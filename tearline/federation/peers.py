@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tearline import clock, journal
 from tearline.audit.errors import NoteError
 from tearline.audit.keys import parse_verifier_key
-from tearline.audit.witness import trust_log
+from tearline.audit.witness import trust_log, trust_log_key
 from tearline.db.audit_tables import AuditWitnessedLog
 from tearline.db.federation_tables import Peer
 from tearline.db.limits import length_problems, too_long
@@ -27,7 +27,7 @@ from tearline.markings.scheme import NATIONAL_LABELS
 from tearline.node import Node
 from tearline.store import registry as reg
 from tearline.store.federation import peer_for_principal, peers, principal_named
-from tearline.store.principals import add_principal, issue_token
+from tearline.store.principals import add_principal, issue_token, revoke_tokens
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,9 @@ def add_peer(
         raise InvalidInput(problems)
     if session.get(Peer, nation) is not None:
         raise Conflict(
-            f"a peer for {nation} is already registered (`tearline peer list` shows it); a registered peer's URL "
-            "or key cannot be changed yet: `tearline peer token` issues it a new token, `tearline audit trust-log "
-            "VKEY --replace` changes the key whose log this node witnesses"
+            f"a peer for {nation} is already registered (`tearline peer list` shows it): `tearline peer set "
+            f"{nation} --url URL` moves it, `--vkey VKEY --replace-key` rotates its key, and `tearline peer token` "
+            "issues it a new token"
         )
     reg.add_partner(session, nation)
     if session.get(AgencyRow, agency) is None:
@@ -77,6 +77,44 @@ def add_peer(
     return peer, token
 
 
+def update_peer(
+    session: Session, node: Node, nation: str, url: str | None = None, vkey: str | None = None,
+    replace_key: bool = False,
+) -> dict[str, list[str]]:  # fmt: skip
+    """Move a partner to a new URL or rotate its key; returns each change as [before, after], logged.
+
+    A new key is trusted for the partner's sealed units, its requests and its log only with
+    `replace_key`: a key swapped in by mistake would let whoever holds it speak for the partner.
+    """
+    peer = get_peer(session, nation)
+    problems = (_url_problems(url) if url is not None else []) + (_vkey_problems(vkey) if vkey is not None else [])
+    if vkey is not None and vkey != peer.vkey and not replace_key:
+        problems.append(Problem("vkey", "replacing a partner's key needs --replace-key, once the partner confirmed it"))
+    if problems:
+        raise InvalidInput(problems)
+    changes: dict[str, list[str]] = {}
+    if url is not None and url.rstrip("/") != peer.url:
+        changes["url"] = [peer.url, url.rstrip("/")]
+        peer.url = url.rstrip("/")
+    if vkey is not None and vkey != peer.vkey:
+        trust_log_key(session, vkey, replace=True)  # keeps the cosigned size and root: fork detection goes on
+        changes["vkey"] = [peer.vkey, vkey]
+        peer.vkey = vkey
+    if changes:
+        journal.record(session, node, journal.NODE_ADMIN, "peer.update", [nation, peer.agency], detail=changes)
+    return changes
+
+
+def revoke_peer_tokens(session: Session, node: Node, nation: str) -> int:
+    """End every bearer token of the partner's principal here (a leaked token); returns how many."""
+    peer = get_peer(session, nation)
+    principal = session.get(Principal, peer.principal_id)
+    assert principal is not None
+    revoked = revoke_tokens(session, principal)
+    journal.record(session, node, journal.NODE_ADMIN, "peer.revoke-tokens", [nation], detail={"revoked": revoked})
+    return revoked
+
+
 def _peer_problems(node: Node, nation: str, agency: str, url: str, vkey: str) -> list[Problem]:
     problems = []
     if nation not in NATIONAL_LABELS:
@@ -86,13 +124,20 @@ def _peer_problems(node: Node, nation: str, agency: str, url: str, vkey: str) ->
     if not agency.strip():
         problems.append(Problem("agency", "must not be empty"))
     problems += length_problems([("agency", Peer.agency, agency)])
+    return problems + _url_problems(url) + _vkey_problems(vkey)
+
+
+def _url_problems(url: str) -> list[Problem]:
     if not url.startswith(("http://", "https://")):
-        problems.append(Problem("url", "must start with http:// or https://"))
+        return [Problem("url", "must start with http:// or https://")]
+    return []
+
+
+def _vkey_problems(vkey: str) -> list[Problem]:
     try:
-        problems += key_name_problems(vkey)
+        return key_name_problems(vkey)
     except (NoteError, ValueError) as err:
-        problems.append(Problem("vkey", f"not a C2SP signed-note verifier key ({err}); use `tearline audit vkey`"))
-    return problems
+        return [Problem("vkey", f"not a C2SP signed-note verifier key ({err}); use `tearline audit vkey`")]
 
 
 def key_name_problems(vkey: str) -> list[Problem]:
