@@ -160,8 +160,13 @@ def answer_consent(
     grant: bool,
     expires_at: datetime | None,
     note: str = "",
+    item_hashes: list[str] | None = None,
 ) -> Consent | None:
-    """Grant (signed by this node, with scope and expiry) or refuse; the answer goes back by outbox."""
+    """Grant (signed by this node, with scope and expiry) or refuse; the answer goes back by outbox.
+
+    A grant covers the items asked for, or only `item_hashes` of them: the originator may let the
+    port contact go on and keep the informant's portion back.
+    """
     authorize(officer, "grant_consent" if grant else "refuse_consent", node.config.nation)
     row = session.get(ConsentRequest, request_id)
     if row is None or row.direction != "in":
@@ -177,7 +182,8 @@ def answer_consent(
         return None
     if expires_at is None or clock.as_utc(expires_at) <= clock.now():
         raise InvalidInput(Problem("expires_at", "a consent needs an expiry in the future"))
-    consent = _signed_consent(node, row, clock.as_utc(expires_at))
+    scope = _granted_scope(row, item_hashes)
+    consent = _signed_consent(node, row, clock.as_utc(expires_at), scope)
     session.add(consent)
     session.flush()
     enqueue(
@@ -187,16 +193,28 @@ def answer_consent(
         row.requester_nation,
         {"request": row.id, "answer": "granted", "consent": consent.body, "signature": consent.signature},
     )
-    journal.record(session, node, officer, "consent.grant", [row.id, consent.id, *row.item_hashes])
+    journal.record(session, node, officer, "consent.grant", [row.id, consent.id, *scope])
     return consent
 
 
-def _signed_consent(node: Node, row: ConsentRequest, expires_at: datetime) -> Consent:
+def _granted_scope(row: ConsentRequest, item_hashes: list[str] | None) -> list[str]:
+    """The items a grant covers: all those asked for, or a non-empty part of them."""
+    if item_hashes is None:
+        return sorted(row.item_hashes)
+    if not item_hashes:
+        raise InvalidInput(Problem("item_hashes", "a grant covers at least one item; refuse the request instead"))
+    unasked = sorted(set(item_hashes) - set(row.item_hashes))
+    if unasked:
+        raise InvalidInput(Problem("item_hashes", f"{', '.join(unasked)} were not asked for in {row.id}"))
+    return sorted(set(item_hashes))
+
+
+def _signed_consent(node: Node, row: ConsentRequest, expires_at: datetime, scope: list[str]) -> Consent:
     body = {
         "id": f"consent--{uuid.uuid4()}",
         "grantor": {"nation": row.grantor_nation, "agency": row.grantor_agency},
         "recipient": {"nation": row.recipient_nation, "agency": row.recipient_agency},
-        "item_hashes": sorted(row.item_hashes),
+        "item_hashes": scope,
         "purpose": row.purpose,
         "expires_at": expires_at.isoformat(),
         "request": row.id,

@@ -75,6 +75,9 @@ class ConsentAnswerIn(RequestBody):
     grant: bool
     expires_at: datetime | None = None
     note: Statement = ""
+    item_hashes: list[str] | None = Field(
+        default=None, max_length=10_000, description="grant only these of the items asked for (default: all)"
+    )
 
 
 class ConsentAskIn(RequestBody):
@@ -174,7 +177,7 @@ def consent_requests(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
 def answer(request_id: str, body: ConsentAnswerIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     with audited(node, principal, "consent.answer", [request_id], journaled=True) as (session, _, _t):
         consent = consents.answer_consent(
-            session, node, _me(session, principal), request_id, body.grant, body.expires_at, body.note
+            session, node, _me(session, principal), request_id, body.grant, body.expires_at, body.note, body.item_hashes
         )
         return {"answer": "granted" if consent else "refused", "consent": consent.body if consent else None}
 
