@@ -75,10 +75,13 @@ def _sse(event: dict[str, Any]) -> str:
 
 
 def _start(last_event_id: str | None, query_value: int | None) -> int:
-    text = last_event_id if last_event_id is not None else str(query_value or 0)
-    if not text.isdigit() or int(text) > INT_MAX:
+    if last_event_id is None:
+        return query_value or 0  # `after` arrives already checked by its Query bounds
+    # ASCII digits only: str.isdigit() also admits '²' and '¹', which int() then refuses (a 500).
+    digits = last_event_id.isascii() and last_event_id.isdigit()
+    if not digits or len(last_event_id.lstrip("0")) > len(str(INT_MAX)) or int(last_event_id) > INT_MAX:
         raise InvalidInput(Problem("Last-Event-ID", "must be the id of an event this stream sent (a number)"))
-    return int(text)
+    return int(last_event_id)
 
 
 @router.get("/stream")
