@@ -19,6 +19,8 @@ from tearline.db.federation_tables import FeedObject
 from tearline.db.release_tables import OutboxMessage
 from tearline.federation.seal import Unit, seal_unit, version_of
 from tearline.node import Node
+from tearline.stix.encode import restamp
+from tearline.store import holdings as held
 from tearline.store.federation import feed_clock
 
 
@@ -40,12 +42,29 @@ def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
     Every object of the unit is written with the unit, even one an earlier unit brought: each
     row belongs to its release, so that a recall takes away that release's rows and no other's.
     """
+    if message.kind == "release":
+        message.payload = stamped(session, message.payload)
     unit = unit_for(node, message)
     objects = [*unit.objects, unit.seal]
     dates = iter(feed_clock(session, message.destination, len(objects)))
     session.add_all([_row(message, obj, next(dates)) for obj in objects])
     session.flush()
     return unit
+
+
+def stamped(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
+    """A release's payload with its bundle stamped with the report version's times.
+
+    A tearline is encoded without them, so every release of a report had one fixed `modified`:
+    the feed took a later version for a copy of the first, and served a puller the old text.
+    Stamped before the seal is made, so push and pull carry these bytes.
+    """
+    release = payload["release"]
+    found = held.version_id(session, release["report"], release["version"])
+    if found is None:
+        return payload
+    times = held.version_stamps(session, [found])[found]
+    return {**payload, "bundle": restamp(payload["bundle"], release["report"], times)}
 
 
 def _row(message: OutboxMessage, obj: dict[str, Any], added: datetime) -> FeedObject:

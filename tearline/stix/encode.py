@@ -22,6 +22,7 @@ from tearline.stix.definitions import (
 )
 from tearline.stix.objects import stix_object
 from tearline.stix.reports import stix_report
+from tearline.store.holdings import VersionTimes
 from tearline.store.reads import ReportView
 
 
@@ -62,3 +63,26 @@ def _extensions(objects: Iterable[Mapping[str, Any]]) -> list[str]:
     """tearline's extension definitions: markings and reports always, a custom type when it is used."""
     used = {ids.NEW_SDO[o["type"]] for o in objects if o["type"] in ids.NEW_SDO}
     return [ids.EXT_MARKING, ids.EXT_REPORT, *sorted(used)]
+
+
+def restamp(bundle: Mapping[str, Any], report_id: str, times: VersionTimes) -> dict[str, Any]:
+    """The bundle with the report and its objects stamped with their true times (STIX 2.1 §3.2).
+
+    A bundle made from a view without times (a tearline) has one fixed time on everything, so two
+    versions of one report would share a `modified` while their content differs.
+    """
+    objects = [_restamped(o, report_id, times) for o in bundle["objects"]]
+    return {**bundle, "id": ids.bundle_id(objects), "objects": objects}
+
+
+def _restamped(obj: dict[str, Any], report_id: str, times: VersionTimes) -> dict[str, Any]:
+    if obj["id"] == report_id:
+        created, modified = times.created, times.modified
+        stamps = {"published": clock.stix_timestamp(modified)}
+    elif obj["id"] in times.objects:
+        created, modified = times.objects[obj["id"]]
+        stamps = {}
+    else:
+        return obj  # a definition or identity: its fixed time is its id's
+    stamps |= {"created": clock.stix_timestamp(created), "modified": clock.stix_timestamp(modified)}
+    return {**obj, **stamps}

@@ -99,14 +99,15 @@ def _coordinate(place: Mapping[str, Any], axis: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def stix_object(view: ObjectView, created: str, creator: str) -> dict[str, Any]:
-    """A stored object as STIX 2.1, marked with its own marking (and its TLP 2.0 label)."""
+def stix_object(view: ObjectView, created: str, creator: str, modified: str | None = None) -> dict[str, Any]:
+    """A stored object as STIX 2.1, marked with its own marking (and its TLP 2.0 label); `modified`
+    defaults to `created`."""
     obj: dict[str, Any] = {
         "type": view.stix_type,
         "spec_version": "2.1",
         "id": view.stix_id,
         "created": created,
-        "modified": created,
+        "modified": modified or created,
         "created_by_ref": creator,
     }
     obj.update((k, v) for k, v in view.body.items() if k not in _NOT_BODY)

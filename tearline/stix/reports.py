@@ -18,6 +18,7 @@ from tearline.stix.checks import Check, any_text, parse_stix_time, text, timesta
 from tearline.stix.definitions import marking_refs
 from tearline.stix.markings import MarkingIndex, resolve
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.holdings import VersionTimes
 from tearline.store.reads import ReportView
 
 _REPORT_KEYS = frozenset(
@@ -133,9 +134,15 @@ def _marked(
     return resolve(refs, markings, rid, f"granular_markings[{selector}]", found)
 
 
-def stix_report(view: ReportView, creator: str, workspace: str | None) -> dict[str, Any]:
-    """A report as a reader sees it: only visible portions (renumbered) and objects, each still marked."""
-    created = clock.stix_timestamp(view.created_at) if view.created_at else ids.DEFINED
+def stix_report(
+    view: ReportView, creator: str, workspace: str | None, times: VersionTimes | None = None
+) -> dict[str, Any]:
+    """A report as a reader sees it: only visible portions (renumbered) and objects, each still marked.
+
+    With `times`, `created` is the report's first version and `modified` this one (STIX 2.1 §3.2);
+    without, both are the view's own time.
+    """
+    created, modified = report_stamps(view, times)
     granular: dict[str, list[str]] = {}
 
     def mark(marking: Marking, selector: str) -> None:
@@ -151,15 +158,23 @@ def stix_report(view: ReportView, creator: str, workspace: str | None) -> dict[s
         "spec_version": "2.1",
         "id": view.stix_id,
         "created": created,
-        "modified": created,
+        "modified": modified,
         "created_by_ref": creator,
         "name": title,
-        "published": created,
+        "published": modified,
         # STIX needs at least one ref; a report with no visible object names its producer.
         "object_refs": sorted({o.stix_id for o in view.objects}) or [creator],
         "extensions": {ids.EXT_REPORT: _report_extension(view, workspace)},
         "granular_markings": [{"marking_ref": ref, "selectors": granular[ref]} for ref in sorted(granular)],
     }
+
+
+def report_stamps(view: ReportView, times: VersionTimes | None) -> tuple[str, str]:
+    """The report's (created, modified) as STIX timestamps."""
+    if times is not None:
+        return clock.stix_timestamp(times.created), clock.stix_timestamp(times.modified)
+    created = clock.stix_timestamp(view.created_at) if view.created_at else ids.DEFINED
+    return created, created
 
 
 def _title(view: ReportView) -> tuple[str, Marking]:

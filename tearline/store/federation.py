@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -57,7 +57,9 @@ def feed_page(session: Session, q: FeedQuery, limit: int) -> list[FeedObject]:
 
     Units share objects (an identity, a marking-definition, the same person in two releases), and
     each unit's rows carry its own release, so that a recall takes only that release's rows away.
-    Of several live copies of one object version the oldest is served, so each appears once.
+    Of several live copies of one object the oldest is served, so each appears once; a copy is
+    the same version with the same body, since two tearlines of one report version (to two
+    agencies of the partner) differ in what they keep, and each must reach its seal as sealed.
     """
     query = select(FeedObject).where(
         FeedObject.destination == q.destination, _live(FeedObject, q.now), ~_earlier_copy(q.destination, q.now)
@@ -92,6 +94,8 @@ def _earlier_copy(destination: str, now: datetime) -> ColumnElement[bool]:
         other.stix_id == FeedObject.stix_id,
         other.modified == FeedObject.modified,
         other.id < FeedObject.id,
+        # Both bodies were written by the same encoder, so equal objects are equal text.
+        cast(other.body, Text) == cast(FeedObject.body, Text),
     )
     return exists().where(same, _live(other, now))
 

@@ -66,6 +66,17 @@ class HeldReport:
 
 
 @dataclass(frozen=True)
+class VersionTimes:
+    """When a report version's report and objects were created and last changed (STIX 2.1 §3.2):
+    `created` is the same for every version of one object, and an object that a version carried
+    over unchanged keeps the `modified` it had."""
+
+    created: datetime  # the report's first version
+    modified: datetime  # this version
+    objects: dict[str, tuple[datetime, datetime]]  # stix id -> (created, modified)
+
+
+@dataclass(frozen=True)
 class HeldObject:
     key: Key
     added: datetime
@@ -370,3 +381,61 @@ def current_report_view(session: Session, reader: Reader, table: EquivalenceTabl
         else None,
         title_hash=title.hash if title else None,
     )
+
+
+def version_stamps(session: Session, version_ids: Iterable[int]) -> dict[int, VersionTimes]:
+    """The times of each of these report versions, read from every earlier version of its report."""
+    wanted = set(version_ids)
+    if not wanted:
+        return {}
+    rv = ReportVersion
+    asked = session.execute(select(rv.id, rv.report_id, rv.number).where(rv.id.in_(sorted(wanted)))).all()
+    reports = {r for _, r, _ in asked}
+    history = session.execute(
+        select(rv.id, rv.report_id, rv.number, rv.created_at)
+        .where(rv.report_id.in_(sorted(reports)))
+        .order_by(rv.number)
+    ).all()
+    last = max(n for _, _, n in asked)
+    o = StixObject
+    rows = session.execute(
+        select(o.version_id, o.stix_id, o.body, o.marking_id).where(
+            o.version_id.in_([v for v, _, n, _ in history if n <= last])
+        )
+    ).all()
+    content: dict[int, dict[str, tuple[Any, int]]] = {}
+    for version_id, stix_id, body, marking_id in rows:
+        content.setdefault(version_id, {})[stix_id] = (body, marking_id)
+    out: dict[int, VersionTimes] = {}
+    for version_id, report_id, number in asked:
+        earlier = [(v, at) for v, r, n, at in history if r == report_id and n <= number]
+        out[version_id] = VersionTimes(earlier[0][1], earlier[-1][1], _object_times(earlier, content))
+    return out
+
+
+def _object_times(
+    versions: list[tuple[int, datetime]], content: dict[int, dict[str, tuple[Any, int]]]
+) -> dict[str, tuple[datetime, datetime]]:
+    """For the last of `versions`: each object's first appearance, and the start of the run of
+    versions that carried it unchanged (same body, same marking). Item hashes name the version,
+    so they differ on every version and cannot tell an unchanged object."""
+    times: dict[str, tuple[datetime, datetime]] = {}
+    before: dict[str, tuple[Any, int]] = {}
+    for version_id, at in versions:
+        here = content.get(version_id, {})
+        for stix_id, value in here.items():
+            created = times[stix_id][0] if stix_id in times else at
+            times[stix_id] = (created, times[stix_id][1] if before.get(stix_id) == value else at)
+        before = here
+    last = content.get(versions[-1][0], {})
+    return {k: v for k, v in times.items() if k in last}
+
+
+def version_id(session: Session, report_stix_id: str, number: int) -> int | None:
+    """The row id of version `number` of a report (a release names its report version so)."""
+    query = (
+        select(ReportVersion.id)
+        .join(Report, Report.id == ReportVersion.report_id)
+        .where(Report.stix_id == report_stix_id, ReportVersion.number == number)
+    )
+    return session.scalar(query)
