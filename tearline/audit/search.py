@@ -9,7 +9,9 @@ answer is always what the log itself says.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import orjson
@@ -20,7 +22,11 @@ from tearline.audit.event import OUTCOMES, AuditEvent
 from tearline.audit.store import ACTION_CUT, LogCorrupted, indexed_entries, search_key
 from tearline.clock import as_utc
 from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
+from tearline.db.models import Portion, Report, StixObject
+from tearline.db.release_tables import Consent, ConsentRequest, Release, ReleaseRequest
 from tearline.errors import InvalidInput, Problem
+from tearline.store.filters import Reader, object_visible, portion_visible
+from tearline.store.reads import report_visible
 
 MAX_LIMIT = 500
 # The rule under which reading or searching the log is allowed or refused.
@@ -84,9 +90,99 @@ class Query:
 
 @dataclass(frozen=True)
 class Hit:
+    """One entry found. `data` (its bytes) is None when its banner was withheld from the searcher."""
+
     index: int
     event: AuditEvent
-    data: bytes
+    data: bytes | None
+
+
+# An object id that can name something stored: no NUL (PostgreSQL text cannot hold it) and no longer
+# than any stored id; an entry can name anything, so the rest are names of nothing stored.
+_MAX_ID = 128
+_REQUEST = re.compile(r"release-request:([1-9][0-9]{0,8})")  # within any database's integer
+
+
+class EntrySight:
+    """What one searcher may be shown of audit entries, under DESIGN §3.3 ("nothing hidden shows").
+
+    Whether a report, portion or object is visible is asked of the store's read-path filters (the
+    same SQL as `GET /api/reports/{id}` and every other read), never decided here. An entry that
+    names a stored report, portion or object hidden from the searcher (or a release, release
+    request or consent of one) is left out; an entry's banner is shown only when the searcher sees
+    every item, in every version, of each report the entry concerns, since a banner rolls up items
+    the entry need not name (a title, a tearline's portions).
+    """
+
+    def __init__(self, session: Session, reader: Reader) -> None:
+        self.session = session
+        self.reader = reader
+
+    def entries(self, events: list[AuditEvent]) -> list[AuditEvent | None]:
+        """Each event as the searcher may see it: None if left out, without its banner if withheld."""
+        named = {o for event in events for o in event.objects if _may_be_stored(o)}
+        referents = self._referents(named)
+        concerns, hidden = self._items({*named, *(r for refs in referents.values() for r in refs)})
+        whole = self._whole({r for reports in concerns.values() for r in reports})
+        shown: list[AuditEvent | None] = []
+        for event in events:
+            ids = {o for o in event.objects if o in named}
+            ids |= {r for o in ids for r in referents.get(o, ())}
+            if ids & hidden:
+                shown.append(None)
+                continue
+            reports = {r for o in ids for r in concerns.get(o, ())}
+            if event.marking is not None and not (reports and reports <= whole):
+                event = replace(event, marking=None)
+            shown.append(event)
+        return shown
+
+    def _referents(self, ids: set[str]) -> dict[str, set[str]]:
+        """What releases, release requests and consents named here are about: a report, or item hashes."""
+        about: dict[str, set[str]] = {}
+        numbers = {int(m.group(1)): o for o in ids if (m := _REQUEST.fullmatch(o))}
+        requests = select(ReleaseRequest.id, ReleaseRequest.report_stix_id).where(ReleaseRequest.id.in_(numbers))
+        for number, report in self.session.execute(requests):
+            about[numbers[number]] = {report}
+        for release, report in self.session.execute(
+            select(Release.id, Release.report_stix_id).where(Release.id.in_(ids))
+        ):
+            about[release] = {report}
+        for table in (Consent, ConsentRequest):
+            for consent, hashes in self.session.execute(select(table.id, table.item_hashes).where(table.id.in_(ids))):
+                about[consent] = {h for h in hashes if isinstance(h, str) and _may_be_stored(h)}
+        return about
+
+    def _items(self, ids: set[str]) -> tuple[dict[str, set[int]], set[str]]:
+        """The reports each stored id concerns, and the ids that name stored things hidden from the reader."""
+        concerns: dict[str, set[int]] = {}
+        seen: set[str] = set()
+        reader, session = self.reader, self.session
+        for stix_id, report_id in session.execute(select(Report.stix_id, Report.id).where(Report.stix_id.in_(ids))):
+            concerns.setdefault(stix_id, set()).add(report_id)
+        seen |= set(session.scalars(select(Report.stix_id).where(Report.stix_id.in_(ids), report_visible(reader))))
+        p, o = Portion, StixObject
+        for column, table, visible in (
+            (p.hash, p, portion_visible(reader, p, current=False)),
+            (o.hash, o, object_visible(reader, o, current=False)),
+            (o.stix_id, o, object_visible(reader, o, current=False)),
+        ):
+            for item_id, report_id in session.execute(select(column, table.report_id).where(column.in_(ids))):
+                concerns.setdefault(item_id, set()).add(report_id)
+            seen |= set(session.scalars(select(column).where(column.in_(ids), visible)))
+        return concerns, set(concerns) - seen
+
+    def _whole(self, report_ids: set[int]) -> set[int]:
+        """The reports of which the reader sees every item of every version."""
+        p, o = Portion, StixObject
+        hidden_portion = select(p.id).where(p.report_id == Report.id, ~portion_visible(self.reader, p, current=False))
+        hidden_object = select(o.id).where(o.report_id == Report.id, ~object_visible(self.reader, o, current=False))
+        whole = select(Report.id).where(Report.id.in_(report_ids), ~hidden_portion.exists(), ~hidden_object.exists())
+        return set(self.session.scalars(whole))
+
+
+def _may_be_stored(object_id: str) -> bool:
+    return 0 < len(object_id) <= _MAX_ID and "\x00" not in object_id and _is_utf8(object_id)
 
 
 @dataclass(frozen=True)
@@ -158,24 +254,50 @@ def _decode(index: int, data: bytes) -> AuditEvent:
         ) from err
 
 
-def search(session: Session, query: Query) -> Page:
-    """Entries matching the query, in log order, at most `query.limit` of them."""
+def search(session: Session, query: Query, sight: EntrySight | None = None) -> Page:
+    """Entries matching the query, in log order, at most `query.limit` of them.
+
+    With a searcher's `sight`, entries about anything the searcher may not see are left out (and
+    the scan goes on past them), and a banner is kept only where the searcher sees all it covers:
+    a hidden report's history then answers exactly like that of a report that never existed.
+    """
     query.check()
     indexed = indexed_entries(session)
+    hits: list[Hit] = []
+    after = query.after
+    while True:
+        rows, covered = _candidates(session, replace(query, after=after), indexed)
+        matching = [Hit(index, event, data) for index, data in rows if query.matches(event := _decode(index, data))]
+        for hit in _seen(matching, sight):
+            hits.append(hit)
+            if len(hits) == query.limit:
+                return Page(hits, hit.index)
+        if covered:
+            return Page(hits, None)
+        after = rows[-1][0]
+        if sight is None:
+            return Page(hits, after)
+        # With a sight the scan goes on until the page is full, so that hidden entries neither
+        # shorten a page nor leave a trace in where the next one starts.
+
+
+def _candidates(session: Session, query: Query, indexed: int) -> tuple[list[tuple[int, bytes]], bool]:
+    """A batch of candidates after `query.after`, and whether it reaches the end of the log."""
     # Scan a few more candidates than asked: cut columns may admit entries that the bytes then reject.
     scan = query.limit * 2 + 10
     rows: list[tuple[int, bytes]] = [(i, bytes(d)) for i, d in session.execute(_indexed(query, indexed).limit(scan))]
     covered = len(rows) < scan  # every indexed candidate is in hand: the newer entries come next
     if covered:
         rows += _recent(session, query, indexed)
-    hits: list[Hit] = []
-    last = query.after
-    for index, data in rows:
-        last = index
-        event = _decode(index, data)
-        if query.matches(event):
-            hits.append(Hit(index, event, data))
-            if len(hits) == query.limit:
-                break
-    more = len(hits) == query.limit or not covered
-    return Page(hits, last if more else None)
+    return rows, covered
+
+
+def _seen(hits: list[Hit], sight: EntrySight | None) -> Iterable[Hit]:
+    if sight is None:
+        yield from hits
+        return
+    shown = sight.entries([hit.event for hit in hits])
+    for hit, event in zip(hits, shown, strict=True):
+        if event is not None:
+            # Without its banner the entry is no longer its bytes, which would show the banner.
+            yield Hit(hit.index, event, hit.data if event is hit.event else None)

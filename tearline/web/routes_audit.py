@@ -21,7 +21,7 @@ from fastapi.responses import PlainTextResponse, Response
 from tearline import clock, journal
 from tearline.audit import log
 from tearline.audit.event import AuditEvent
-from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, search
+from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, EntrySight, search
 from tearline.audit.search import Query as SearchQuery
 from tearline.audit.witness import StaleOldSize, witness_for, witness_verifier_key
 from tearline.db.models import Principal
@@ -180,12 +180,19 @@ def search_log(
     """Who saw (or was refused) an object, and what an actor saw: entries decoded from the log itself.
 
     `since` (inclusive) and `until` (exclusive) are RFC 3339 times or dates; without a zone they are UTC.
+    The auditor role grants the search, not what it shows (DESIGN §3.3): entries about anything the
+    auditor may not see are left out, and a banner (with the entry's bytes, `data`: null) is
+    withheld unless the auditor sees all it covers.
     """
     query = SearchQuery(object_id, actor, action, outcome, since, until, after, limit)
     query.check()
     detail = {k: v for k, v in {"object": object_id, "actor": actor, "action": action}.items() if v}
     _as_auditor(node, principal, "audit.search", detail)
+    reader = node.reader(principal)
     with node.db.read() as session:
-        page = search(session, query)
-    hits = [{"index": h.index, "event": h.event.as_json(), "data": _b64(h.data)} for h in page.hits]
+        page = search(session, query, EntrySight(session, reader))
+    hits = [
+        {"index": h.index, "event": h.event.as_json(), "data": None if h.data is None else _b64(h.data)}
+        for h in page.hits
+    ]
     return {"hits": hits, "next_after": page.next_after}
