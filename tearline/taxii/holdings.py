@@ -5,7 +5,9 @@ consumer resolve every marking it serves, so each national marking-definition is
 before the first report version (in the caller's view) whose items use it, and tearline's own
 definitions (identities, extension and TLP 2.0 definitions) before the caller's first version.
 An object's `date_added` is the creation time of the report version that holds it; the order is
-the store's keyset order, so paging is stable while reports are added.
+the store's keyset order, so paging is stable while reports are added. `created` is the same for
+every version of an object (its report's first version holding it), and an object an edit left
+unchanged keeps its `modified` (STIX 2.1 §3.2).
 """
 
 from __future__ import annotations
@@ -111,14 +113,17 @@ class Holdings:
         )
         boundary = merged[limit][0] if len(merged) > limit else None
         table = caller.node.table(session) if reports else None
+        times = held.version_stamps(session, {key.version_id for key, _ in merged[:limit]})
         out: list[_Entry] = []
         for key, item in merged[:limit]:
+            stamps = times[key.version_id]
             if isinstance(item, held.HeldObject):
-                body = stix_object(item.view, clock.stix_timestamp(item.added), creator)
+                created, modified = stamps.objects[key.stix_id]
+                body = stix_object(item.view, clock.stix_timestamp(created), creator, clock.stix_timestamp(modified))
             else:
                 assert table is not None
                 view = held.current_report_view(session, reader, table, key.version_id)
-                body = stix_report(view, creator, view.workspace)
+                body = stix_report(view, creator, view.workspace, stamps)
             marking_id = item.marking_id if isinstance(item, held.HeldObject) else None
             out.append(_Entry(key, TaxiiObject(key.stix_id, body["modified"], item.added, body), marking_id))
         return out, boundary
