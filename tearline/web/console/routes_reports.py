@@ -7,14 +7,16 @@ Each page calls the API's own route functions, so a page read is the same audite
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from tearline import journal
 from tearline.errors import InvalidInput, MarkingError, Problem
 from tearline.markings.banner import banner_text, portion_mark
-from tearline.markings.marking import Marking, marking_from_dict
+from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS
 from tearline.release import workflow
 from tearline.stix.objects import _ends as object_ends  # the ends the store checks (DESIGN §3.3 rule 8)
@@ -25,7 +27,7 @@ from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
-from tearline.web.schemas import ReportIn
+from tearline.web.schemas import ReportIn, report_draft
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 actions = APIRouter(prefix="/console", include_in_schema=False)  # JSON for the pages' scripts
@@ -113,9 +115,24 @@ def edit_report(report_id: str, request: Request, node: NodeDep, principal: Read
     return _editor(request, node, principal, report)
 
 
-def _editor(request: Request, node: Any, principal: Any, report: dict[str, Any] | None) -> Response:
+def _held(registry: Registry, principal: Any) -> Registry:
+    """The registry as an author knows it: only the compartments the author holds.
+
+    A compartment's name is itself compartmented knowledge (DESIGN §3.3, "nothing hidden shows"):
+    the editor offers only the author's, and one the author does not hold is refused exactly like
+    a compartment that does not exist.
+    """
+    held = set(principal.compartments or [])
+    return replace(registry, compartments={n: c for n, c in registry.compartments.items() if n in held})
+
+
+def _author_registry(node: Any, principal: Any) -> Registry:
     with node.db.read() as session:
-        registry = node.registry(session)
+        return _held(node.registry(session), principal)
+
+
+def _editor(request: Request, node: Any, principal: Any, report: dict[str, Any] | None) -> Response:
+    registry = _author_registry(node, principal)
     choices = {
         "levels": {nation: list(labels) for nation, labels in NATIONAL_LABELS.items()},
         "nations": sorted(registry.nations),
@@ -150,15 +167,26 @@ def _with_ends(body: ReportIn) -> ReportIn:
     return body
 
 
+def _markings_known_to_author(body: ReportIn, node: Any, principal: Any, action: str, objects: list[str]) -> None:
+    """Refuse a compartment the author does not hold as the store refuses an unknown one (logged alike)."""
+    try:
+        report_draft(body, _author_registry(node, principal))
+    except InvalidInput as err:
+        journal.record_refusal(node, principal, action, objects, err.code)
+        raise
+
+
 @actions.post("/reports")
 def create(body: ReportIn, node: NodeDep, principal: Writer) -> JSONResponse:
     _required(body)
+    _markings_known_to_author(body, node, principal, "report.create", [])
     return routes_reports.post_report(_with_ends(body), node, principal)
 
 
 @actions.post("/reports/{report_id}")
 def save(report_id: str, body: ReportIn, node: NodeDep, principal: Writer) -> dict[str, Any]:
     _required(body)
+    _markings_known_to_author(body, node, principal, "report.edit", [report_id])
     return routes_reports.put_report(report_id, _with_ends(body), node, principal)
 
 
@@ -171,7 +199,7 @@ def preview_banner(body: dict[str, Any], node: NodeDep, principal: Writer) -> di
     problems: list[Problem] = []
     markings: list[Marking] = []
     with node.db.read() as session:
-        registry = node.registry(session)
+        registry = _held(node.registry(session), principal)
         table = node.table(session)
     for i, item in enumerate(raw):
         try:
