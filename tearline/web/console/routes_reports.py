@@ -12,20 +12,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from tearline import journal
-from tearline.errors import InvalidInput, MarkingError, Problem
+from tearline.db.release_tables import ReleaseRequest
+from tearline.errors import InvalidInput, MarkingError, NotFound, Problem
 from tearline.markings.banner import banner_text, portion_mark
 from tearline.markings.marking import Marking, Registry, marking_from_dict
-from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS
+from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS, EquivalenceTable
 from tearline.release import workflow
 from tearline.stix.objects import _ends as object_ends  # the ends the store checks (DESIGN §3.3 rule 8)
+from tearline.store import reads
 from tearline.store.changes import latest_change
 from tearline.store.federation import received_releases
+from tearline.store.filters import Reader as StoreReader
 from tearline.store.rollup import reports_banner
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
-from tearline.web.audited import audited_read
+from tearline.web.audited import audited_read, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
 from tearline.web.schemas import ReportIn, report_draft
 
@@ -46,7 +50,7 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
     consents: list[dict[str, Any]] = []
     recalls: list[dict[str, Any]] = []
     if _officer(principal, nation):
-        with audited_read(node, principal, "release.queue") as (session, _, trail):
+        with audited_read(node, principal, "release.queue") as (session, reader, trail):
             queue = [
                 {
                     "id": r.id,
@@ -55,7 +59,7 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
                     "purpose": r.purpose,
                     "created_at": r.created_at,
                 }
-                for r in workflow.open_requests(session)
+                for r in _readable_requests(session, reader_of(reader), node.table(session))
             ]
             trail.objects = [f"release-request:{r['id']}" for r in queue]
         consents = [c for c in routes_release.consent_requests(node, principal)["items"] if c["state"] == "pending"]
@@ -90,6 +94,23 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
         received=received,
         stream_after=stream_after,
     )
+
+
+def _readable_requests(session: Session, reader: StoreReader, table: EquivalenceTable) -> list[ReleaseRequest]:
+    """The open requests whose report the officer may read: the others answer /review/N with a 404,
+    so their id, report, recipient and purpose are not the officer's to see (DESIGN §3.3)."""
+    requests = workflow.open_requests(session)
+    reports = {r.report_stix_id for r in requests}
+    readable = {stix_id for stix_id in reports if _readable(session, reader, table, stix_id)}
+    return [r for r in requests if r.report_stix_id in readable]
+
+
+def _readable(session: Session, reader: StoreReader, table: EquivalenceTable, stix_id: str) -> bool:
+    try:
+        reads.report_view(session, reader, table, stix_id)  # what /review/N reads first
+    except NotFound:
+        return False
+    return True
 
 
 @router.get("/reports/new")
