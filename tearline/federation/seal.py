@@ -98,7 +98,8 @@ def verify_unit(unit: Unit, key: Ed25519PublicKey) -> None:
         key.verify(base64.b64decode(str(unit.seal.get("signature", "")), validate=True), canonical(unsigned(unit.seal)))
     except (InvalidSignature, ValueError):
         raise Forbidden(f"seal {unit.seal.get('id')} is not signed by the sending node", rule="bad-signature") from None
-    listed = unit.seal.get("object_digests")
+    # A seal that covers no object may leave `object_digests` out: STIX allows no empty list.
+    listed = unit.seal.get("object_digests", [])
     whole = isinstance(listed, list) and all(
         isinstance(d, dict) and isinstance(d.get("id"), str) and isinstance(d.get("sha256"), str) for d in listed
     )
@@ -128,7 +129,7 @@ def units_of(objects: list[dict[str, Any]]) -> tuple[list[Unit], list[dict[str, 
 def digests_named(seal: dict[str, Any]) -> list[tuple[str, str]]:
     """The (id, sha256) of each object the seal covers; a malformed list names none (whoever reads the
     seal next refuses it, naming the field), so that one partner's faulty seal fails alone."""
-    found = seal.get("object_digests")
+    found = seal.get("object_digests", [])  # absent: the seal covers no object
     if not isinstance(found, list):
         return []
     return [(str(d.get("id")), str(d.get("sha256"))) for d in found if isinstance(d, dict)]
