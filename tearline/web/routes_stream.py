@@ -6,28 +6,34 @@ with the title and banner as the subscriber sees them. Role events (consent requ
 answers, recalls) go only to this node's own officers and auditors. Event ids are the change
 log's ids, so `Last-Event-ID` resumes exactly after the last event received; what was skipped
 as unreadable is never sent later by accident, because it is decided again on every resume.
+The credential the stream was opened with is checked again on every poll, and the principal read
+again with it: a stream ends once its token, session or principal would be refused a new request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session
 
 from tearline import clock, journal
 from tearline.db.federation_tables import ChangeEvent
 from tearline.db.models import Principal
-from tearline.errors import InvalidInput, NotFound, Problem
+from tearline.errors import InvalidInput, NotFound, Problem, Unauthorized
+from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
 from tearline.store.changes import changes_after
 from tearline.store.filters import Reader
+from tearline.store.principals import principal_for_token
 from tearline.store.reads import report_view
-from tearline.web.app import NodeDep, PrincipalDep
+from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
 from tearline.web.params import INT_MAX
 
 router = APIRouter(tags=["stream"])
@@ -35,10 +41,38 @@ POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 BATCH = 200
 
+# The stream's credential checked again: its principal as it is now, or Unauthorized.
+Admission = Callable[[Session], Principal]
 
-def events_for(node: Node, principal: Principal, after: int, limit: int = BATCH) -> tuple[list[dict[str, Any]], int]:
-    """The events after `after` this principal may receive, and the last change id examined."""
+
+def admission(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Admission:
+    """The check `PrincipalDep` made when the stream opened, to make again on every poll.
+
+    A stream outlives its request: a token revoked, a session logged out, a principal disabled or
+    given other roles must bite on the open stream too, as it does on the next request. The same
+    credential is taken as `current_principal` takes it, and checked by the same functions.
+    """
+    if credentials is None and is_signed(request.headers):
+        # A partner's signature holds for its few minutes of clock skew; a longer stream then ends,
+        # and the partner reconnects with a fresh signature and Last-Event-ID.
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return lambda session: principal_for_signature(session, request.headers, request.method, target)
+    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE, "")
+    return lambda session: principal_for_token(session, token)
+
+
+def events_for(
+    node: Node, principal: Principal, after: int, limit: int = BATCH, admit: Admission | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The events after `after` this principal may receive, and the last change id examined.
+
+    With `admit`, the principal is read again through it first (Unauthorized once it no longer
+    passes), so that roles and clearance are today's, not those of the moment the stream opened.
+    """
     with node.db.read() as session:  # an idle subscriber costs one read, never the writer's lock
+        if admit is not None:
+            principal = admit(session)
+            session.expunge(principal)  # used after this read, by the reader and the journal
         if not changes_after(session, after, 1):
             return [], after
     reader = node.reader(principal)
@@ -89,6 +123,7 @@ async def stream(
     request: Request,
     node: NodeDep,
     principal: PrincipalDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[
         int | None, Query(ge=0, le=INT_MAX, description="Resume after this event id (for clients without headers).")
@@ -97,12 +132,16 @@ async def stream(
 ) -> StreamingResponse:
     """Server-sent events of new and changed items you may read; resumable with Last-Event-ID."""
     start = _start(last_event_id, after)
+    admit = admission(request, credentials)
 
     async def events() -> AsyncIterator[str]:
         cursor, idle = start, 0.0
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
-            sent, examined = await to_thread.run_sync(events_for, node, principal, cursor)
+            try:
+                sent, examined = await to_thread.run_sync(events_for, node, principal, cursor, BATCH, admit)
+            except Unauthorized:
+                return  # the credential no longer admits: the stream ends, and a reconnect is refused
             for event in sent:
                 yield _sse(event)
             if examined != cursor:  # there may be more waiting: look again at once
