@@ -39,6 +39,7 @@ from tearline.store.reads import (
 REPORT_RANK, OBJECT_RANK = 1, 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LAST_ID = 2**31 - 1
+LAST_VERSION = _LAST_ID  # the largest report version id a cursor may name (an Integer column)
 
 
 @dataclass(frozen=True, order=True)

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.federation_tables import Peer
-from tearline.errors import NotFound
 from tearline.stix import ids
 from tearline.stix.definitions import (
     extension_definition,
@@ -36,6 +35,7 @@ from tearline.store import holdings as held
 from tearline.store.holdings import Key, Selection
 from tearline.store.reads import markings_by_id
 from tearline.taxii.collections import AddResult, Caller, Collection, Filters, ObjectPage, TaxiiObject, register
+from tearline.taxii.errors import BadRequest
 
 DEFINITION_RANK = 0
 DEFINITION_TYPES = frozenset({"identity", "extension-definition", "marking-definition"})
@@ -58,13 +58,22 @@ def encode_cursor(key: Key) -> str:
 
 
 def decode_cursor(text: str | None) -> Key | None:
+    """The position a `next` value names; anything this server could not have given is a 400, before
+    it reaches a query (a number too large for the column failed there with a 500)."""
     if text is None:
         return None
-    try:
-        version, rank, stix_id = text.split(".", 2)
-        return Key(int(version), int(rank), stix_id)
-    except ValueError:
-        raise NotFound("no such page: the 'next' value is not one this server gave") from None
+    parts = text.split(".", 2)
+    if len(parts) != 3 or not all(_digits(p) for p in parts[:2]):
+        raise BadRequest(f"next {text!r} is not a page this server gave")
+    version, rank = int(parts[0]), int(parts[1])
+    if version > held.LAST_VERSION or rank > held.OBJECT_RANK:
+        raise BadRequest(f"next {text!r} is not a page this server gave")
+    return Key(version, rank, parts[2])
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: int() also takes a sign, spaces, underscores and other scripts' digits."""
+    return text.isascii() and text.isdigit()
 
 
 class Holdings:

@@ -160,7 +160,7 @@ def test_an_object_and_its_versions(scenario: Scenario) -> None:
         ({"match[type]": "Report!"}, 400),
         ({"match[colour]": "red"}, 400),
         ({"match[version]": "newest"}, 400),
-        ({"next": "not-a-cursor"}, 404),
+        ({"next": "not-a-cursor"}, 400),
     ],
     ids=["zero-limit", "word-limit", "bad-time", "bad-id", "bad-type", "unknown-match", "bad-version", "bad-next"],
 )
