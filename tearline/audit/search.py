@@ -25,8 +25,9 @@ from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
 from tearline.db.models import Portion, Report, StixObject
 from tearline.db.release_tables import Consent, ConsentRequest, Release, ReleaseRequest
 from tearline.errors import InvalidInput, Problem
+from tearline.markings.marking import Marking
 from tearline.store.filters import Reader, object_visible, portion_visible
-from tearline.store.reads import report_visible
+from tearline.store.reads import markings_by_id, report_visible
 
 MAX_LIMIT = 500
 # The rule under which reading or searching the log is allowed or refused.
@@ -117,6 +118,14 @@ class EntrySight:
     def __init__(self, session: Session, reader: Reader) -> None:
         self.session = session
         self.reader = reader
+        self.bannered: set[int] = set()  # the reports behind the banners shown so far
+
+    def banner_markings(self) -> list[Marking]:
+        """The markings behind every banner shown so far, for a page's own banner to roll up."""
+        p, o = Portion, StixObject
+        ids = set(self.session.scalars(select(p.marking_id).where(p.report_id.in_(self.bannered))))
+        ids |= set(self.session.scalars(select(o.marking_id).where(o.report_id.in_(self.bannered))))
+        return list(markings_by_id(self.session, ids).values())
 
     def entries(self, events: list[AuditEvent]) -> list[AuditEvent | None]:
         """Each event as the searcher may see it: None if left out, without its banner if withheld."""
@@ -134,6 +143,8 @@ class EntrySight:
             reports = {r for o in ids for r in concerns.get(o, ())}
             if event.marking is not None and not (reports and reports <= whole):
                 event = replace(event, marking=None)
+            elif event.marking is not None:
+                self.bannered |= reports  # the searcher sees every item of these, in every version
             shown.append(event)
         return shown
 

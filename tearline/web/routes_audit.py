@@ -21,11 +21,12 @@ from fastapi.responses import PlainTextResponse, Response
 from tearline import clock, journal
 from tearline.audit import log
 from tearline.audit.event import AuditEvent
-from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, EntrySight, search
+from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, EntrySight, Page, search
 from tearline.audit.search import Query as SearchQuery
 from tearline.audit.witness import StaleOldSize, witness_for, witness_verifier_key
 from tearline.db.models import Principal
 from tearline.errors import Forbidden
+from tearline.markings.marking import Marking
 from tearline.node import Node
 from tearline.store.registry import current_table
 from tearline.web.app import NodeDep, PrincipalDep
@@ -185,14 +186,20 @@ def search_log(
     withheld unless the auditor sees all it covers.
     """
     query = SearchQuery(object_id, actor, action, outcome, since, until, after, limit)
-    query.check()
-    detail = {k: v for k, v in {"object": object_id, "actor": actor, "action": action}.items() if v}
-    _as_auditor(node, principal, "audit.search", detail)
-    reader = node.reader(principal)
-    with node.db.read() as session:
-        page = search(session, query, EntrySight(session, reader))
+    page, _ = searched(node, principal, query)
     hits = [
         {"index": h.index, "event": h.event.as_json(), "data": None if h.data is None else _b64(h.data)}
         for h in page.hits
     ]
     return {"hits": hits, "next_after": page.next_after}
+
+
+def searched(node: Node, principal: Principal, query: SearchQuery) -> tuple[Page, list[Marking]]:
+    """The auditor's search as this auditor may see it, and the markings behind the banners it shows."""
+    query.check()
+    detail = {k: v for k, v in {"object": query.object_id, "actor": query.actor, "action": query.action}.items() if v}
+    _as_auditor(node, principal, "audit.search", detail)
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        sight = EntrySight(session, reader)
+        return search(session, query, sight), sight.banner_markings()

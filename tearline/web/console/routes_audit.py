@@ -14,9 +14,13 @@ from fastapi import APIRouter, Query, Request, Response
 from tearline.audit import log
 from tearline.audit.errors import NoteError, ProofError
 from tearline.audit.merkle import leaf_hash
+from tearline.audit.search import Hit
+from tearline.audit.search import Query as SearchQuery
+from tearline.markings.marking import Marking
 from tearline.web import routes_audit, routes_release
 from tearline.web.app import NodeDep
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
+from tearline.web.console.routes_release import page_banner, released_markings
 from tearline.web.params import PathIndex
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -37,20 +41,24 @@ def audit(
     actor: str | None = None,
 ) -> Response:
     auditor = "auditor" in principal.roles
-    hits: list[dict[str, Any]] = []
+    hits: list[Hit] = []
     releases: list[dict[str, Any]] = []
+    shown: list[Marking] = []  # behind the banners this page shows
     if auditor and (object_id or actor):
-        hits = routes_audit.search_log(node, principal, object_id=object_id or None, actor=actor or None)["hits"]
+        page, shown = routes_audit.searched(node, principal, SearchQuery(object_id or None, actor or None))
+        hits = page.hits
     if auditor and principal.nation == node.config.nation:
         releases = list(reversed(routes_release.releases(node, principal)["items"]))
+        shown += released_markings(node, releases)
     return render(
         request,
         "audit.html",
         principal,
+        banner=page_banner(node, shown),
         auditor=auditor,
         object_id=object_id or "",
         actor=actor or "",
-        hits=[h["event"] | {"index": h["index"]} for h in hits],
+        hits=[h.event.as_json() | {"index": h.index} for h in hits],
         releases=releases,
         checkpoint=_checkpoint(node),
     )

@@ -14,9 +14,12 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from tearline import clock
+from tearline.db.release_tables import Release
 from tearline.errors import InvalidInput, Problem, TearlineError
-from tearline.markings.banner import portion_mark
-from tearline.store.items import items_by_hash
+from tearline.markings.banner import banner_text, portion_mark
+from tearline.markings.marking import Marking
+from tearline.store.content import version_content
+from tearline.store.items import NamedItem, items_by_hash
 from tearline.store.registry import load_registry
 from tearline.validation import problems_of
 from tearline.web import routes_release, routes_reports
@@ -162,12 +165,17 @@ def consent(request: Request, node: NodeDep, principal: Reader) -> Response:
 
 def _consent(request: Request, node: Any, principal: Any, error: TearlineError | None = None) -> Response:
     items = routes_release.consent_requests(node, principal)["items"]
-    asked = _asked_items(node, principal, [h for c in items if c["direction"] == "in" for h in c["item_hashes"]])
+    found = _asked_items(node, principal, [h for c in items if c["direction"] == "in" for h in c["item_hashes"]])
+    nation = node.config.nation
+    with node.db.read() as session:
+        table = node.table(session)
+    asked = {i.hash: {"kind": i.kind, "text": i.text, "mark": portion_mark(i.marking, nation, table)} for i in found}
     default_expiry = (clock.now() + timedelta(days=30)).date().isoformat()
     return render(
         request,
         "consent.html",
         principal,
+        banner=page_banner(node, [i.marking for i in found]),
         items=list(reversed(items)),
         asked=asked,
         default_expiry=default_expiry,
@@ -176,15 +184,38 @@ def _consent(request: Request, node: Any, principal: Any, error: TearlineError |
     )
 
 
-def _asked_items(node: Any, principal: Any, hashes: list[str]) -> dict[str, dict[str, str]]:
+def _asked_items(node: Any, principal: Any, hashes: list[str]) -> list[NamedItem]:
     """What an incoming request asks for, as the officer may see it: a read like any other, audited."""
     if not hashes:
-        return {}
+        return []
     with audited_read(node, principal, "consent.items", hashes) as (session, reader, _trail):
-        table = node.table(session)
-        found = items_by_hash(session, reader_of(reader), hashes)
-        nation = node.config.nation
-        return {i.hash: {"kind": i.kind, "text": i.text, "mark": portion_mark(i.marking, nation, table)} for i in found}
+        return items_by_hash(session, reader_of(reader), hashes)
+
+
+def page_banner(node: Any, markings: list[Marking]) -> str | None:
+    """The banner of a page showing items of these markings (None: nothing marked, the lowest label)."""
+    if not markings:
+        return None
+    with node.db.read() as session:
+        return banner_text(markings, node.config.nation, node.table(session))
+
+
+def released_markings(node: Any, items: list[dict[str, Any]]) -> list[Marking]:
+    """The markings of what release records show: their kept items that the reader may see.
+
+    `items` come from `routes_release.releases`, which keeps in each only the hashes the reader
+    may see; a record's own banner rolls up exactly these.
+    """
+    markings: list[Marking] = []
+    with node.db.read() as session:
+        for item in items:
+            release = session.get(Release, item["id"])
+            if release is None:
+                continue
+            content = version_content(session, release.report_stix_id, release.version_number)
+            kept = set(item["kept_hashes"])
+            markings += [i.marking for i in content.items if i.hash in kept]
+    return markings
 
 
 @router.post("/consent/{request_id}/answer")
@@ -210,7 +241,8 @@ def answer_consent(
 @router.get("/releases")
 def releases(request: Request, node: NodeDep, principal: Reader) -> Response:
     items = routes_release.releases(node, principal)["items"]
-    return render(request, "releases.html", principal, items=list(reversed(items)))
+    banner = page_banner(node, released_markings(node, items))
+    return render(request, "releases.html", principal, banner=banner, items=list(reversed(items)))
 
 
 @router.post("/releases/{release_id}/recall")
