@@ -17,6 +17,7 @@ DEFAULT_PAGE = 100
 _MATCH = ("id", "type", "version", "spec_version")
 _KNOWN = frozenset({"added_after", "limit", "next", *(f"match[{m}]" for m in _MATCH)})
 _TYPE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+SPEC_VERSIONS = ("2.0", "2.1")  # an unknown one is refused like any unknown filter value
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,24 @@ def parse_timestamp(name: str, text: str) -> datetime:
 
 
 def _versions(values: tuple[str, ...]) -> tuple[str, ...]:
-    for value in values:
-        if value not in ("first", "last", "all"):
-            parse_timestamp("match[version]", value)
-    return values or ("last",)
+    """`first`, `last`, `all`, or timestamps written as the objects write theirs, so that one instant
+    matches however many zeros it is given with (`...676000Z` is `...676Z`)."""
+    out = [v if v in ("first", "last", "all") else version_text(parse_timestamp("match[version]", v)) for v in values]
+    return tuple(dict.fromkeys(out)) or ("last",)
+
+
+def version_text(moment: datetime) -> str:
+    """An object version as STIX timestamps carry it: milliseconds, or microseconds when it has them."""
+    if moment.microsecond % 1000:
+        return clock.as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return clock.stix_timestamp(moment)
+
+
+def _spec_versions(values: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [v for v in values if v not in SPEC_VERSIONS]
+    if bad:
+        raise BadRequest(f"match[spec_version] {bad[0]!r} is not a STIX version ({', '.join(SPEC_VERSIONS)})")
+    return values
 
 
 def parse_query(params: Mapping[str, Sequence[str]], *, versions: bool = True) -> Query:
@@ -74,7 +89,7 @@ def parse_query(params: Mapping[str, Sequence[str]], *, versions: bool = True) -
         ids=object_ids,
         types=types,
         versions=_versions(_values(params, "match[version]")) if versions else ("all",),
-        spec_versions=_values(params, "match[spec_version]"),
+        spec_versions=_spec_versions(_values(params, "match[spec_version]")),
     )
     return Query(filters, _limit(_one(params, "limit")), _one(params, "next"))
 
@@ -82,10 +97,10 @@ def parse_query(params: Mapping[str, Sequence[str]], *, versions: bool = True) -
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_PAGE
-    try:
-        limit = int(text)
-    except ValueError:
-        raise BadRequest(f"limit must be a positive integer, not {text!r}") from None
+    # ASCII digits only: int() also takes spaces, signs, underscores and other scripts' digits.
+    if not (text.isascii() and text.isdigit()):
+        raise BadRequest(f"limit must be a positive integer, not {text!r}")
+    limit = int(text)
     if limit < 1:
         raise BadRequest("limit must be at least 1")
     return min(limit, MAX_PAGE)

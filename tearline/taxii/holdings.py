@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from tearline import clock
 from tearline.db.federation_tables import Peer
 from tearline.stix import ids
+from tearline.stix.checks import parse_stix_time
 from tearline.stix.definitions import (
     extension_definition,
     marking_definition,
@@ -240,8 +242,13 @@ def _wanted(entry: _Entry, copies: list[int], versions: tuple[str, ...]) -> bool
     return (
         ("last" in versions and here == max(copies))
         or ("first" in versions and here == min(copies))
-        or entry.obj.modified in versions
+        or _instant(entry.obj.modified) in {_instant(v) for v in versions}
     )
+
+
+def _instant(text: str) -> datetime | str:
+    """A version as an instant, so that two spellings of one time match; `first` and the like stay."""
+    return parse_stix_time(text) or text
 
 
 def holdings_for(session: Session, caller: Caller) -> list[Collection]:

@@ -26,7 +26,7 @@ from tearline.errors import Forbidden, NotFound, Problem, TearlineError, Unautho
 from tearline.node import Node
 from tearline.store.filters import Reader
 from tearline.taxii import holdings as _holdings  # noqa: F401  (registers the holdings collection)
-from tearline.taxii.collections import STIX_MEDIA_TYPE, Caller, Collection, ObjectPage, collections_for
+from tearline.taxii.collections import STIX_MEDIA_TYPE, Caller, Collection, Filters, ObjectPage, collections_for
 from tearline.taxii.errors import BadRequest, TooLarge, Unprocessable, body_of, error_body
 from tearline.taxii.filters import Query, page_headers, parse_query, taxii_time
 from tearline.taxii.media import TAXII_MEDIA_TYPE, require_taxii_accept, require_taxii_content
@@ -177,11 +177,18 @@ def _one_object(
             raise BadRequest("match[id] and match[type] do not apply to one object")
         filters = replace(query.filters, ids=(object_id,))
         caller = _caller(node, principal, reader)
-        page = _readable(session, caller, collection_id).page(session, caller, filters, query.limit, query.next)
-        if not page.objects and query.next is None:
-            raise NotFound(f"no object {object_id}")
+        collection = _readable(session, caller, collection_id)
+        page = collection.page(session, caller, filters, query.limit, query.next)
+        if not page.objects and (query.next is None or not _held(session, caller, collection, object_id)):
+            raise NotFound(f"no object {object_id}")  # with or without `next`: a hidden id is a missing one
         trail.objects = [f"collection:{collection_id}", *(o.stix_id for o in page.objects)]
     return page
+
+
+def _held(session: Session, caller: Caller, collection: Collection, object_id: str) -> bool:
+    """Does the collection serve any version of the object to the caller? (Asked only of an empty page.)"""
+    every = Filters(ids=(object_id,), versions=("all",))
+    return bool(collection.page(session, caller, every, 1, None).objects)
 
 
 @router.get(f"{root}/collections/{{collection_id}}/objects/{{object_id}}/")
