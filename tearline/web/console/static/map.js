@@ -34,7 +34,10 @@
       const marker = p.type === "sighting"
         ? L.circleMarker([p.lat, p.lon], {radius: 7, color: "#b3261e", fillOpacity: 0.8})
         : L.circleMarker([p.lat, p.lon], {radius: 5, color: "#1f4e79", fillOpacity: 0.5});
-      marker.bindTooltip(`${p.mark} ${p.name}${p.at ? " · " + p.at.slice(0, 16) : ""}`);
+      // A node, not a string: Leaflet puts a string in as HTML, and names are data, never markup.
+      const tip = document.createElement("span");
+      tip.textContent = `${p.mark} ${p.name}${p.at ? " · " + p.at.slice(0, 16) : ""}`;
+      marker.bindTooltip(tip);
       marker.addTo(layer);
     }
     const routes = new Map();
