@@ -163,6 +163,11 @@ class Cover:
         return self.nation == viewer.nation and (self.agency is None or self.agency == viewer.agency)
 
 
+# Rule 4's "live release or consent": a release reaches a receiving node as the delivery that
+# brought the item, so there the delivery is the release (live iff unrecalled and unexpired).
+ORCON_COVER_KINDS = ("release", "consent", "delivery")
+
+
 @dataclass(frozen=True)
 class ItemState:
     """Where an item stands: its identity for covers, and its liveness and workspace."""
@@ -184,9 +189,7 @@ def item_facts(
 ) -> ItemFacts:
     """The per-item facts for `decide`, from the covers that exist now."""
     live_covers = [c for c in covers if c.live(now) and c.covers_item(item.item_hash, item.version_id)]
-    orcon = any(
-        c.kind in ("release", "consent") and c.agency is not None and c.covers_viewer(viewer) for c in live_covers
-    )
+    orcon = any(c.kind in ORCON_COVER_KINDS and c.agency is not None and c.covers_viewer(viewer) for c in live_covers)
     consent = any(
         c.kind == "consent" and c.grantor_nation == marking.originator_nation and c.covers_viewer(viewer)
         for c in live_covers

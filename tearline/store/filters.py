@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from tearline.db.among import MarkingAmong
 from tearline.db.models import Audience, Grant, MarkingRow, Portion, StixObject, UTCDateTime
-from tearline.markings.visibility import Viewer
+from tearline.markings.visibility import ORCON_COVER_KINDS, Viewer
 from tearline.store.audience import AudienceSnapshot
 
 Item = Any  # Portion, StixObject or an alias of either
@@ -61,9 +61,9 @@ def _grant_exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 def orcon_cover(reader: Reader, item: Item) -> ColumnElement[bool]:
-    """Rule 4: a live release or consent naming the reader's agency (a nation alone does not count)."""
+    """Rule 4: a live release, delivery or consent naming the reader's agency (a nation alone does not count)."""
     return _grant_exists(
-        Grant.kind.in_(("release", "consent")),
+        Grant.kind.in_(ORCON_COVER_KINDS),
         Grant.nation == reader.viewer.nation,
         Grant.agency == reader.viewer.agency,
         *_live_grant(reader, item),

@@ -109,7 +109,8 @@ def may_see(p: P, x: X, world: World) -> bool:
         return False
     # 4. ORCON and LES.
     if "ORCON" in x.controls and p.agency != x.orig_agency:
-        named = [g for g in world.grants if g.kind in ("release", "consent") and g.agency is not None]
+        # On the receiving node, the release naming p's agency is the delivery that brought x.
+        named = [g for g in world.grants if g.kind in ("release", "consent", "delivery") and g.agency is not None]
         if not any(g.agency == p.agency and covers(g, p, x, world) for g in named):
             return False
     if "LES" in x.controls and not p.law_enforcement:

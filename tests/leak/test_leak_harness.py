@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from sqlalchemy import select
 
 from tearline import clock
@@ -32,7 +32,16 @@ from tearline.store.reports import create_report, edit_report, withdraw_report
 from tearline.web.routes_stream import events_for
 from tests.conftest import NodeFactory
 from tests.leak import oracle
-from tests.leak.world import AGENCIES, COMPARTMENTS, WORDS, ReportSpec, WorldSpec, stix_id, worlds
+from tests.leak.world import (
+    AGENCIES,
+    COMPARTMENTS,
+    ORCON_DELIVERED,
+    WORDS,
+    ReportSpec,
+    WorldSpec,
+    stix_id,
+    worlds,
+)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -194,6 +203,23 @@ def _add_grants(session: Any, spec: WorldSpec, items: list[tuple[oracle.X, Any]]
                 report_version_id=x.version_id if g.by_version else None,
                 expires_at=NOW - timedelta(days=1) if g.expired else NOW + timedelta(days=30),
                 recalled_at=NOW if g.recalled else None,
+                created_at=NOW,
+            )
+        )
+    received = [x for x, _ in items if x.received]
+    for d in spec.deliveries if received else []:
+        x = received[d.target % len(received)]
+        session.add(
+            Grant(
+                kind="delivery",
+                grantor_nation=x.orig_nation,
+                grantor_agency=x.orig_agency,
+                nation="USA",
+                agency=d.agency,
+                item_hash=None if d.by_version else x.hash,
+                report_version_id=x.version_id if d.by_version else None,
+                expires_at=NOW - timedelta(days=1) if d.expired else NOW + timedelta(days=30),
+                recalled_at=NOW if d.recalled else None,
                 created_at=NOW,
             )
         )
@@ -377,6 +403,7 @@ def _check_fulltext(session: Any, reader: Any, portions: list[Any], objects: lis
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(spec=worlds())
+@example(spec=ORCON_DELIVERED)
 def test_every_read_path_obeys_the_oracle(make_node: NodeFactory, spec: WorldSpec) -> None:
     with clock.frozen_at(NOW):
         built = build(make_node(), spec)

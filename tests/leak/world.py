@@ -117,15 +117,26 @@ def objects(draw: st.DrawFn) -> list[ObjectSpec]:
 
 @st.composite
 def reports(draw: st.DrawFn) -> ReportSpec:
+    portions = draw(st.lists(st.tuples(texts(), markings()), max_size=3))
+    received = draw(st.integers(0, 3)) == 0
+    if received and draw(st.booleans()):
+        # ORCON released to this nation: who sees it turns on the delivery's agency (rule 4).
+        portions.append((draw(texts()), _orcon_for_usa(draw(markings()))))
     return ReportSpec(
         title=(draw(texts()), draw(markings())),
-        portions=draw(st.lists(st.tuples(texts(), markings()), max_size=3)),
+        portions=portions,
         objects=draw(objects()),
         in_workspace=draw(st.integers(0, 3)) > 0,
-        received=draw(st.integers(0, 3)) == 0,
+        received=received,
         withdrawn=draw(st.integers(0, 5)) == 0,
         edited=draw(st.integers(0, 3)) == 0,
     )
+
+
+def _orcon_for_usa(raw: dict[str, Any]) -> dict[str, Any]:
+    rel_to = sorted({*raw["rel_to"], "USA"})
+    controls = {*raw["controls"], "ORCON"} - ({"NOFORN"} if len(rel_to) > 1 else set())
+    return {**raw, "rel_to": rel_to, "controls": sorted(controls)}
 
 
 @dataclass
@@ -154,22 +165,51 @@ grants = st.builds(
 
 
 @dataclass
+class DeliverySpec:
+    """A release as this (USA) node stores it on receipt: a delivery of one received item, naming
+    this nation and the recipient agency, if the release named one. Random grants rarely hit a
+    received item with the node's own nation, so ORCON cover by delivery (rule 4) is drawn apart."""
+
+    agency: str | None
+    by_version: bool
+    target: int  # index into the stored received items, modulo their number
+    expired: bool
+    recalled: bool
+
+
+def deliveries(agencies: list[str]) -> st.SearchStrategy[DeliverySpec]:
+    """Deliveries naming one of `agencies` (the world's own US principals'), or this nation alone."""
+    return st.builds(
+        DeliverySpec,
+        agency=st.sampled_from([None, *agencies]),
+        by_version=st.booleans(),
+        target=st.integers(0, 50),
+        expired=st.integers(0, 3).map(lambda v: v == 0),
+        recalled=st.integers(0, 3).map(lambda v: v == 0),
+    )
+
+
+@dataclass
 class WorldSpec:
     principals: list[PrincipalSpec]
     reports: list[ReportSpec]
     grants: list[GrantSpec]
     forbidden_nation: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    deliveries: list[DeliverySpec] = field(default_factory=list)
 
 
 @st.composite
 def worlds(draw: st.DrawFn) -> WorldSpec:
     count = draw(st.integers(2, 6))
+    people = [draw(principals(i)) for i in range(count)]
+    local = sorted({p.agency for p in people if p.nation == "USA"}) or [a[0] for a in AGENCIES if a[1] == "USA"]
     return WorldSpec(
-        principals=[draw(principals(i)) for i in range(count)],
+        principals=people,
         reports=draw(st.lists(reports(), min_size=1, max_size=3)),
         grants=draw(st.lists(grants, max_size=8)),
         forbidden_nation=draw(st.sampled_from([None, "MEX", "CAN"])),
+        deliveries=draw(st.lists(deliveries(local), max_size=4)),
     )
 
 
@@ -179,3 +219,38 @@ def stix_id(kind: str) -> str:
 
 def later(days: int) -> timedelta:
     return timedelta(days=days)
+
+
+def _mexican(*controls: str) -> dict[str, Any]:
+    return {
+        "originator": {"nation": "MEX", "agency": "MX-DEMO-FIA"},
+        "level": "SECRETA",
+        "rel_to": ["MEX", "USA"],
+        "controls": sorted(controls),
+        "compartments": [],
+    }
+
+
+def _us_principal(username: str, agency: str) -> PrincipalSpec:
+    return PrincipalSpec(username, agency, "USA", "TOP SECRET", [], member=True)
+
+
+# Always run, beside the random worlds: an ORCON portion received under a release to one US agency
+# (stored as its delivery). The named agency sees it; the other US agency sees only the title.
+ORCON_DELIVERED = WorldSpec(
+    principals=[_us_principal("p0", "US-DEMO-INTEL"), _us_principal("p1", "US-DEMO-NARC")],
+    reports=[
+        ReportSpec(
+            title=("alpha", _mexican()),
+            portions=[("bravo", _mexican("ORCON"))],
+            objects=[],
+            in_workspace=False,
+            received=True,
+            withdrawn=False,
+            edited=False,
+        )
+    ],
+    grants=[],
+    forbidden_nation=None,
+    deliveries=[DeliverySpec("US-DEMO-INTEL", by_version=True, target=0, expired=False, recalled=False)],
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from sqlalchemy import select
 
 from tearline import clock
@@ -18,7 +18,7 @@ from tearline.store.audience import AudienceSnapshot, marking_from_body
 from tearline.store.filters import item_visible, object_visible
 from tests.conftest import NodeFactory
 from tests.leak.test_leak_harness import NOW, build
-from tests.leak.world import WorldSpec, worlds
+from tests.leak.world import ORCON_DELIVERED, WorldSpec, worlds
 
 
 def _per_item(built, username: str) -> tuple[set[int], set[int]]:  # type: ignore[no-untyped-def]
@@ -91,6 +91,7 @@ def _in_sql(built, username: str) -> tuple[set[int], set[int]]:  # type: ignore[
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(spec=worlds())
+@example(spec=ORCON_DELIVERED)
 def test_sql_filter_equals_per_item_decision(make_node: NodeFactory, spec: WorldSpec) -> None:
     with clock.frozen_at(NOW):
         built = build(make_node(), spec)
