@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tearline import clock
 from tearline.db.release_tables import Release
@@ -30,6 +30,7 @@ from tearline.web.params import PathId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Text = Annotated[str, Form()]
+Body = TypeVar("Body", bound=BaseModel)
 
 
 def end_of_day(day: str, field: str) -> datetime:
@@ -83,7 +84,8 @@ def request_release(
 ) -> Response:
     nation, _, agency = recipient.partition("/")
     try:
-        body = _request_body(
+        body = _form_body(
+            routes_release.ReleaseRequestIn,
             {
                 "report": report_id,
                 "recipient": {"nation": nation, "agency": agency or None},
@@ -101,11 +103,11 @@ def request_release(
     return RedirectResponse(f"/reports/{report_id}?requested={request_id}", status_code=303)
 
 
-def _request_body(fields: dict[str, Any]) -> routes_release.ReleaseRequestIn:
+def _form_body(model: type[Body], fields: dict[str, Any]) -> Body:
     """The API's body from the form's fields; what the API would refuse with a 422 is refused the same way
     (as InvalidInput, naming each field), never left to escape as a 500."""
     try:
-        return routes_release.ReleaseRequestIn.model_validate(fields)
+        return model.model_validate(fields)
     except ValidationError as err:
         raise InvalidInput(problems_of(err)) from None
 
@@ -137,9 +139,8 @@ def approve(
     request_id: PathId, request: Request, node: NodeDep, principal: Writer, determination: Text = ""
 ) -> Response:
     try:
-        result = routes_release.approve(
-            request_id, routes_release.ApproveIn(determination=determination), node, principal
-        )
+        body = _form_body(routes_release.ApproveIn, {"determination": determination})
+        result = routes_release.approve(request_id, body, node, principal)
     except TearlineError as err:
         return _review(request, node, principal, request_id, err)
     if result["state"] == "disseminated":
@@ -152,7 +153,7 @@ def approve(
 @router.post("/review/{request_id}/deny")
 def deny(request_id: PathId, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
     try:
-        routes_release.deny(request_id, routes_release.ReasonIn(reason=reason), node, principal)
+        routes_release.deny(request_id, _form_body(routes_release.ReasonIn, {"reason": reason}), node, principal)
     except TearlineError as err:
         return _review(request, node, principal, request_id, err)
     return RedirectResponse(f"/review/{request_id}?outcome=denied", status_code=303)
@@ -231,7 +232,7 @@ def answer_consent(
     grant = decision == "grant"
     try:
         expires_at = end_of_day(expires, "expires_at") if grant else None
-        body = routes_release.ConsentAnswerIn(grant=grant, expires_at=expires_at, note=note)
+        body = _form_body(routes_release.ConsentAnswerIn, {"grant": grant, "expires_at": expires_at, "note": note})
         routes_release.answer(request_id, body, node, principal)
     except TearlineError as err:
         return _consent(request, node, principal, err)
@@ -240,12 +241,27 @@ def answer_consent(
 
 @router.get("/releases")
 def releases(request: Request, node: NodeDep, principal: Reader) -> Response:
+    return _releases(request, node, principal)
+
+
+def _releases(request: Request, node: Any, principal: Any, error: InvalidInput | None = None) -> Response:
     items = routes_release.releases(node, principal)["items"]
     banner = page_banner(node, released_markings(node, items))
-    return render(request, "releases.html", principal, banner=banner, items=list(reversed(items)))
+    return render(
+        request,
+        "releases.html",
+        principal,
+        banner=banner,
+        items=list(reversed(items)),
+        error=error,
+        status=error.status if error else 200,
+    )
 
 
 @router.post("/releases/{release_id}/recall")
 def recall(release_id: str, request: Request, node: NodeDep, principal: Writer, reason: Text = "") -> Response:
-    routes_release.recall(release_id, routes_release.ReasonIn(reason=reason), node, principal)
+    try:
+        routes_release.recall(release_id, _form_body(routes_release.ReasonIn, {"reason": reason}), node, principal)
+    except InvalidInput as err:  # the form again, saying what to mend; any other refusal is the error page
+        return _releases(request, node, principal, err)
     return RedirectResponse("/releases", status_code=303)
