@@ -3,9 +3,11 @@
 Every event is decided for the subscriber at the moment it is sent, by the same read path as a
 report read: a report event goes out only if the subscriber may read that report now, and then
 with the title and banner as the subscriber sees them. Role events (consent requests and
-answers, recalls) go only to this node's own officers and auditors. Event ids are the change
-log's ids, so `Last-Event-ID` resumes exactly after the last event received; what was skipped
-as unreadable is never sent later by accident, because it is decided again on every resume.
+answers, recalls) go only to this node's own officers and auditors, and of those only to the ones
+who may see what the event names (DESIGN §3.3: roles grant actions, never visibility). Event ids
+are the change log's ids, so `Last-Event-ID` resumes exactly after the last event received; what
+was skipped as unreadable is never sent later by accident, because it is decided again on every
+resume.
 The credential the stream was opened with is checked again on every poll, and the principal read
 again with it: a stream ends once its token, session or principal would be refused a new request.
 """
@@ -21,16 +23,19 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from tearline import clock, journal
 from tearline.db.federation_tables import ChangeEvent
-from tearline.db.models import Principal
+from tearline.db.models import Grant, Portion, Principal, Report, StixObject
+from tearline.db.release_tables import Consent, ConsentRequest
 from tearline.errors import InvalidInput, NotFound, Problem, Unauthorized
 from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
 from tearline.store.changes import changes_after
-from tearline.store.filters import Reader
+from tearline.store.filters import Reader, audience_clause
+from tearline.store.items import items_by_hash
 from tearline.store.principals import principal_for_token
 from tearline.store.reads import report_view
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
@@ -94,6 +99,8 @@ def _decide(session: Any, reader: Reader, table: Any, row: ChangeEvent) -> dict[
     if row.audience_role is not None:
         if reader.foreign or not ({row.audience_role, "auditor"} & reader.roles):
             return None
+        if not _sees_subject(session, reader, table, row):
+            return None
         return {**event, "report": row.report_stix_id, **row.detail}
     if row.report_stix_id is None:
         return None
@@ -102,6 +109,69 @@ def _decide(session: Any, reader: Reader, table: Any, row: ChangeEvent) -> dict[
     except NotFound:
         return None
     return {**event, "report": view.stix_id, "version": view.version, "title": view.title, "banner": view.banner}
+
+
+def _sees_subject(session: Session, reader: Reader, table: Any, row: ChangeEvent) -> bool:
+    """Whether the reader may see what a role event names; a subject not found is not seen.
+
+    A role only says who acts on an event: the report id, release and partner an event names are
+    themselves news of the report, so they go only to a reader who may see at least one of its items.
+    """
+    if row.kind == "recall":
+        return _saw_recalled(session, reader, row.report_stix_id or "", str(row.detail.get("release", "")))
+    named = _named_items(session, row.detail)
+    if named is not None:
+        return bool(items_by_hash(session, reader, named))  # the consent pages' own read of the items
+    if row.report_stix_id is not None:
+        try:
+            report_view(session, reader, table, row.report_stix_id)
+        except NotFound:
+            return False
+    return True  # an event that names nothing hides nothing
+
+
+def _named_items(session: Session, detail: dict[str, Any]) -> list[str] | None:
+    """The item hashes a consent request, answer or revocation concerns; None if it names neither."""
+    if "request" in detail:
+        request = session.get(ConsentRequest, str(detail["request"]))
+        return list(request.item_hashes) if request is not None else []
+    if "consent" in detail:
+        consent = session.get(Consent, str(detail["consent"]))
+        return list(consent.item_hashes) if consent is not None else []
+    return None
+
+
+def _saw_recalled(session: Session, reader: Reader, report: str, release_id: str) -> bool:
+    """Whether the reader could see an item the recalled release delivered, until the recall.
+
+    The recall has already ended those deliveries, so the report read now answers 404 to everyone
+    (rule 5), and the officers who read the report are the ones owed the news. So: rules 1-4 and 6
+    as every read applies them (the item's audience, `audience_clause`), on the items this release
+    delivered while it was live, and not withdrawn. Rule 7 needs nothing here: foreign readers get
+    no role events. Relationships are left out, so rule 8 needs nothing either: one with visible
+    ends has those ends to count instead.
+    """
+    delivered = select(Grant.item_hash, Grant.report_version_id).where(
+        Grant.kind == "delivery",
+        Grant.origin_id == release_id,
+        or_(Grant.recalled_at.is_(None), Grant.expires_at > Grant.recalled_at),
+    )
+    grants = session.execute(delivered).all()
+    hashes = [h for h, _ in grants if h]
+    versions = [v for _, v in grants if v is not None]
+    of_report = select(Report.id).where(Report.stix_id == report).scalar_subquery()
+    for item in (Portion, StixObject):
+        query = select(item.id).where(
+            item.report_id == of_report,
+            or_(item.hash.in_(hashes), item.version_id.in_(versions)),
+            item.withdrawn.is_(false()),
+            audience_clause(reader, item),
+        )
+        if item is StixObject:
+            query = query.where(StixObject.source_ref.is_(None), StixObject.target_ref.is_(None))
+        if session.scalar(query.limit(1)) is not None:
+            return True
+    return False
 
 
 def _sse(event: dict[str, Any]) -> str:

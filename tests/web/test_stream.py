@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tearline import clock
 from tearline.db.audit_tables import AuditLeaf
+from tearline.db.models import Portion, Report
+from tearline.db.release_tables import ConsentRequest
 from tearline.fixtures import Demo
 from tearline.node import Node
 from tearline.store import changes
@@ -72,14 +76,38 @@ def test_last_event_id_resumes_right_after_the_last_event_received(client: TestC
 
 
 def test_role_events_reach_this_nodes_officers_and_auditors_only(client: TestClient, node: Node, demo: Demo) -> None:
-    with node.db.write() as session:
-        changes.note(
-            session, "consent-request", None, role="disclosure_officer", detail={"request": "consent-request--x"}
-        )
-    kinds = {u: {e["kind"] for e in catch_up(client, token_headers(node, u))} for u in READERS}
-    assert "consent-request" in kinds["dan.disclosure"] and "consent-request" in kinds["carla.auditor"]
+    request = file_consent_request(node, demo.reports["convoy"])
+    with node.db.write() as session:  # a request not filed here names nothing anyone may see
+        detail = {"request": "consent-request--x"}
+        changes.note(session, "consent-request", None, role="disclosure_officer", detail=detail)
+    heard = {u: [e for e in catch_up(client, token_headers(node, u)) if e["kind"] != "report"] for u in READERS}
+    for username in ("dan.disclosure", "carla.auditor"):
+        assert [(e["kind"], e["request"]) for e in heard[username]] == [("consent-request", request)], username
     for username in ("ana.analyst", "ian.intel", "mateo.enlace", "chloe.liaison"):
-        assert "consent-request" not in kinds[username], username
+        assert heard[username] == [], username
+
+
+def file_consent_request(node: Node, report: str) -> str:
+    """A partner's consent request for the items of one report, filed as its arrival files it."""
+    with node.db.write() as session:
+        of_report = select(Report.id).where(Report.stix_id == report).scalar_subquery()
+        hashes = list(session.scalars(select(Portion.hash).where(Portion.report_id == of_report)))
+        row = ConsentRequest(
+            id=f"consent-request--{uuid.uuid4()}",
+            direction="in",
+            requester_nation="MEX",
+            requester_agency="MX-DEMO-FIA",
+            grantor_nation="USA",
+            grantor_agency="US-DEMO-NARC",
+            recipient_nation="CAN",
+            recipient_agency=None,
+            item_hashes=hashes,
+            purpose="Onward release to Canada (fictional).",
+            created_at=clock.now(),
+        )
+        session.add(row)
+        changes.note(session, "consent-request", None, role="disclosure_officer", detail={"request": row.id})
+        return row.id
 
 
 def test_every_event_sent_is_in_the_audit_log(client: TestClient, node: Node, demo: Demo) -> None:

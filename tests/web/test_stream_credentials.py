@@ -10,19 +10,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tearline import clock
-from tearline.db.models import Portion, Report
-from tearline.db.release_tables import ConsentRequest
 from tearline.fixtures import Demo
 from tearline.node import Node
 from tearline.store import changes
@@ -30,7 +25,7 @@ from tearline.store.federation import principal_named
 from tearline.store.principals import revoke_tokens, set_disabled, update_principal
 from tests.federation.support import serving
 from tests.web.support import report_body, token_headers
-from tests.web.test_stream import parse
+from tests.web.test_stream import file_consent_request, parse
 
 
 class Listener:
@@ -178,29 +173,6 @@ def test_a_role_taken_away_stops_its_events_on_the_open_stream(node: Node, demo:
         later = post_report(served, "A second courier vehicle, a white van.")
         assert officer.hears(later), "dan is still admitted: his stream goes on, as an analyst's"
         assert "consent-request" not in [e["kind"] for e in officer.events]
-
-
-def file_consent_request(node: Node, report: str) -> str:
-    """A partner's consent request for the items of one report, filed as its arrival files it."""
-    with node.db.write() as session:
-        of_report = select(Report.id).where(Report.stix_id == report).scalar_subquery()
-        hashes = list(session.scalars(select(Portion.hash).where(Portion.report_id == of_report)))
-        row = ConsentRequest(
-            id=f"consent-request--{uuid.uuid4()}",
-            direction="in",
-            requester_nation="MEX",
-            requester_agency="MX-DEMO-FIA",
-            grantor_nation="USA",
-            grantor_agency="US-DEMO-NARC",
-            recipient_nation="CAN",
-            recipient_agency=None,
-            item_hashes=hashes,
-            purpose="Onward release to Canada (fictional).",
-            created_at=clock.now(),
-        )
-        session.add(row)
-        changes.note(session, "consent-request", None, role="disclosure_officer", detail={"request": row.id})
-        return row.id
 
 
 def console_log_in(http: httpx.Client, username: str) -> str:
