@@ -205,6 +205,16 @@ def hosted_workspaces(session: Session, nation: str) -> list[Workspace]:
     return list(session.scalars(select(Workspace).where(Workspace.host_nation == nation).order_by(Workspace.slug)))
 
 
+def listed_workspaces(session: Session, principal: Principal, nation: str) -> list[Workspace]:
+    """The workspaces a nation hosts that a principal is shown: all of them to the node's admins (who
+    govern them), to anyone else only those they are a member of and the host's rules admit now."""
+    hosted = hosted_workspaces(session, nation)
+    if principal.nation == nation and "admin" in principal.roles:
+        return hosted
+    admitted = allowed_workspaces(session, principal)
+    return [w for w in hosted if w.id in admitted]
+
+
 def policy_versions(session: Session, workspace_id: int) -> list[WorkspacePolicy]:
     query = select(WorkspacePolicy).where(WorkspacePolicy.workspace_id == workspace_id)
     return list(session.scalars(query.order_by(WorkspacePolicy.version)))

@@ -24,7 +24,7 @@ def workspaces(request: Request, node: NodeDep, principal: Reader) -> Response:
     with audited_read(node, principal, "workspace.list") as (session, _, trail):
         rows = [
             {"slug": w.slug, "name": w.name, "host": w.host_nation}
-            for w in host.hosted_workspaces(session, node.config.nation)
+            for w in host.listed_workspaces(session, principal, node.config.nation)
         ]
         trail.objects = [w["slug"] for w in rows]
     return render(request, "workspaces.html", principal, workspaces=rows)
