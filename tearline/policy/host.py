@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,9 @@ entity Workspace = { host: String };
 action enter appliesTo { principal: [Principal], resource: [Workspace], context: { now: Long, today: String } };
 """
 _POLICY_ID = re.compile(r"policy `([^`]+)`")
+# Host rules are a handful of forbids; the bound keeps one save from storing (and every entry
+# decision from re-parsing) a document of any size.
+MAX_RULES_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class Entry:
 def validate_host_rules(text: str) -> dict[str, str]:
     """Parse host rules; refuse syntax errors, permits (a host rule never widens), rules without @id,
     and rules that do not type-check against what a request carries."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_RULES_BYTES:
+        raise InvalidInput(
+            Problem("policy", f"is {size:,} bytes; host rules may hold at most {MAX_RULES_BYTES:,} bytes (64 KB)")
+        )
     names = _rule_names(text)
     if names:
         checked = cedarpy.validate_policies(text, HOST_SCHEMA)
@@ -78,9 +87,20 @@ def _rule_names(text: str) -> dict[str, str]:
         names[key] = rule_id or key
     if parsed.get("templates"):
         problems.append(Problem("policy", "templates are not allowed in host rules"))
+    problems += _duplicate_ids(names)
     if problems:
         raise InvalidInput(problems)
     return names
+
+
+def _duplicate_ids(names: dict[str, str]) -> list[Problem]:
+    """A denial names the rule that fired by its @id, so two rules must never share one."""
+    counts = Counter(names.values())
+    return [
+        Problem("policy", f"@id({name!r}) names {count} rules; each rule needs an @id of its own")
+        for name, count in sorted(counts.items())
+        if count > 1
+    ]
 
 
 def current_policy(session: Session, workspace_id: int) -> WorkspacePolicy | None:
