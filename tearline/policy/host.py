@@ -55,6 +55,10 @@ def validate_host_rules(text: str) -> dict[str, str]:
             Problem("policy", f"is {size:,} bytes; host rules may hold at most {MAX_RULES_BYTES:,} bytes (64 KB)")
         )
     names = _rule_names(text)
+    # Refused here, not in `_rule_names`: rules stored before this check must still decide entry.
+    duplicates = _duplicate_ids(names)
+    if duplicates:
+        raise InvalidInput(duplicates)
     if names:
         checked = cedarpy.validate_policies(text, HOST_SCHEMA)
         if not checked.validation_passed:
@@ -87,7 +91,6 @@ def _rule_names(text: str) -> dict[str, str]:
         names[key] = rule_id or key
     if parsed.get("templates"):
         problems.append(Problem("policy", "templates are not allowed in host rules"))
-    problems += _duplicate_ids(names)
     if problems:
         raise InvalidInput(problems)
     return names

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tearline.fixtures import WORKSPACE
+from tearline import clock
+from tearline.db.models import Principal, WorkspacePolicy
+from tearline.fixtures import WORKSPACE, Demo
 from tearline.node import Node
 from tearline.policy import host
 from tests.console.test_sessions import log_in
@@ -49,3 +51,17 @@ def test_distinct_rules_within_the_bound_are_saved(client: TestClient, node: Nod
     saved = client.post(f"/workspaces/{WORKSPACE}/policy", data={"csrf": csrf, "policy": rules}, follow_redirects=False)
     assert saved.status_code == 303
     assert _versions(node) == 1
+
+
+def test_rules_stored_before_the_check_still_decide_entry(node: Node, demo: Demo) -> None:
+    with node.db.write() as session:
+        workspace = host.workspace_by_slug(session, WORKSPACE)
+        stored = WorkspacePolicy(
+            workspace_id=workspace.id, version=1, policy_text=TWINS, created_by="adam.admin", created_at=clock.now()
+        )
+        session.add(stored)
+        session.flush()
+        mateo = session.get(Principal, demo.principals["mateo.enlace"].id)
+        assert mateo is not None
+        entry = host.may_enter(session, mateo, workspace)
+    assert not entry.allowed and entry.rule == "no-foreign"
