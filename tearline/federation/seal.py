@@ -81,9 +81,10 @@ def seal_unit(
         "sender": {"nation": sender[0], "agency": sender[1]},
         "destination": destination,
         "payload": payload,
-        "object_digests": [{"id": o["id"], "version": version_of(o), "sha256": digest(o)} for o in objects],
         "extensions": {EXT_SEAL: {"extension_type": "new-sdo"}},
     }
+    if objects:  # a message (recall, consent) covers no object, and STIX 2.1 allows no empty list
+        body["object_digests"] = [{"id": o["id"], "version": version_of(o), "sha256": digest(o)} for o in objects]
     body["signature"] = base64.b64encode(key.sign(canonical(body))).decode()
     return Unit(body, objects)
 

@@ -53,7 +53,7 @@ class Seal(BaseModel):
     sender: Party
     destination: str
     payload: dict[str, Any]
-    object_digests: list[Digest]
+    object_digests: list[Digest] = []  # absent on a message seal: STIX 2.1 allows no empty list
     # `signature` is left to `seal.verify_unit`: a seal without one (or with garbage) is not the sender's.
 
 
