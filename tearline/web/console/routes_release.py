@@ -18,6 +18,7 @@ from tearline.db.release_tables import Release
 from tearline.errors import InvalidInput, Problem, TearlineError
 from tearline.markings.banner import banner_text, portion_mark
 from tearline.markings.marking import Marking
+from tearline.release import workflow
 from tearline.store.content import version_content
 from tearline.store.items import NamedItem, items_by_hash
 from tearline.store.registry import load_registry
@@ -127,11 +128,27 @@ def _review(
         principal,
         banner=data["banner_before"],
         review=data,
-        outcome=request.query_params.get("outcome"),
-        release=request.query_params.get("release"),
+        outcome=_outcome(request.query_params.get("outcome"), data["state"]),
+        release=_release_of(node, data) if data["state"] == "disseminated" else None,
         error=error,
         status=error.status if error else 200,
     )
+
+
+# The notice after a decision, for the state the request reached: the query only says which notice
+# the officer came for, and a notice the request's state does not bear out is not shown.
+_OUTCOMES = {"waiting": "requested", "disseminated": "disseminated", "denied": "denied"}
+
+
+def _outcome(asked: str | None, state: str) -> str | None:
+    return asked if asked is not None and _OUTCOMES.get(asked) == state else None
+
+
+def _release_of(node: Any, review: dict[str, Any]) -> str | None:
+    """The id of the release a disseminated request made, from the record (never from the query)."""
+    with node.db.read() as session:
+        made, _ = workflow.releases_with_recalls(session, review["report"])
+        return next((r.id for r in made if r.request_id == review["request"]), None)
 
 
 @router.post("/review/{request_id}/approve")
