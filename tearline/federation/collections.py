@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.federation_tables import FeedObject, Peer
-from tearline.errors import NotFound, TearlineError
+from tearline.errors import TearlineError
 from tearline.federation import receive
 from tearline.federation.peers import peer_of
 from tearline.federation.seal import units_of, version_of
 from tearline.stix import ids
 from tearline.store.federation import FeedQuery, feed_page
 from tearline.taxii.collections import AddResult, Caller, Collection, Filters, ObjectPage, TaxiiObject, register
+from tearline.taxii.errors import BadRequest
 
 
 def feed_id(nation: str, agency: str, partner: str) -> str:
@@ -39,14 +40,27 @@ def _cursor(row: FeedObject) -> str:
     return f"{clock.as_utc(row.date_added).isoformat()}|{row.id}"
 
 
+LAST_ROW = 2**31 - 1  # feed_object.id is an Integer column
+
+
 def _after(text: str | None) -> tuple[datetime, int] | None:
+    """The position a `next` value names; anything this server could not have given is a 400,
+    before it reaches a query (a row id past the column's range failed there with a 500)."""
     if text is None:
         return None
+    stamp, _, row_id = text.rpartition("|")
     try:
-        stamp, row_id = text.rsplit("|", 1)
-        return datetime.fromisoformat(stamp), int(row_id)
+        added = datetime.fromisoformat(stamp)
     except ValueError:
-        raise NotFound("no such page: the 'next' value is not one this server gave") from None
+        added = None
+    if added is None or added.tzinfo is None or not _row_id(row_id):
+        raise BadRequest(f"next {text!r} is not a page this server gave")
+    return added, int(row_id)
+
+
+def _row_id(text: str) -> bool:
+    # ASCII digits only: int() also takes a sign, spaces, underscores and other scripts' digits.
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= LAST_ROW
 
 
 class Feed:
