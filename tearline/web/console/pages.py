@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -91,7 +91,7 @@ def render(
         _=texts.gettext,
         ngettext=texts.ngettext,
         lang=language,
-        languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        languages=[(code, LANGUAGE_NAMES[code], language_link(request, code)) for code in LANGUAGES],
         me=principal,
         roles=set(principal.roles) if principal else set(),
         node=node.config,
@@ -109,6 +109,12 @@ def render(
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def language_link(request: Request, language: str) -> str:
+    """This page in another language: its own query (a search, a page number) kept, `lang` replaced."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return "?" + urlencode([*kept, ("lang", language)])
 
 
 def login_redirect(request: Request, expired: bool = False) -> RedirectResponse:
