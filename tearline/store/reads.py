@@ -6,6 +6,7 @@ computed over what that reader may see and nothing else; a hidden report answers
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -145,15 +146,55 @@ def _portion_text(text: str, marking: Marking, hides_source: bool) -> str:
     return text
 
 
-def _visible_versions(session: Session, reader: Reader, report_id: int) -> list[int]:
-    """Version ids with anything visible to the reader, oldest first (their numbers are renumbered)."""
-    p, o = Portion, StixObject
-    with_portions = select(p.version_id).where(p.report_id == report_id, portion_visible(reader, p, current=False))
-    with_objects = select(o.version_id).where(o.report_id == report_id, object_visible(reader, o, current=False))
-    ids = set(session.scalars(with_portions.distinct())) | set(session.scalars(with_objects.distinct()))
+def _visible_versions(session: Session, reader: Reader, report_id: int) -> list[list[int]]:
+    """The reader's versions, oldest first: each a run of version ids that look the same to them.
+
+    A version with nothing visible is not one of them, and neither is a version whose visible
+    content (`_shown_content`) equals the previous visible one's: an edit the reader cannot see made
+    nothing they can see, so it must not show as a new number either (DESIGN §3.3).
+    """
+    shown = _shown_content(session, reader, report_id)
+    ids = set(shown)
     if ids and session.scalar(select(Report.received).where(Report.id == report_id)):
         ids = _delivered_versions(session, reader, report_id, ids)
-    return sorted(ids)
+    runs: list[list[int]] = []
+    for version_id in sorted(ids):
+        if runs and shown[version_id] == shown[runs[-1][-1]]:
+            runs[-1].append(version_id)
+        else:
+            runs.append([version_id])
+    return runs
+
+
+def _shown_content(session: Session, reader: Reader, report_id: int) -> dict[int, tuple[Any, ...]]:
+    """For each version with anything visible to the reader, what a view of it shows them but its
+    number, date and hashes (which every version has its own of): metadata, portions and objects."""
+    p, o = Portion, StixObject
+    portions = session.execute(
+        select(p.version_id, p.is_title, p.text, p.marking_id)
+        .where(p.report_id == report_id, portion_visible(reader, p, current=False))
+        .order_by(p.version_id, p.position)
+    ).all()
+    objects = session.scalars(
+        select(o).where(o.report_id == report_id, object_visible(reader, o, current=False)).order_by(o.version_id, o.id)
+    ).all()
+    ids = {r.marking_id for r in portions} | {r.marking_id for r in objects}
+    markings, hidden = markings_by_id(session, ids), _hides_source(session, reader, ids)
+    shown: dict[int, list[Any]] = {}
+    for version_id, is_title, text, marking_id in portions:
+        shown_text = _portion_text(text, markings[marking_id], marking_id in hidden)
+        shown.setdefault(version_id, []).append((is_title, shown_text, marking_id))
+    for obj in objects:
+        view = _object_view(obj, markings[obj.marking_id], obj.marking_id in hidden, "")
+        body = json.dumps(view.body, sort_keys=True, default=str)
+        fields = (view.stix_id, view.stix_type, view.name, body, view.observed_at, view.latitude, view.longitude)
+        shown.setdefault(obj.version_id, []).append((*fields, obj.marking_id))
+    meta = session.execute(
+        select(ReportVersion.id, ReportVersion.predicate, ReportVersion.need_to_know, ReportVersion.review_due).where(
+            ReportVersion.id.in_(shown)
+        )
+    ).all()
+    return {version_id: (predicate, need, due, *shown[version_id]) for version_id, predicate, need, due in meta}
 
 
 def _delivered_versions(session: Session, reader: Reader, report_id: int, ids: set[int]) -> set[int]:
@@ -194,39 +235,44 @@ def shown_version(session: Session, reader: Reader, stix_id: str, version_id: in
     report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
     if report_id is None:
         return None
-    versions = _visible_versions(session, reader, report_id)
-    return versions.index(version_id) + 1 if version_id in versions else None
+    runs = _visible_versions(session, reader, report_id)
+    return next((number for number, run in enumerate(runs, 1) if version_id in run), None)
 
 
 def report_view(
     session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, version: int | None = None
 ) -> ReportView:
-    """One report as this reader may see it; `version` (auditors only) picks an older visible version."""
+    """One report as this reader may see it; `version` (auditors only) picks an older visible version.
+
+    Versions are numbered over what the reader sees (`_visible_versions`): version N is the reader's
+    N-th, shown with the content of the last version id of its run (so the current one for the
+    current run) and dated by the first (when what the reader sees came to be).
+    """
     report = session.scalar(select(Report).where(Report.stix_id == stix_id))
     missing = NotFound(f"no report {stix_id}")
     if report is None:
         raise missing
-    if version is not None and "auditor" not in reader.roles:
-        current_ids = _visible_versions(session, reader, report.id)
-        if version != len(current_ids):
-            raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
-    versions = _visible_versions(session, reader, report.id)
+    runs = _visible_versions(session, reader, report.id)
+    if version is not None and "auditor" not in reader.roles and version != len(runs):
+        raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
     current_version_id = session.scalar(
         select(ReportVersion.id).where(
             ReportVersion.report_id == report.id, ReportVersion.number == report.current_version
         )
     )
     if version is None:
-        if current_version_id not in versions:
+        if not runs or runs[-1][-1] != current_version_id:
             raise missing
-        version_id, shown = current_version_id, versions.index(current_version_id) + 1
-    elif 1 <= version <= len(versions):
-        version_id, shown = versions[version - 1], version
+        shown = len(runs)
+    elif 1 <= version <= len(runs):
+        shown = version
     else:
         raise missing
-    return _build_view(
-        session, reader, table, report, version_id, shown, len(versions), version_id == current_version_id
-    )
+    run = runs[shown - 1]
+    view = _build_view(session, reader, table, report, run[-1], shown, len(runs), run[-1] == current_version_id)
+    if len(run) > 1:
+        view.created_at = session.scalar(select(ReportVersion.created_at).where(ReportVersion.id == run[0]))
+    return view
 
 
 def _build_view(
