@@ -1,5 +1,6 @@
 """A statement over the API's bound on a console form is a 422 naming its field, and nothing is stored
-(SQLite and PostgreSQL): recall reasons, denial reasons, determinations and consent notes."""
+(SQLite and PostgreSQL): recall reasons, denial reasons, determinations and consent notes; so is a
+consent decision other than grant or refuse."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_a_too_long_recall_reason_is_refused_naming_its_field(client: TestClient
     assert _count(node, ReleaseRecall) == 0
 
 
-def test_a_too_long_consent_note_is_refused_naming_its_field(client: TestClient, node: Node, demo: Demo) -> None:
+def _incoming_consent_request(node: Node, demo: Demo) -> None:
     with node.db.write() as session:
         content = version_content(session, demo.reports["convoy"])
         item = next(i.hash for i in content.items if "port of Vancouver" in i.text)
@@ -65,9 +66,24 @@ def test_a_too_long_consent_note_is_refused_naming_its_field(client: TestClient,
             "purpose": "Pass the port contact to the Canadian border agency (fictional).",
         }
         receive_consent_request(session, node, request)
+
+
+def test_a_too_long_consent_note_is_refused_naming_its_field(client: TestClient, node: Node, demo: Demo) -> None:
+    _incoming_consent_request(node, demo)
     csrf = log_in(client, "dan.disclosure")
     for decision in ("grant", "refuse"):
         form = {"csrf": csrf, "decision": decision, "expires": "2099-01-01", "note": TOO_LONG}
         _refused(client.post(f"/consent/{CONSENT_REQUEST}/answer", data=form), "note")
+    with node.db.read() as session:
+        assert session.scalar(select(ConsentRequest.state).where(ConsentRequest.id == CONSENT_REQUEST)) == "pending"
+
+
+def test_a_consent_decision_other_than_grant_or_refuse_is_refused(client: TestClient, node: Node, demo: Demo) -> None:
+    _incoming_consent_request(node, demo)
+    csrf = log_in(client, "dan.disclosure")
+    for decision in ("maybe", "Grant"):
+        form = {"csrf": csrf, "decision": decision, "expires": "2099-01-01", "note": "why not"}
+        response = client.post(f"/consent/{CONSENT_REQUEST}/answer", data=form)
+        assert response.status_code == 422 and "decision: must be grant or refuse" in response.text
     with node.db.read() as session:
         assert session.scalar(select(ConsentRequest.state).where(ConsentRequest.id == CONSENT_REQUEST)) == "pending"

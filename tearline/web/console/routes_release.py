@@ -248,6 +248,8 @@ def answer_consent(
 ) -> Response:
     grant = decision == "grant"
     try:
+        if decision not in ("grant", "refuse"):  # anything else is a mistake, never a refusal
+            raise InvalidInput(Problem("decision", "must be grant or refuse"))
         expires_at = end_of_day(expires, "expires_at") if grant else None
         body = _form_body(routes_release.ConsentAnswerIn, {"grant": grant, "expires_at": expires_at, "note": note})
         routes_release.answer(request_id, body, node, principal)
