@@ -76,13 +76,36 @@ class ReportDraft:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# The most characters a title or portion may hold. Their column is Text, so `tearline.db.limits`
+# has no length to read, and a 2,000,000-character portion was stored whole; the other free-text
+# fields stop at 4,000, but a portion is a report's body and gets far more room.
+PORTION_TEXT_LIMIT = 100_000
+
+
 def draft_length_problems(draft: ReportDraft) -> list[Problem]:
     """Ids longer than their columns (a CSV mapping names its report's id; the API takes any id whose
-    tail parses as a UUID). Types are known ones, and refs must be ids of the same report."""
+    tail parses as a UUID), and texts longer than a portion may be. Types are known ones, and refs
+    must be ids of the same report."""
     problems = length_problems([("id", Report.stix_id, draft.stix_id)])
     for obj in draft.objects:
         problems += length_problems([("id", StixObject.stix_id, obj.stix_id)], obj.stix_id)
+    return problems + portion_text_problems(draft)
+
+
+def portion_text_problems(draft: ReportDraft) -> list[Problem]:
+    """The title and portions too long to store, named as the store names them (`portion N`, from 1)."""
+    problems = [Problem("title", reason) for reason in [portion_text_too_long(draft.title.text)] if reason]
+    for i, portion in enumerate(draft.portions):
+        if reason := portion_text_too_long(portion.text):
+            problems.append(Problem("text", reason, f"portion {i + 1}"))
     return problems
+
+
+def portion_text_too_long(text: str) -> str | None:
+    """Why a title's or portion's text may not be stored, or None when it fits."""
+    if len(text) <= PORTION_TEXT_LIMIT:
+        return None
+    return f"must be at most {PORTION_TEXT_LIMIT} characters (it has {len(text)})"
 
 
 def _digest(value: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from tearline.errors import InvalidInput, MarkingError, Problem
 from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.stix.checks import CONTENT, ENVELOPE, property_problems, source_field_problems
-from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft, portion_text_too_long
 
 
 class RequestBody(BaseModel):
@@ -94,6 +94,7 @@ def report_draft(body: ReportIn, registry: Registry, stix_id: str | None = None)
             problems.extend(err.problems)
             return None
 
+    problems += text_problems(body)
     title_marking = marking(body.title.marking, "title.marking")
     portions = [(p, marking(p.marking, f"portions[{i}].marking")) for i, p in enumerate(body.portions)]
     objects = [(o, marking(o.marking, f"objects[{i}].marking")) for i, o in enumerate(body.objects)]
@@ -114,7 +115,21 @@ def report_draft(body: ReportIn, registry: Registry, stix_id: str | None = None)
     )
 
 
+def text_problems(body: ReportIn) -> list[Problem]:
+    """A report written here needs a portion, and every text must be something and fit.
 
+    The store checks the texts for every way in (`tearline.store.drafts`), naming `portion N`; here
+    they are named by their path in the body (`portions[0].text`), as the API names every other
+    problem of a portion. Only here is a portion required: a CSV mapping's portions are optional,
+    and a tearline may keep only a title and objects."""
+    problems = [] if body.portions else [Problem("portions", "a report needs at least one portion")]
+    texts = [("title.text", body.title.text)] + [(f"portions[{i}].text", p.text) for i, p in enumerate(body.portions)]
+    for path, text in texts:
+        if not text.strip():
+            problems.append(Problem(path, "must not be empty"))
+        elif reason := portion_text_too_long(text):
+            problems.append(Problem(path, reason))
+    return problems
 
 
 def _property_problems(obj: ObjectIn, marking: Marking | None, index: int) -> list[Problem]:

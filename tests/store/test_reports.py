@@ -16,7 +16,7 @@ from tearline.fixtures import build_demo, us_marking
 from tearline.markings.marking import Marking
 from tearline.node import Node
 from tearline.store import reads
-from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
+from tearline.store.drafts import PORTION_TEXT_LIMIT, ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.reports import create_report, edit_report, require_originator, withdraw_report
 from tests.web.support import quick
 
@@ -287,3 +287,22 @@ def test_only_the_originator_agency_may_edit_and_the_edit_originates_with_it(nod
     with node.db.read() as session, pytest.raises(InvalidInput) as invalid:
         require_originator(session, stix_id, foreign_title, ana, node.table(session))
     assert [(p.item, p.field) for p in invalid.value.problems] == [("title", "marking.originator")]
+
+
+def test_a_portion_longer_than_a_portion_may_be_is_refused_whole_on_every_way_in(node: Node) -> None:
+    """The store's own check, which the API, STIX and CSV ways in share (naming `portion N`, from 1)."""
+    build_demo(node)
+    good = _draft(node, ["First.", "Second."])
+    too_long = "x" * (PORTION_TEXT_LIMIT + 1)
+    before = _counts(node)
+    with pytest.raises(InvalidInput) as refused:
+        _create(node, replace(good, portions=(good.portions[0], replace(good.portions[1], text=too_long))))
+    assert [(p.item, p.field) for p in refused.value.problems] == [("portion 2", "text")]
+    with pytest.raises(InvalidInput) as refused:
+        _create(node, replace(good, title=replace(good.title, text=too_long)))
+    assert [(p.item, p.field) for p in refused.value.problems] == [(None, "title")]
+    assert _counts(node) == before
+    stix_id = _create(node, good)
+    with pytest.raises(InvalidInput):
+        _edit(node, stix_id, replace(good, portions=(replace(good.portions[0], text=too_long),)))
+    assert _create(node, replace(good, portions=(replace(good.portions[0], text="y" * PORTION_TEXT_LIMIT),)))

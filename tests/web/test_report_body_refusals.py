@@ -9,6 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tearline.node import Node
+from tearline.store.drafts import PORTION_TEXT_LIMIT
+from tests.console.test_sessions import log_in
 from tests.web.support import assert_error, marking, report_body, row_counts, token_headers
 
 
@@ -89,3 +91,54 @@ def test_a_person_keeps_its_resolution_fields_but_they_must_be_an_object(client:
     found = _refused(client, node, body)
     assert set(found) == {"objects[0].properties.identity_class", "objects[0].properties.x_tearline_person"}
     assert found["objects[0].properties.identity_class"] == "required"
+
+
+# --- bounds: a report has a portion, and no text is longer than a portion may be -------------------
+
+
+def test_a_report_without_portions_is_a_422_naming_portions(client: TestClient, node: Node) -> None:
+    # It was stored: a title alone, with nothing under it.
+    found = _refused(client, node, report_body() | {"portions": []})
+    assert found == {"portions": "a report needs at least one portion"}
+
+
+def test_an_edit_to_no_portions_is_refused_too(client: TestClient, node: Node) -> None:
+    created = _post(client, node, report_body())
+    assert created.status_code == 201, created.text
+    report_id = created.json()["id"]
+    before = row_counts(node)
+    headers = token_headers(node, "ana.analyst")
+    refused = client.put(f"/api/reports/{report_id}", json=report_body() | {"portions": []}, headers=headers)
+    assert assert_error(refused, 422, field="portions")
+    assert row_counts(node) == before
+
+
+def test_a_portion_is_at_most_100000_characters(client: TestClient, node: Node) -> None:
+    # A 2,000,000-character portion was stored whole (every other text field stops at 4,000).
+    found = _refused(client, node, report_body(["A paragraph.", "x" * 2_000_000]))
+    assert found == {"portions[1].text": "must be at most 100000 characters (it has 2000000)"}
+    assert set(_refused(client, node, report_body(["y" * (PORTION_TEXT_LIMIT + 1)]))) == {"portions[0].text"}
+    assert _post(client, node, report_body(["z" * PORTION_TEXT_LIMIT])).status_code == 201
+
+
+def test_every_problem_of_a_portions_text_is_named_by_its_path(client: TestClient, node: Node) -> None:
+    # An empty portion was `text` of item `portion 2` (the store's words), a bad marking `portions[1].marking…`.
+    body = report_body(["A paragraph.", "   "])
+    body["title"]["text"] = "t" * (PORTION_TEXT_LIMIT + 1)
+    found = _refused(client, node, body)
+    assert found == {
+        "title.text": "must be at most 100000 characters (it has 100001)",
+        "portions[1].text": "must not be empty",
+    }
+
+
+def test_the_consoles_report_create_has_the_same_bounds(client: TestClient, node: Node) -> None:
+    csrf = log_in(client, "ana.analyst")
+    headers = {"X-CSRF-Token": csrf}
+    body = report_body() | {"need_to_know": "Analysts of the Nogales corridor (fictional)."}
+    long = body | {"portions": report_body(["x" * 2_000_000])["portions"]}
+    before = row_counts(node)
+    for bad, field in ((body | {"portions": []}, "portions"), (long, "portions[0].text")):
+        problems = assert_error(client.post("/console/reports", json=bad, headers=headers), 422)["problems"]
+        assert [p["field"] for p in problems] == [field]
+    assert row_counts(node) == before
