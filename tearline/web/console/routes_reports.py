@@ -127,7 +127,18 @@ def read_report(
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     report = routes_reports.read_report(report_id, node, principal, version)
-    return render(request, "report.html", principal, banner=report["banner"], report=report)
+    may_edit = _may_edit(principal, report)
+    return render(request, "report.html", principal, banner=report["banner"], report=report, may_edit=may_edit)
+
+
+def _may_edit(principal: Any, report: dict[str, Any]) -> bool:
+    """Whether to offer "Edit markings": an analyst of the agency that originates what the page shows
+    (a marking is its originator's decision). Judged on the items shown, so that the offer says
+    nothing of items the reader may not see; an edit is still decided by the API."""
+    markings = [report["title_marking"]] if report["title_marking"] else []
+    markings += [item["marking"] for item in (*report["portions"], *report["objects"])]
+    ours = {"nation": principal.nation, "agency": principal.agency}
+    return "analyst" in principal.roles and all(m["originator"] == ours for m in markings)
 
 
 @router.get("/reports/{report_id}/edit")
