@@ -24,6 +24,7 @@ from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.store.content import version_content
 from tearline.store.filters import Reader
+from tearline.store.items import items_by_hash
 from tearline.store.reads import shown_version, visible_hashes
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
@@ -167,10 +168,20 @@ def ask_consent(request_id: PathId, body: ConsentAskIn, node: NodeDep, principal
 
 @router.get("/consent-requests")
 def consent_requests(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    with audited_read(node, principal, "consent.list") as (session, _, _trail):
+    """Consent requests in and out, each as the officer may see it: only the items the officer may
+    see are named, and a request for none of them is left out (DESIGN §3.3, nothing hidden shows)."""
+    with audited_read(node, principal, "consent.list") as (session, seer, _trail):
         authorize(principal, "review", node.config.nation)
         rows = consents.all_requests(session)
-        return {"items": [{**consents.request_message(r), "direction": r.direction, "state": r.state} for r in rows]}
+        asked = [h for r in rows for h in r.item_hashes]
+        seen = {i.hash for i in items_by_hash(session, reader_of(seer), asked)}
+        items = []
+        for r in rows:
+            named = [h for h in r.item_hashes if h in seen]
+            if named:
+                items.append({**consents.request_message(r), "item_hashes": named, "direction": r.direction,
+                              "state": r.state})  # fmt: skip
+        return {"items": items}
 
 
 @router.post("/consent-requests/{request_id}/answer")
