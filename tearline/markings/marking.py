@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -75,6 +75,15 @@ class Registry:
     def is_law_enforcement(self, agency: str) -> bool:
         found = self.agencies.get(agency)
         return bool(found and found.law_enforcement)
+
+    def known_to(self, held: Iterable[str]) -> Registry:
+        """The registry as an author knows it: only the compartments the author holds.
+
+        A compartment's name is itself compartmented knowledge (DESIGN §3.3, nothing hidden shows),
+        so one the author does not hold is refused exactly like one that does not exist.
+        """
+        mine = set(held)
+        return replace(self, compartments={n: c for n, c in self.compartments.items() if n in mine})
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ def post_report(body: ReportIn, node: NodeDep, principal: PrincipalDep) -> JSONR
         registry = node.registry(session)
         author = session.merge(principal, load=False)
         require_author(author)
-        draft = report_draft(body, registry)
+        # Parsed against the compartments the author holds: one not held is "unknown", never "not yours".
+        draft = report_draft(body, registry.known_to(author.compartments or []))
         problems = authorship_problems(draft, author, node.table(session))
         if problems:
             raise InvalidInput(problems)
@@ -87,7 +88,7 @@ def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: Princip
         sees_all = reads.reader_sees_whole_report(session, reader_of(reader), report_id)
         author = session.merge(principal, load=False)
         require_author(author)
-        draft = report_draft(body, registry, report_id)
+        draft = report_draft(body, registry.known_to(author.compartments or []), report_id)
         if sees_all:  # otherwise edit_report answers the 404 of a missing report
             require_originator(session, report_id, draft, author, node.table(session))
         version = edit_report(session, report_id, draft, author, node.identity, registry, sees_all)

@@ -7,7 +7,6 @@ Each page calls the API's own route functions, so a page read is the same audite
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -148,14 +147,8 @@ def edit_report(report_id: str, request: Request, node: NodeDep, principal: Read
 
 
 def _held(registry: Registry, principal: Any) -> Registry:
-    """The registry as an author knows it: only the compartments the author holds.
-
-    A compartment's name is itself compartmented knowledge (DESIGN §3.3, "nothing hidden shows"):
-    the editor offers only the author's, and one the author does not hold is refused exactly like
-    a compartment that does not exist.
-    """
-    held = set(principal.compartments or [])
-    return replace(registry, compartments={n: c for n, c in registry.compartments.items() if n in held})
+    """The registry as the author knows it: the editor offers only the author's compartments."""
+    return registry.known_to(principal.compartments or [])
 
 
 def _author_registry(node: Any, principal: Any) -> Registry:
