@@ -239,6 +239,22 @@ def shown_version(session: Session, reader: Reader, stix_id: str, version_id: in
     return next((number for number, run in enumerate(runs, 1) if version_id in run), None)
 
 
+def version_news(session: Session, reader: Reader, stix_id: str, number: int) -> int | None:
+    """The reader's number for stored version `number` if that version changed what they see, else None.
+
+    A version that made nothing the reader can see is no news to them: telling them of it would
+    show that a hidden edit happened (DESIGN §3.3).
+    """
+    version_id = session.scalar(
+        select(ReportVersion.id).join(Report).where(Report.stix_id == stix_id, ReportVersion.number == number)
+    )
+    if version_id is None:
+        return None
+    report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
+    runs = _visible_versions(session, reader, report_id) if report_id is not None else []
+    return next((n for n, run in enumerate(runs, 1) if run[0] == version_id), None)
+
+
 def report_view(
     session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, version: int | None = None
 ) -> ReportView:

@@ -37,7 +37,7 @@ from tearline.store.changes import changes_after
 from tearline.store.filters import Reader, audience_clause
 from tearline.store.items import items_by_hash
 from tearline.store.principals import principal_for_token
-from tearline.store.reads import report_view
+from tearline.store.reads import report_view, version_news
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
 from tearline.web.params import INT_MAX
 
@@ -108,7 +108,15 @@ def _decide(session: Any, reader: Reader, table: Any, row: ChangeEvent) -> dict[
         view = report_view(session, reader, table, row.report_stix_id)
     except NotFound:
         return None
-    return {**event, "report": view.stix_id, "version": view.version, "title": view.title, "banner": view.banner}
+    number = view.version
+    if row.version_number is not None:
+        # An edit that changed nothing this reader sees is no event of theirs; a replayed event
+        # carries the reader's number of the version it announced, not of the current one.
+        news = version_news(session, reader, row.report_stix_id, row.version_number)
+        if news is None:
+            return None
+        number = news
+    return {**event, "report": view.stix_id, "version": number, "title": view.title, "banner": view.banner}
 
 
 def _sees_subject(session: Session, reader: Reader, table: Any, row: ChangeEvent) -> bool:
