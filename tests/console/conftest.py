@@ -104,3 +104,12 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any) -> Iterator[Any]:
+    """One English page per test module, in its own browser context."""
+    context = browser.new_context(locale="en-US")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()

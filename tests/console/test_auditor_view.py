@@ -3,24 +3,13 @@ into VU-HALCON, sees no entry or banner naming it, and each page's banner covers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tearline.fixtures import VETTED_UNIT
 from tests.console.conftest import Served
 from tests.console.test_walk import CONVOY, banners, log_in, log_out
 
 PRECURSOR = "report--0b7a6c1d-9e2f-4a3b-8c4d-5e6f7a8b9c10"
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_the_auditor_sees_nothing_of_the_vetted_unit(page: Any, served: Served) -> None:

@@ -7,12 +7,10 @@ characters, never become elements or run script.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from tearline import clock
 from tearline.fixtures import WORKSPACE, Demo
@@ -20,14 +18,6 @@ from tests.console.conftest import Served
 from tests.console.test_walk import log_in
 
 NAME = "<img src=x onerror=alert(1)><b>bold</b>"
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def _place_named_with_markup(served: Served) -> None:

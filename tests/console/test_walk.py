@@ -8,10 +8,7 @@ officers, and verify the release's audit entry in the browser and on the node.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tearline.fixtures import Demo
 from tearline.fixtures.partners import MEX_CAST
@@ -19,14 +16,6 @@ from tests.console.conftest import Served
 
 CONVOY = "report--6f1c0a52-1e0b-4c43-9c0e-3d5a2b7e9a01"
 PASSWORDS = Demo.passwords()
-
-
-@pytest.fixture(scope="module")
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def log_in(page: Any, served: Served, username: str, url: str | None = None) -> None:
