@@ -29,6 +29,7 @@ from tearline.node import Node
 from tearline.policy.workflow import authorize
 from tearline.release.outbox import enqueue, enqueue_recall
 from tearline.release.tearline import Tearline
+from tearline.store.items import items_by_hash
 
 
 def live_consents(session: Session) -> list[Cover]:
@@ -164,12 +165,15 @@ def answer_consent(
 ) -> Consent | None:
     """Grant (signed by this node, with scope and expiry) or refuse; the answer goes back by outbox.
 
-    A grant covers the items asked for, or only `item_hashes` of them: the originator may let the
-    port contact go on and keep the informant's portion back.
+    A grant covers the items asked for that the officer may see, or only `item_hashes` of them: the
+    originator may let the port contact go on and keep the informant's portion back. A request for
+    nothing the officer may see answers like one that does not exist (DESIGN §3.3): an officer
+    decides only on what they can read.
     """
     authorize(officer, "grant_consent" if grant else "refuse_consent", node.config.nation)
     row = session.get(ConsentRequest, request_id)
-    if row is None or row.direction != "in":
+    seen = _seen_items(session, node, officer, row) if row is not None and row.direction == "in" else []
+    if row is None or not seen:
         raise NotFound(f"no consent request {request_id}")
     if row.state != "pending":
         raise Conflict(f"{request_id} was already answered ({row.state})")
@@ -182,7 +186,7 @@ def answer_consent(
         return None
     if expires_at is None or clock.as_utc(expires_at) <= clock.now():
         raise InvalidInput(Problem("expires_at", "a consent needs an expiry in the future"))
-    scope = _granted_scope(row, item_hashes)
+    scope = _granted_scope(row, seen, item_hashes)
     consent = _signed_consent(node, row, clock.as_utc(expires_at), scope)
     session.add(consent)
     session.flush()
@@ -197,13 +201,19 @@ def answer_consent(
     return consent
 
 
-def _granted_scope(row: ConsentRequest, item_hashes: list[str] | None) -> list[str]:
-    """The items a grant covers: all those asked for, or a non-empty part of them."""
+def _seen_items(session: Session, node: Node, officer: Principal, row: ConsentRequest) -> list[str]:
+    """The items a request asks for that the officer may see, by the read path's own filter."""
+    reader = node.reader(officer, session)
+    return sorted({item.hash for item in items_by_hash(session, reader, list(row.item_hashes))})
+
+
+def _granted_scope(row: ConsentRequest, seen: list[str], item_hashes: list[str] | None) -> list[str]:
+    """The items a grant covers: all those asked for that the officer sees, or a non-empty part of them."""
     if item_hashes is None:
-        return sorted(row.item_hashes)
+        return seen
     if not item_hashes:
         raise InvalidInput(Problem("item_hashes", "a grant covers at least one item; refuse the request instead"))
-    unasked = sorted(set(item_hashes) - set(row.item_hashes))
+    unasked = sorted(set(item_hashes) - set(seen))
     if unasked:
         raise InvalidInput(Problem("item_hashes", f"{', '.join(unasked)} were not asked for in {row.id}"))
     return sorted(set(item_hashes))

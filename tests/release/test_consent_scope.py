@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from tearline import clock
-from tearline.errors import InvalidInput
+from tearline.errors import InvalidInput, NotFound
 from tearline.fixtures import build_demo
 from tearline.markings.release import Withheld
 from tearline.node import Node
 from tearline.release import consents
+from tearline.store.principals import add_principal
 from tests.conftest import Templates
 from tests.release.support import cheap_passwords, deliver, mex_node, p, release_convoy_to_mexico
 from tests.release.test_consent import _ask, _outbox, _receive, _tearline
@@ -29,10 +30,10 @@ def mex(backend: str, templates: Templates, tmp_path: Path) -> Iterator[Node]:
     node.close()
 
 
-def _grant(us: Node, request_id: str, hashes: list[str] | None) -> None:
+def _grant(us: Node, request_id: str, hashes: list[str] | None, officer: str = "dan.disclosure") -> None:
     with us.db.write() as session:
         consents.answer_consent(
-            session, us, p(session, "dan.disclosure"), request_id, True, clock.now() + timedelta(days=30), "", hashes
+            session, us, p(session, officer), request_id, True, clock.now() + timedelta(days=30), "", hashes
         )
 
 
@@ -47,6 +48,12 @@ def test_a_grant_for_part_of_the_request_frees_only_that_part(
     assert len(asked) == 3
     with us.db.write() as session:
         consents.receive_consent_request(session, us, request)
+
+    # An officer who may see none of the items decides nothing, and learns nothing of the request.
+    with us.db.write() as session:
+        add_principal(session, "dale.disclosure", "USA", "US-DEMO-NARC", "CUI", roles=["disclosure_officer"])
+    with pytest.raises(NotFound, match="no consent request"):
+        _grant(us, request["id"], None, officer="dale.disclosure")
 
     for bad, reason in (([], "at least one item"), ([asked[0], "f" * 64], "not asked for")):
         with pytest.raises(InvalidInput, match=reason) as refused:
