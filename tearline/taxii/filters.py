@@ -97,10 +97,14 @@ def parse_query(params: Mapping[str, Sequence[str]], *, versions: bool = True) -
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_PAGE
-    # ASCII digits only: int() also takes spaces, signs, underscores and other scripts' digits.
+    # ASCII digits only: int() also takes spaces, signs, underscores and other scripts' digits
+    # (and fails past 4,300 of them); any limit past the largest page is that page.
     if not (text.isascii() and text.isdigit()):
         raise BadRequest(f"limit must be a positive integer, not {text!r}")
-    limit = int(text)
+    significant = text.lstrip("0")
+    if len(significant) > 9:
+        return MAX_PAGE
+    limit = int(significant or "0")
     if limit < 1:
         raise BadRequest("limit must be at least 1")
     return min(limit, MAX_PAGE)

@@ -68,14 +68,16 @@ def decode_cursor(text: str | None) -> Key | None:
     if len(parts) != 3 or not all(_digits(p) for p in parts[:2]):
         raise BadRequest(f"next {text!r} is not a page this server gave")
     version, rank = int(parts[0]), int(parts[1])
-    if version > held.LAST_VERSION or rank > held.OBJECT_RANK:
+    # The id goes into a query as text: one longer than any stored id is no page of ours.
+    if version > held.LAST_VERSION or rank > held.OBJECT_RANK or len(parts[2]) > 128:
         raise BadRequest(f"next {text!r} is not a page this server gave")
     return Key(version, rank, parts[2])
 
 
 def _digits(text: str) -> bool:
-    """ASCII digits only: int() also takes a sign, spaces, underscores and other scripts' digits."""
-    return text.isascii() and text.isdigit()
+    """ASCII digits only: int() also takes a sign, spaces, underscores and other scripts' digits,
+    and refuses more than 4,300 of them with a ValueError, so the length is bounded first."""
+    return text.isascii() and text.isdigit() and len(text) <= 12
 
 
 class Holdings:

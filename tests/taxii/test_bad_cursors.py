@@ -21,6 +21,8 @@ BAD = [
     "1_0.2.x",
     "1.2",
     "not-a-cursor",
+    "1" * 5000 + ".1.x",  # past int()'s 4,300 digits: a ValueError, once a 500
+    "1.2." + "x" * 200,
 ]
 
 
@@ -41,3 +43,12 @@ def test_a_cursor_the_server_gave_still_pages(scenario: Scenario) -> None:
     first = scenario.client.get(url, params={"limit": 3}, headers=headers).json()
     second = scenario.client.get(url, params={"limit": 3, "next": first["next"]}, headers=headers)
     assert second.status_code == 200 and second.json()["objects"]
+
+
+def test_a_limit_of_thousands_of_digits_is_the_largest_page(scenario: Scenario) -> None:
+    url = holdings_url(scenario.node) + "objects/"
+    headers = taxii_headers(scenario.node, "ana.analyst")
+    response = scenario.client.get(url, params={"limit": "9" * 5000}, headers=headers)
+    assert response.status_code == 200, response.text
+    zero = scenario.client.get(url, params={"limit": "0" * 5000}, headers=headers)
+    assert zero.status_code == 400, zero.text
