@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tearline.audit import search, store
 from tearline.fixtures import VETTED_UNIT, Demo
 from tests.web.support import MISSING_REPORT, login, marking, report_body
 
@@ -87,3 +88,29 @@ def test_the_console_search_leaves_out_what_the_auditor_may_not_see(client: Test
 def _hits(page: str) -> str:
     """The table of entries found (the checkpoint above it moves with every logged request)."""
     return page[page.index('data-testid="hits"') :].split("</table>", 1)[0]
+
+
+def test_a_search_past_many_hidden_entries_stops_and_says_where_to_go_on(
+    client: TestClient, monkeypatch: Any
+) -> None:
+    """The scan past hidden entries is bounded; the page it answers says where the next one starts,
+    and following it finds what the auditor may see, as one unbounded scan would have."""
+    monkeypatch.setattr(store, "INDEX_BATCH", 4)  # entries reach the search tables, where scans go in batches
+    ana, carla = login(client, "ana.analyst"), login(client, CARLA)
+    for _ in range(8):
+        _halcon_report(client, ana)  # each leaves entries by ana that carla may not see
+    seen = client.post("/api/reports", json=report_body(["Seen by the auditor."]), headers=ana)
+    assert seen.status_code == 201, seen.text
+    actor = "ana.analyst@US-DEMO-NARC"
+    whole = [h["index"] for h in _search(client, carla, actor=actor, limit=500)["hits"]]
+    assert len(whole) >= 2
+    monkeypatch.setattr(search, "SIGHT_SCAN", 3)
+    found, after, short = [], -1, 0
+    for _ in range(1000):
+        page = _search(client, carla, actor=actor, limit=1, after=after)
+        found += [h["index"] for h in page["hits"]]
+        if page["next_after"] is None:
+            break
+        short += not page["hits"]  # the scan stopped before the page was full
+        after = page["next_after"]
+    assert found == whole and short
