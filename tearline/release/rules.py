@@ -12,11 +12,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.models import Principal, Setting
-from tearline.errors import Forbidden, InvalidInput, Problem
+from tearline.errors import Conflict, Forbidden, InvalidInput, Problem
 from tearline.policy.workflow import authorize
 
 TWO_PERSON_KEY = "two_person_levels"
@@ -78,6 +79,8 @@ def change_two_person_levels(session: Session, levels: list[int], admin: Princip
         _store(session, TWO_PERSON_KEY, sorted(wanted))
         return RuleChange(wanted, True, (name,))
     proposal = pending_proposal(session)
+    if proposal is not None and not _still_admin(session, proposal.proposer_id, node_nation):
+        proposal = None  # a proposer since disabled or no longer an admin is no first person
     if proposal is not None and proposal.levels == wanted:
         if proposal.proposer_id == admin.id:
             raise Forbidden(
@@ -103,6 +106,11 @@ def set_two_person_levels(
     return change_two_person_levels(session, levels, second, node_nation).levels
 
 
+def _still_admin(session: Session, principal_id: int, node_nation: str) -> bool:
+    principal = session.get(Principal, principal_id)
+    return bool(principal and not principal.disabled and "admin" in principal.roles and principal.nation == node_nation)
+
+
 def _checked(levels: list[int]) -> frozenset[int]:
     bad = [level for level in levels if level not in COMMON_LEVELS]
     if bad:
@@ -111,12 +119,16 @@ def _checked(levels: list[int]) -> frozenset[int]:
 
 
 def _store(session: Session, key: str, value: object) -> None:
-    row = session.get(Setting, key)
+    row = session.get(Setting, key, with_for_update=True)
     if row is None:
         session.add(Setting(key=key, value=json.dumps(value)))
     else:
         row.value = json.dumps(value)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Two admins' first changes at the same moment: the other one's row went in first.
+        raise Conflict("another admin changed the two-person rule at the same moment; make the change again") from None
 
 
 def _clear(session: Session, key: str) -> None:

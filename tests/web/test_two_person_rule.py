@@ -158,3 +158,15 @@ def test_only_admins_change_the_rule_and_only_overseers_read_it(
     with node.db.read() as session:  # each refusal is logged, naming its rule
         refused = search(session, Query(object_id=RULE_SETTING, outcome="denied")).hits
     assert sorted(hit.event.rule or "" for hit in refused) == ["default-deny", "release-settings"]
+
+
+def test_a_proposal_by_an_admin_since_disabled_is_no_first_person(
+    client: TestClient, node: Node, admins: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    first, second = admins
+    assert client.put(RULE, json={"levels": [3, 4]}, headers=first).status_code == 202
+    with node.db.write() as session:
+        _p(session, "adam.admin").disabled = True
+    late = client.put(RULE, json={"levels": [3, 4]}, headers=second)
+    assert late.status_code == 202 and late.json()["pending"]["proposed_by"] == "ada.admin@US-DEMO-NARC"
+    assert client.get(RULE, headers=second).json()["levels"] == [0, 1, 2, 3, 4]
