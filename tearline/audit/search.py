@@ -22,6 +22,7 @@ from tearline.audit.event import OUTCOMES, AuditEvent
 from tearline.audit.store import ACTION_CUT, LogCorrupted, indexed_entries, search_key
 from tearline.clock import as_utc
 from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
+from tearline.db.federation_tables import ReceivedRelease
 from tearline.db.models import Portion, Report, StixObject
 from tearline.db.release_tables import Consent, ConsentRequest, Release, ReleaseRequest
 from tearline.errors import InvalidInput, Problem
@@ -158,10 +159,14 @@ class EntrySight:
         requests = select(ReleaseRequest.id, ReleaseRequest.report_stix_id).where(ReleaseRequest.id.in_(numbers))
         for number, report in self.session.execute(requests):
             about[numbers[number]] = {report}
-        for release, report in self.session.execute(
-            select(Release.id, Release.report_stix_id).where(Release.id.in_(ids))
-        ):
-            about[release] = {report}
+        received = ReceivedRelease
+        releases = (  # ours, and a partner's we received
+            select(Release.id, Release.report_stix_id).where(Release.id.in_(ids)),
+            select(received.release_id, received.report_stix_id).where(received.release_id.in_(ids)),
+        )
+        for statement in releases:
+            for release, report in self.session.execute(statement):
+                about[release] = {report}
         for table in (Consent, ConsentRequest):
             for consent, hashes in self.session.execute(select(table.id, table.item_hashes).where(table.id.in_(ids))):
                 about[consent] = {h for h in hashes if isinstance(h, str) and _may_be_stored(h)}
