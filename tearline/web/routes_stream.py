@@ -196,6 +196,9 @@ def _start(last_event_id: str | None, query_value: int | None) -> int:
     return int(last_event_id)
 
 
+STREAM_PATH = "/api/stream"
+
+
 @router.get("/stream")
 async def stream(
     request: Request,
@@ -218,8 +221,11 @@ async def stream(
         while not await request.is_disconnected():
             try:
                 sent, examined = await to_thread.run_sync(events_for, node, principal, cursor, BATCH, admit)
-            except Unauthorized:
-                return  # the credential no longer admits: the stream ends, and a reconnect is refused
+            except Unauthorized as err:
+                # The credential no longer admits: the stream ends (a reconnect is refused), and the
+                # refusal is in the log like any refused request.
+                await to_thread.run_sync(journal.record_refusal, node, principal, "stream", [STREAM_PATH], err.message)
+                return
             for event in sent:
                 yield _sse(event)
             if examined != cursor:  # there may be more waiting: look again at once

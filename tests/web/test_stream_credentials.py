@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
+from tearline.audit.search import Query, search
 from tearline.fixtures import Demo
 from tearline.node import Node
 from tearline.store import changes
@@ -139,6 +140,9 @@ def test_disabling_a_principal_ends_their_open_stream(node: Node, demo: Demo) ->
         witness = served.listen(token_headers(node, "dan.disclosure"))
         change_principal(node, "ian.intel", lambda s, p: set_disabled(s, p, True))  # `tearline user disable`
         assert_cut_off(served, stream, witness)
+    with node.db.read() as session:  # the end of the stream is a refusal in the log, as any refused request
+        ended = search(session, Query(actor="ian.intel@US-DEMO-INTEL", action="stream", outcome="denied")).hits
+    assert [(hit.event.rule or "").split(";")[0] for hit in ended] == ["unknown or revoked token"]
 
 
 def test_revoking_a_principals_tokens_ends_their_open_stream(node: Node, demo: Demo) -> None:
