@@ -10,9 +10,10 @@ answer is always what the log itself says.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 import orjson
 from sqlalchemy import Select, false, func, select
@@ -29,6 +30,8 @@ from tearline.errors import InvalidInput, Problem
 from tearline.markings.marking import Marking
 from tearline.store.filters import Reader, object_visible, portion_visible
 from tearline.store.reads import markings_by_id, report_visible
+
+T = TypeVar("T", int, str)
 
 MAX_LIMIT = 500
 # How many candidate entries one search with a searcher's sight examines at most before it
@@ -156,20 +159,23 @@ class EntrySight:
         """What releases, release requests and consents named here are about: a report, or item hashes."""
         about: dict[str, set[str]] = {}
         numbers = {int(m.group(1)): o for o in ids if (m := _REQUEST.fullmatch(o))}
-        requests = select(ReleaseRequest.id, ReleaseRequest.report_stix_id).where(ReleaseRequest.id.in_(numbers))
-        for number, report in self.session.execute(requests):
-            about[numbers[number]] = {report}
+        for numbered in _chunks(numbers):
+            requests = select(ReleaseRequest.id, ReleaseRequest.report_stix_id).where(ReleaseRequest.id.in_(numbered))
+            for number, report in self.session.execute(requests):
+                about[numbers[number]] = {report}
         received = ReceivedRelease
-        releases = (  # ours, and a partner's we received
-            select(Release.id, Release.report_stix_id).where(Release.id.in_(ids)),
-            select(received.release_id, received.report_stix_id).where(received.release_id.in_(ids)),
-        )
-        for statement in releases:
-            for release, report in self.session.execute(statement):
-                about[release] = {report}
-        for table in (Consent, ConsentRequest):
-            for consent, hashes in self.session.execute(select(table.id, table.item_hashes).where(table.id.in_(ids))):
-                about[consent] = {h for h in hashes if isinstance(h, str) and _may_be_stored(h)}
+        for part in _chunks(ids):
+            releases = (  # ours, and a partner's we received
+                select(Release.id, Release.report_stix_id).where(Release.id.in_(part)),
+                select(received.release_id, received.report_stix_id).where(received.release_id.in_(part)),
+            )
+            for statement in releases:
+                for release, report in self.session.execute(statement):
+                    about[release] = {report}
+            for table in (Consent, ConsentRequest):
+                consents = select(table.id, table.item_hashes).where(table.id.in_(part))
+                for consent, hashes in self.session.execute(consents):
+                    about[consent] = {h for h in hashes if isinstance(h, str) and _may_be_stored(h)}
         return about
 
     def _items(self, ids: set[str]) -> tuple[dict[str, set[int]], set[str]]:
@@ -177,18 +183,20 @@ class EntrySight:
         concerns: dict[str, set[int]] = {}
         seen: set[str] = set()
         reader, session = self.reader, self.session
-        for stix_id, report_id in session.execute(select(Report.stix_id, Report.id).where(Report.stix_id.in_(ids))):
-            concerns.setdefault(stix_id, set()).add(report_id)
-        seen |= set(session.scalars(select(Report.stix_id).where(Report.stix_id.in_(ids), report_visible(reader))))
         p, o = Portion, StixObject
-        for column, table, visible in (
-            (p.hash, p, portion_visible(reader, p, current=False)),
-            (o.hash, o, object_visible(reader, o, current=False)),
-            (o.stix_id, o, object_visible(reader, o, current=False)),
-        ):
-            for item_id, report_id in session.execute(select(column, table.report_id).where(column.in_(ids))):
-                concerns.setdefault(item_id, set()).add(report_id)
-            seen |= set(session.scalars(select(column).where(column.in_(ids), visible)))
+        for part in _chunks(ids):
+            reports = select(Report.stix_id, Report.id).where(Report.stix_id.in_(part))
+            for stix_id, report_id in session.execute(reports):
+                concerns.setdefault(stix_id, set()).add(report_id)
+            seen |= set(session.scalars(select(Report.stix_id).where(Report.stix_id.in_(part), report_visible(reader))))
+            for column, table, visible in (
+                (p.hash, p, portion_visible(reader, p, current=False)),
+                (o.hash, o, object_visible(reader, o, current=False)),
+                (o.stix_id, o, object_visible(reader, o, current=False)),
+            ):
+                for item_id, report_id in session.execute(select(column, table.report_id).where(column.in_(part))):
+                    concerns.setdefault(item_id, set()).add(report_id)
+                seen |= set(session.scalars(select(column).where(column.in_(part), visible)))
         return concerns, set(concerns) - seen
 
     def _whole(self, report_ids: set[int]) -> set[int]:
@@ -202,6 +210,17 @@ class EntrySight:
         hidden_object = select(o.id).where(o.report_id == Report.id, ~object_seen)
         whole = select(Report.id).where(Report.id.in_(report_ids), ~hidden_portion.exists(), ~hidden_object.exists())
         return set(self.session.scalars(whole))
+
+
+# Ids per IN list: one entry may name tens of thousands (an ingest names every object), and a
+# statement takes at most 32,766 parameters on SQLite and 65,535 on PostgreSQL.
+_CHUNK = 5_000
+
+
+def _chunks(ids: Iterable[T]) -> Iterator[list[T]]:
+    items = sorted(ids)  # sorted, so that the same ids make the same statements
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def _may_be_stored(object_id: str) -> bool:
