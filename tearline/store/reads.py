@@ -239,22 +239,6 @@ def shown_version(session: Session, reader: Reader, stix_id: str, version_id: in
     return next((number for number, run in enumerate(runs, 1) if version_id in run), None)
 
 
-def version_news(session: Session, reader: Reader, stix_id: str, number: int) -> int | None:
-    """The reader's number for stored version `number` if that version changed what they see, else None.
-
-    A version that made nothing the reader can see is no news to them: telling them of it would
-    show that a hidden edit happened (DESIGN §3.3).
-    """
-    version_id = session.scalar(
-        select(ReportVersion.id).join(Report).where(Report.stix_id == stix_id, ReportVersion.number == number)
-    )
-    if version_id is None:
-        return None
-    report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
-    runs = _visible_versions(session, reader, report_id) if report_id is not None else []
-    return next((n for n, run in enumerate(runs, 1) if run[0] == version_id), None)
-
-
 def report_view(
     session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, version: int | None = None
 ) -> ReportView:
@@ -265,10 +249,41 @@ def report_view(
     current run) and dated by the first (when what the reader sees came to be).
     """
     report = session.scalar(select(Report).where(Report.stix_id == stix_id))
-    missing = NotFound(f"no report {stix_id}")
     if report is None:
-        raise missing
+        raise NotFound(f"no report {stix_id}")
+    return _view_of(session, reader, table, report, _visible_versions(session, reader, report.id), version)
+
+
+def report_news(
+    session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, number: int
+) -> tuple[ReportView, int] | None:
+    """The report as the reader sees it now, and their number for stored version `number`, if that
+    version changed what they see; None if it did not, or the report is hidden from them.
+
+    A version that made nothing the reader can see is no news to them: telling them of it would
+    show that a hidden edit happened (DESIGN §3.3).
+    """
+    report = session.scalar(select(Report).where(Report.stix_id == stix_id))
+    if report is None:
+        return None
     runs = _visible_versions(session, reader, report.id)
+    try:
+        view = _view_of(session, reader, table, report, runs, None)
+    except NotFound:
+        return None
+    announced = session.scalar(
+        select(ReportVersion.id).where(ReportVersion.report_id == report.id, ReportVersion.number == number)
+    )
+    news = next((n for n, run in enumerate(runs, 1) if run[0] == announced), None)
+    return None if news is None else (view, news)
+
+
+def _view_of(
+    session: Session, reader: Reader, table: EquivalenceTable, report: Report, runs: list[list[int]],
+    version: int | None,
+) -> ReportView:  # fmt: skip
+    """The view of the reader's version `version` (None: the current one) among their `runs`."""
+    missing = NotFound(f"no report {report.stix_id}")
     if version is not None and "auditor" not in reader.roles and version != len(runs):
         raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
     current_version_id = session.scalar(

@@ -37,7 +37,7 @@ from tearline.store.changes import changes_after
 from tearline.store.filters import Reader, audience_clause
 from tearline.store.items import items_by_hash
 from tearline.store.principals import principal_for_token
-from tearline.store.reads import report_view, version_news
+from tearline.store.reads import report_news, report_view
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
 from tearline.web.params import INT_MAX
 
@@ -104,18 +104,19 @@ def _decide(session: Any, reader: Reader, table: Any, row: ChangeEvent) -> dict[
         return {**event, "report": row.report_stix_id, **row.detail}
     if row.report_stix_id is None:
         return None
-    try:
-        view = report_view(session, reader, table, row.report_stix_id)
-    except NotFound:
-        return None
-    number = view.version
-    if row.version_number is not None:
+    if row.version_number is None:
+        try:
+            view = report_view(session, reader, table, row.report_stix_id)
+        except NotFound:
+            return None
+        number = view.version
+    else:
         # An edit that changed nothing this reader sees is no event of theirs; a replayed event
         # carries the reader's number of the version it announced, not of the current one.
-        news = version_news(session, reader, row.report_stix_id, row.version_number)
+        news = report_news(session, reader, table, row.report_stix_id, row.version_number)
         if news is None:
             return None
-        number = news
+        view, number = news
     return {**event, "report": view.stix_id, "version": number, "title": view.title, "banner": view.banner}
 
 
