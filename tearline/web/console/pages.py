@@ -14,14 +14,16 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tearline.db.models import Principal
-from tearline.errors import InvalidInput, NotFound, TearlineError, Unauthorized
+from tearline.errors import InvalidInput, NotFound, Problem, TearlineError, Unauthorized
 from tearline.markings.scheme import NATIONAL_LABELS, TRILATERAL
 from tearline.node import Node
+from tearline.validation import field_path, reason
 from tearline.web.app import SESSION_COOKIE, checked_csrf, node_of, principal_of_token
 from tearline.web.console.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, catalog, language_of
 from tearline.web.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
@@ -137,6 +139,18 @@ def error_page(request: Request, err: TearlineError) -> Response:
     )
 
 
+def malformed(err: RequestValidationError) -> InvalidInput:
+    """A page's path, query or form parameter that is not what the route takes, named as the URL or form
+    names it (`version`, not `query.version`): the console answers it as a page, never as JSON."""
+    return InvalidInput([Problem(field_path(tuple(e["loc"][1:])) or "request", _url_reason(e)) for e in err.errors()])
+
+
+def _url_reason(error: Any) -> str:
+    """Why a value was refused; a URL's values are all text, so saying "it is a string" tells nothing."""
+    said = reason(error)
+    return said.removesuffix(" (it is a string)") if error["loc"][0] in ("path", "query") else said
+
+
 class PageRoute(APIRoute):
     """A console route: errors become pages, and a missing or expired session goes to the log-in form."""
 
@@ -150,5 +164,7 @@ class PageRoute(APIRoute):
                 return login_redirect(request, expired="expired" in err.message)
             except TearlineError as err:
                 return error_page(request, err)
+            except RequestValidationError as err:  # raised before the page's own code runs
+                return error_page(request, malformed(err))
 
         return page_handler
