@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Select, false, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from tearline.audit.event import OUTCOMES, AuditEvent
 from tearline.audit.store import ACTION_CUT, LogCorrupted, indexed_entries, search_key
@@ -28,8 +28,8 @@ from tearline.db.models import Portion, Report, StixObject
 from tearline.db.release_tables import Consent, ConsentRequest, Release, ReleaseRequest
 from tearline.errors import InvalidInput, Problem
 from tearline.markings.marking import Marking
-from tearline.store.filters import Reader, object_visible, portion_visible
-from tearline.store.reads import markings_by_id, report_visible
+from tearline.store.filters import Item, Reader, audience_clause
+from tearline.store.reads import markings_by_id
 
 T = TypeVar("T", int, str)
 
@@ -114,12 +114,13 @@ _REQUEST = re.compile(r"release-request:([1-9][0-9]{0,8})")  # within any databa
 class EntrySight:
     """What one searcher may be shown of audit entries, under DESIGN §3.3 ("nothing hidden shows").
 
-    Whether a report, portion or object is visible is asked of the store's read-path filters (the
-    same SQL as `GET /api/reports/{id}` and every other read), never decided here. An entry that
-    names a stored report, portion or object hidden from the searcher (or a release, release
-    request or consent of one) is left out; an entry's banner is shown only when the searcher sees
-    every item, in every version, of each report the entry concerns, since a banner rolls up items
-    the entry need not name (a title, a tearline's portions).
+    Whether a portion or object is visible is asked of the store's read-path filters (its
+    audience, `audience_clause`, the same SQL as `GET /api/reports/{id}` and every other read),
+    never decided here; only liveness is not asked (see `_audited`). An entry that names a stored
+    report, portion or object hidden from the searcher (or a release, release request or consent
+    of one) is left out; an entry's banner is shown only when the searcher sees every item, in
+    every version, of each report the entry concerns, since a banner rolls up items the entry need
+    not name (a title, a tearline's portions).
     """
 
     def __init__(self, session: Session, reader: Reader) -> None:
@@ -188,11 +189,12 @@ class EntrySight:
             reports = select(Report.stix_id, Report.id).where(Report.stix_id.in_(part))
             for stix_id, report_id in session.execute(reports):
                 concerns.setdefault(stix_id, set()).add(report_id)
-            seen |= set(session.scalars(select(Report.stix_id).where(Report.stix_id.in_(part), report_visible(reader))))
+            audited = select(Report.stix_id).where(Report.stix_id.in_(part), _report_audited(reader))
+            seen |= set(session.scalars(audited))
             for column, table, visible in (
-                (p.hash, p, portion_visible(reader, p, current=False)),
-                (o.hash, o, object_visible(reader, o, current=False)),
-                (o.stix_id, o, object_visible(reader, o, current=False)),
+                (p.hash, p, _audited(reader, p)),
+                (o.hash, o, _object_audited(reader, o)),
+                (o.stix_id, o, _object_audited(reader, o)),
             ):
                 for item_id, report_id in session.execute(select(column, table.report_id).where(column.in_(part))):
                     concerns.setdefault(item_id, set()).add(report_id)
@@ -204,12 +206,48 @@ class EntrySight:
         p, o = Portion, StixObject
         # A visibility condition may be NULL (a workspace test on an item outside every workspace):
         # NULL is "not visible" here, as in a WHERE clause, and NOT NULL would be NULL again.
-        portion_seen = func.coalesce(portion_visible(self.reader, p, current=False), false())
-        object_seen = func.coalesce(object_visible(self.reader, o, current=False), false())
+        portion_seen = func.coalesce(_audited(self.reader, p), false())
+        object_seen = func.coalesce(_object_audited(self.reader, o), false())
         hidden_portion = select(p.id).where(p.report_id == Report.id, ~portion_seen)
         hidden_object = select(o.id).where(o.report_id == Report.id, ~object_seen)
         whole = select(Report.id).where(Report.id.in_(report_ids), ~hidden_portion.exists(), ~hidden_object.exists())
         return set(self.session.scalars(whole))
+
+
+def _audited(reader: Reader, item: Item) -> ColumnElement[bool]:
+    """DESIGN §3.3 for one portion or object row of any version, but for liveness (rule 5).
+
+    A recall, an expiry or a withdrawal ends what anyone reads of an item, not the history of
+    it: who read it, who released or received it, and when, is what an auditor looks for after
+    a recall. So an item counts as seen here when the reader would see it were it still live:
+    its audience (rules 1-4 and 6, as `tearline.store.filters.item_visible` asks it) and, for a
+    foreign reader, the workspaces (rule 7). The markings never give way.
+    """
+    clauses = [audience_clause(reader, item)]
+    if reader.foreign:
+        allowed = sorted(reader.allowed_workspaces)
+        clauses.append(item.workspace_id.in_(allowed) if allowed else false())
+    return and_(*clauses)
+
+
+def _object_audited(reader: Reader, obj: Item) -> ColumnElement[bool]:
+    """`_audited`, and rule 8: a relationship or sighting counts as seen iff both its ends do."""
+
+    def end_audited(ref: Any) -> ColumnElement[bool]:
+        end = aliased(StixObject)
+        same_version = and_(end.version_id == obj.version_id, end.stix_id == ref, _audited(reader, end))
+        return or_(ref.is_(None), select(end.id).where(same_version).correlate_except(end).exists())
+
+    return and_(_audited(reader, obj), end_audited(obj.source_ref), end_audited(obj.target_ref))
+
+
+def _report_audited(reader: Reader) -> ColumnElement[bool]:
+    """A report counts as seen iff one of its current items does (as `reads.report_visible`, without liveness)."""
+    p, o = Portion, StixObject
+    return or_(
+        select(p.id).where(p.report_id == Report.id, p.is_current, _audited(reader, p)).exists(),
+        select(o.id).where(o.report_id == Report.id, o.is_current, _object_audited(reader, o)).exists(),
+    )
 
 
 # Ids per IN list: one entry may name tens of thousands (an ingest names every object), and a
