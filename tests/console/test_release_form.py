@@ -76,3 +76,24 @@ def test_a_good_request_from_the_form_is_stored(client: TestClient, node: Node) 
 
     assert response.status_code == 303, response.text
     assert _requests(node) == before + 1
+
+
+def test_a_refused_request_shows_the_form_again_as_it_was_typed_with_the_reason_by_its_field(
+    client: TestClient, node: Node
+) -> None:
+    csrf = log_in(client, "ana.analyst")
+    expires = (clock.now() + timedelta(days=12)).date().isoformat()
+    sent = _form(csrf, "MEX/MX-DEMO-FIA", purpose="  ", need_to_know="FIA analysts <on> Highway 49", expires=expires)
+    before = _requests(node)
+
+    response = client.post(f"/reports/{CONVOY}/release", data=sent, follow_redirects=False)
+
+    assert response.status_code == 422, response.text
+    assert _requests(node) == before
+    page = response.text
+    assert '<option value="MEX/MX-DEMO-FIA" selected>' in page
+    assert 'data-testid="need-to-know">FIA analysts &lt;on&gt; Highway 49</textarea>' in page
+    assert f'name="expires" value="{expires}"' in page
+    purpose_field = page.index('name="purpose"')
+    refusal = page.index('data-testid="problem-purpose" role="alert"><code>purpose</code>: ')
+    assert purpose_field < refusal < page.index('name="need_to_know"')  # next to the field it is about

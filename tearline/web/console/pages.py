@@ -113,6 +113,19 @@ def render(
     return response
 
 
+def by_field(problems: list[Problem], fields: dict[str, str]) -> dict[str, list[Problem]]:
+    """Each problem under the form field it is about, to be shown next to that field.
+
+    `fields` maps the body's name to the form's (`expires_at` is the form's `expires`); a problem of a
+    nested field (`recipient.nation`) belongs to its top field. One the form has no field for is under "".
+    """
+    placed: dict[str, list[Problem]] = {}
+    for problem in problems:
+        top = problem.field.split(".", 1)[0].split("[", 1)[0]
+        placed.setdefault(fields.get(top, ""), []).append(problem)
+    return placed
+
+
 def language_link(request: Request, language: str) -> str:
     """This page in another language: its own query (a search, a page number) kept, `lang` replaced."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]

@@ -26,7 +26,7 @@ from tearline.validation import problems_of
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
-from tearline.web.console.pages import PageRoute, Reader, Writer, render
+from tearline.web.console.pages import PageRoute, Reader, Writer, by_field, render
 from tearline.web.params import PathId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -54,9 +54,24 @@ def release_form(report_id: str, request: Request, node: NodeDep, principal: Rea
     return _release_form(request, node, principal, report_id)
 
 
+# The release request body's fields, by the form field that gives each.
+RELEASE_FIELDS = {
+    "recipient": "recipient",
+    "purpose": "purpose",
+    "need_to_know": "need_to_know",
+    "expires_at": "expires",
+}
+
+
 def _release_form(
-    request: Request, node: Any, principal: Any, report_id: str, problems: list[Problem] | None = None
+    request: Request,
+    node: Any,
+    principal: Any,
+    report_id: str,
+    problems: list[Problem] | None = None,
+    typed: dict[str, str] | None = None,
 ) -> Response:
+    """The form, empty, or again as it was sent with each refusal next to its field."""
     report = routes_reports.read_report(report_id, node, principal, None)
     default_expiry = (clock.now() + timedelta(days=30)).date().isoformat()
     return render(
@@ -66,8 +81,8 @@ def _release_form(
         banner=report["banner"],
         report=report,
         agencies=_agencies(node),
-        default_expiry=default_expiry,
-        problems=problems or [],
+        typed=typed or {"expires": default_expiry},
+        problems=by_field(problems or [], RELEASE_FIELDS),
         status=422 if problems else 200,
     )
 
@@ -97,7 +112,8 @@ def request_release(
         )
         created = routes_release.open_request(body, node, principal)
     except InvalidInput as err:
-        return _release_form(request, node, principal, report_id, err.problems)
+        typed = {"recipient": recipient, "purpose": purpose, "need_to_know": need_to_know, "expires": expires}
+        return _release_form(request, node, principal, report_id, err.problems, typed)
     request_id = json.loads(bytes(created.body))["id"]
     if "disclosure_officer" in principal.roles and principal.nation == node.config.nation:
         return RedirectResponse(f"/review/{request_id}", status_code=303)
@@ -119,8 +135,14 @@ def review(request_id: PathId, request: Request, node: NodeDep, principal: Reade
 
 
 def _review(
-    request: Request, node: Any, principal: Any, request_id: int, error: TearlineError | None = None
+    request: Request,
+    node: Any,
+    principal: Any,
+    request_id: int,
+    error: TearlineError | None = None,
+    typed: dict[str, str] | None = None,
 ) -> Response:
+    """The review page; after a refused decision, with the decision's form as it was sent."""
     data = routes_release.review(request_id, node, principal)
     return render(
         request,
@@ -131,6 +153,7 @@ def _review(
         outcome=_outcome(request.query_params.get("outcome"), data["state"]),
         release=_release_of(node, data) if data["state"] == "disseminated" else None,
         error=error,
+        typed=typed or {},
         status=error.status if error else 200,
     )
 
@@ -159,7 +182,7 @@ def approve(
         body = _form_body(routes_release.ApproveIn, {"determination": determination})
         result = routes_release.approve(request_id, body, node, principal)
     except TearlineError as err:
-        return _review(request, node, principal, request_id, err)
+        return _review(request, node, principal, request_id, err, {"determination": determination})
     if result["state"] == "disseminated":
         target = f"/review/{request_id}?outcome=disseminated&release={result['release']['id']}"
     else:
@@ -172,7 +195,7 @@ def deny(request_id: PathId, request: Request, node: NodeDep, principal: Writer,
     try:
         routes_release.deny(request_id, _form_body(routes_release.ReasonIn, {"reason": reason}), node, principal)
     except TearlineError as err:
-        return _review(request, node, principal, request_id, err)
+        return _review(request, node, principal, request_id, err, {"reason": reason})
     return RedirectResponse(f"/review/{request_id}?outcome=denied", status_code=303)
 
 
@@ -181,7 +204,14 @@ def consent(request: Request, node: NodeDep, principal: Reader) -> Response:
     return _consent(request, node, principal)
 
 
-def _consent(request: Request, node: Any, principal: Any, error: TearlineError | None = None) -> Response:
+def _consent(
+    request: Request,
+    node: Any,
+    principal: Any,
+    error: TearlineError | None = None,
+    answered: dict[str, str] | None = None,
+) -> Response:
+    """The consent page; after a refused answer, that request's form as it was sent, the reason beside it."""
     items = routes_release.consent_requests(node, principal)["items"]
     found = _asked_items(node, principal, [h for c in items if c["direction"] == "in" for h in c["item_hashes"]])
     nation = node.config.nation
@@ -198,6 +228,7 @@ def _consent(request: Request, node: Any, principal: Any, error: TearlineError |
         asked=asked,
         default_expiry=default_expiry,
         error=error,
+        answered=answered or {},
         status=error.status if error else 200,
     )
 
@@ -254,7 +285,8 @@ def answer_consent(
         body = _form_body(routes_release.ConsentAnswerIn, {"grant": grant, "expires_at": expires_at, "note": note})
         routes_release.answer(request_id, body, node, principal)
     except TearlineError as err:
-        return _consent(request, node, principal, err)
+        answered = {"id": request_id, "decision": decision, "expires": expires, "note": note}
+        return _consent(request, node, principal, err, answered)
     return RedirectResponse("/consent", status_code=303)
 
 
@@ -263,7 +295,9 @@ def releases(request: Request, node: NodeDep, principal: Reader) -> Response:
     return _releases(request, node, principal)
 
 
-def _releases(request: Request, node: Any, principal: Any, error: InvalidInput | None = None) -> Response:
+def _releases(
+    request: Request, node: Any, principal: Any, error: InvalidInput | None = None, typed: dict[str, str] | None = None
+) -> Response:
     items = routes_release.releases(node, principal)["items"]
     banner = page_banner(node, released_markings(node, items))
     return render(
@@ -273,6 +307,7 @@ def _releases(request: Request, node: Any, principal: Any, error: InvalidInput |
         banner=banner,
         items=list(reversed(items)),
         error=error,
+        typed=typed or {},
         status=error.status if error else 200,
     )
 
@@ -282,5 +317,5 @@ def recall(release_id: str, request: Request, node: NodeDep, principal: Writer, 
     try:
         routes_release.recall(release_id, _form_body(routes_release.ReasonIn, {"reason": reason}), node, principal)
     except InvalidInput as err:  # the form again, saying what to mend; any other refusal is the error page
-        return _releases(request, node, principal, err)
+        return _releases(request, node, principal, err, {"release": release_id, "reason": reason})
     return RedirectResponse("/releases", status_code=303)
