@@ -137,7 +137,7 @@ def resolve_train(data: DataDir = DEFAULT_DATA) -> None:
     keep it; then resolve the arrivals that waited for a model."""
     from tearline import journal
     from tearline.node import SERVICE_ACCOUNT
-    from tearline.resolve.train import train_and_keep
+    from tearline.resolve.train import MIN_PERSONS, TooFewPersons, train_and_keep
 
     node = open_node(data)
 
@@ -145,8 +145,12 @@ def resolve_train(data: DataDir = DEFAULT_DATA) -> None:
         # Keeping a model changes every later decision: audited as the API's train is, in its transaction.
         journal.record(session, node, SERVICE_ACCOUNT, "entity.train", [f"model:{model_id}"])
 
-    with _progress() as advance:
-        trained = train_and_keep(node, advance, audit=audit)
+    try:
+        with _progress() as advance:
+            trained = train_and_keep(node, advance, audit=audit)
+    except TooFewPersons as few:
+        raise InvalidInput(Problem("persons", f"training needs at least {MIN_PERSONS} persons; "
+                                              f"the node holds {few.held}")) from few
     console.print(f"kept model {trained.model_id}: trained on {trained.persons} persons "
                   f"and {trained.labels} analysts' decisions")
     resolve_arrivals(node)

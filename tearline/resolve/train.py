@@ -55,14 +55,24 @@ def node_persons(node: Node, progress: Step | None = None) -> list[PersonRecord]
     return list(seen.values())
 
 
+class TooFewPersons(InvalidInput):
+    """Too few persons to train on. The message leaves out how many the node holds: an analyst who
+    calls the API would learn a count of persons hidden from them (DESIGN §3.3). `held` is for the
+    node's operator, whose command line reads the whole store anyway."""
+
+    def __init__(self, held: int) -> None:
+        super().__init__(Problem("persons", f"training needs at least {MIN_PERSONS} persons on the node, "
+                                            "and it holds fewer; ingest more persons, then train again"))
+        self.held = held
+
+
 def train_and_keep(node: Node, progress: Step | None = None, audit: Audit | None = None) -> Trained:
     """Train by EM on the node's persons, blend in the analysts' labels, keep the model (and its
     audit entry, in the same transaction). No transaction is open while EM runs."""
     step = progress or (lambda name, done, total: None)
     records = node_persons(node, step)
     if len(records) < MIN_PERSONS:
-        raise InvalidInput(Problem("persons", f"training needs at least {MIN_PERSONS} persons; "
-                                              f"the node holds {len(records)}"))
+        raise TooFewPersons(len(records))
     step("training (EM)", 0, 1)
     frame = model.frame([feature_row(r, i) for i, r in enumerate(records)])
     trained, _linker = model.train(frame)

@@ -120,3 +120,16 @@ def test_analysts_train_and_keep_a_model_from_the_nodes_persons(node: Node, clie
         hits = search(session, Query(actor="ana.analyst@US-DEMO-NARC", action="entity.train", limit=10)).hits
     assert [h.event.objects for h in hits] == [(f"model:{kept.json()['model']}",)]
     assert arrivals.drain(node).waiting == 0  # the train call resolved those that waited
+
+
+def test_training_on_too_few_persons_does_not_count_the_persons_hidden_from_the_caller(
+    node: Node, client: TestClient
+) -> None:
+    ana, mateo = login(client, "ana.analyst"), login(client, "mateo.enlace")
+    for _ in range(3):  # persons Mateo may not see: NOFORN
+        _post(client, ana, _person(f"Persona Oculta {uuid.uuid4().hex[:6]}", ["USA"]), ["USA"])
+    refused = client.post("/api/resolve/train", headers=mateo)
+    assert refused.status_code == 422
+    assert refused.json()["problems"][0]["field"] == "persons"
+    assert "training needs at least" in refused.text
+    assert not any(ch.isdigit() for ch in refused.text.replace("50", ""))  # no count of persons, seen or not

@@ -49,5 +49,6 @@ def test_resolve_train_on_too_few_persons_says_why_and_keeps_nothing(node: Node)
 
     assert result.exit_code != 0
     assert "persons" in result.output and "training needs at least" in result.output
+    assert "the node holds 0" in result.output  # the operator, who reads the whole store, is told how many
     with node.db.read() as session, pytest.raises(NotFound):
         incremental.kept_model_id(session)
