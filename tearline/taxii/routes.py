@@ -33,6 +33,7 @@ from tearline.taxii.media import TAXII_MEDIA_TYPE, require_taxii_accept, require
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.nul import RefuseNul
+from tearline.web.opaque import seal, unseal
 
 API_ROOT = "tearline"
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
@@ -148,7 +149,7 @@ def get_objects(collection_id: str, request: Request, node: NodeDep, principal: 
     with audited_read(node, principal, "taxii.objects", [f"collection:{collection_id}"]) as (session, reader, trail):
         query = _query(request)
         caller = _caller(node, principal, reader)
-        page = _readable(session, caller, collection_id).page(session, caller, query.filters, query.limit, query.next)
+        page = _page(session, caller, _readable(session, caller, collection_id), query)
         trail.objects += [o.stix_id for o in page.objects]
     return _answer(_paged({}, "objects", [o.body for o in page.objects], page), page)
 
@@ -158,7 +159,7 @@ def get_manifest(collection_id: str, request: Request, node: NodeDep, principal:
     with audited_read(node, principal, "taxii.manifest", [f"collection:{collection_id}"]) as (session, reader, trail):
         query = _query(request)
         caller = _caller(node, principal, reader)
-        page = _readable(session, caller, collection_id).page(session, caller, query.filters, query.limit, query.next)
+        page = _page(session, caller, _readable(session, caller, collection_id), query)
         trail.objects += [o.stix_id for o in page.objects]
     records = [
         {"id": o.stix_id, "date_added": taxii_time(o.date_added), "version": o.modified, "media_type": o.media_type}
@@ -178,11 +179,33 @@ def _one_object(
         filters = replace(query.filters, ids=(object_id,))
         caller = _caller(node, principal, reader)
         collection = _readable(session, caller, collection_id)
-        page = collection.page(session, caller, filters, query.limit, query.next)
+        page = _page(session, caller, collection, replace(query, filters=filters))
         if not page.objects and (query.next is None or not _held(session, caller, collection, object_id)):
             raise NotFound(f"no object {object_id}")  # with or without `next`: a hidden id is a missing one
         trail.objects = [f"collection:{collection_id}", *(o.stix_id for o in page.objects)]
     return page
+
+
+def _page(session: Session, caller: Caller, collection: Collection, query: Query) -> ObjectPage:
+    """A page of the collection, its `next` sealed (`tearline.web.opaque`): a collection's own cursor
+    names a place in a node-wide order, whose gaps would count what the caller may not see.
+
+    A `next` is opened only for the principal and collection it was given for; any other is refused
+    as one this server did not give, as a collection refuses a malformed cursor of its own.
+    """
+    after = None
+    if query.next is not None:
+        after = unseal(caller.node, _cursor_purpose(collection), caller.principal.id, query.next)
+        if after is None:
+            raise BadRequest(f"next {query.next[:80]!r} is not a page this server gave")
+    page = collection.page(session, caller, query.filters, query.limit, after)
+    if page.next is None:
+        return page
+    return replace(page, next=seal(caller.node, _cursor_purpose(collection), caller.principal.id, page.next))
+
+
+def _cursor_purpose(collection: Collection) -> str:
+    return f"taxii-next:{collection.id}"
 
 
 def _held(session: Session, caller: Caller, collection: Collection, object_id: str) -> bool:

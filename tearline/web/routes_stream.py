@@ -4,10 +4,11 @@ Every event is decided for the subscriber at the moment it is sent, by the same 
 report read: a report event goes out only if the subscriber may read that report now, and then
 with the title and banner as the subscriber sees them. Role events (consent requests and
 answers, recalls) go only to this node's own officers and auditors, and of those only to the ones
-who may see what the event names (DESIGN §3.3: roles grant actions, never visibility). Event ids
-are the change log's ids, so `Last-Event-ID` resumes exactly after the last event received; what
-was skipped as unreadable is never sent later by accident, because it is decided again on every
-resume.
+who may see what the event names (DESIGN §3.3: roles grant actions, never visibility). An event id
+names the event's place in the change log, sealed for its subscriber (`tearline.web.opaque`): the
+log's own ids would count, by their gaps, the events skipped as unreadable. `Last-Event-ID` (or
+`after`) resumes exactly after the last event received; what was skipped as unreadable is never
+sent later by accident, because it is decided again on every resume.
 The credential the stream was opened with is checked again on every poll, and the principal read
 again with it: a stream ends once its token, session or principal would be refused a new request.
 """
@@ -39,6 +40,7 @@ from tearline.store.items import items_by_hash
 from tearline.store.principals import principal_for_token
 from tearline.store.reads import report_news, report_view
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
+from tearline.web.opaque import seal, unseal
 from tearline.web.params import INT_MAX
 
 router = APIRouter(tags=["stream"])
@@ -183,18 +185,38 @@ def _saw_recalled(session: Session, reader: Reader, report: str, release_id: str
     return False
 
 
-def _sse(event: dict[str, Any]) -> str:
-    return f"id: {event['id']}\nevent: {event['kind']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+EVENT_ID_PURPOSE = "stream-event"
 
 
-def _start(last_event_id: str | None, query_value: int | None) -> int:
-    if last_event_id is None:
-        return query_value or 0  # `after` arrives already checked by its Query bounds
-    # ASCII digits only: str.isdigit() also admits '²' and '¹', which int() then refuses (a 500).
-    digits = last_event_id.isascii() and last_event_id.isdigit()
-    if not digits or len(last_event_id.lstrip("0")) > len(str(INT_MAX)) or int(last_event_id) > INT_MAX:
-        raise InvalidInput(Problem("Last-Event-ID", "must be the id of an event this stream sent (a number)"))
-    return int(last_event_id)
+def _sse(node: Node, principal: Principal, event: dict[str, Any]) -> str:
+    """One event as its subscriber receives it: its change-log id sealed (`tearline.web.opaque`),
+    so that the gaps between two ids say nothing of the events skipped as unreadable."""
+    shown = {**event, "id": event_id_after(node, principal, event["id"])}
+    return f"id: {shown['id']}\nevent: {event['kind']}\ndata: {json.dumps(shown, ensure_ascii=False)}\n\n"
+
+
+def event_id_after(node: Node, principal: Principal, change_id: int) -> str:
+    """An event id for this principal that resumes after change `change_id`: what a page that opens
+    the stream from its own moment passes as `after` (the change id itself is not for readers)."""
+    return seal(node, EVENT_ID_PURPOSE, principal.id, str(change_id))
+
+
+def _start(node: Node, principal: Principal, last_event_id: str | None, query_value: str | None) -> int:
+    """The change-log id to resume after: Last-Event-ID, else `after`, else the start of the log."""
+    if last_event_id is not None:
+        return _opened(node, principal, "Last-Event-ID", last_event_id)
+    if query_value is not None:
+        return _opened(node, principal, "after", query_value)
+    return 0
+
+
+def _opened(node: Node, principal: Principal, name: str, value: str) -> int:
+    """The change id an event id this stream sent to this principal names; anything else is refused."""
+    position = unseal(node, EVENT_ID_PURPOSE, principal.id, value)
+    # Only this node seals positions, and only change ids: the checks below hold for every one it made.
+    if position is None or not (position.isascii() and position.isdigit()) or int(position) > INT_MAX:
+        raise InvalidInput(Problem(name, "must be the id of an event this stream sent you"))
+    return int(position)
 
 
 STREAM_PATH = "/api/stream"
@@ -208,12 +230,12 @@ async def stream(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[
-        int | None, Query(ge=0, le=INT_MAX, description="Resume after this event id (for clients without headers).")
+        str | None, Query(description="Resume after this event id (for clients without headers).")
     ] = None,
     once: Annotated[bool, Query(description="Send what is waiting, then end (catch-up).")] = False,
 ) -> StreamingResponse:
     """Server-sent events of new and changed items you may read; resumable with Last-Event-ID."""
-    start = _start(last_event_id, after)
+    start = _start(node, principal, last_event_id, after)
     admit = admission(request, credentials)
 
     async def events() -> AsyncIterator[str]:
@@ -228,7 +250,7 @@ async def stream(
                 await to_thread.run_sync(journal.record_refusal, node, principal, "stream", [STREAM_PATH], err.message)
                 return
             for event in sent:
-                yield _sse(event)
+                yield _sse(node, principal, event)
             if examined != cursor:  # there may be more waiting: look again at once
                 cursor, idle = examined, 0.0
                 continue

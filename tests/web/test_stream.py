@@ -19,6 +19,9 @@ from tearline.db.release_tables import ConsentRequest
 from tearline.fixtures import Demo
 from tearline.node import Node
 from tearline.store import changes
+from tearline.store.federation import principal_named
+from tearline.web.opaque import unseal
+from tearline.web.routes_stream import EVENT_ID_PURPOSE
 from tests.federation.support import serving
 from tests.web.support import report_body, token_headers
 
@@ -114,8 +117,12 @@ def test_every_event_sent_is_in_the_audit_log(client: TestClient, node: Node, de
     events = catch_up(client, token_headers(node, "ana.analyst"))
     with node.db.read() as session:
         leaves = [bytes(d) for d in session.scalars(select(AuditLeaf.data))]
+        ana = principal_named(session, "ana.analyst")
+        assert ana is not None
     reads = [leaf for leaf in leaves if b"stream.read" in leaf and b"ana.analyst" in leaf]
-    assert reads and all(f"change:{e['id']}".encode() in reads[-1] for e in events)
+    # The log names each change by its own id; the event id ana received seals that id for her.
+    changes_sent = [unseal(node, EVENT_ID_PURPOSE, ana.id, e["id"]) for e in events]
+    assert reads and all(f"change:{c}".encode() in reads[-1] for c in changes_sent)
 
 
 def test_a_live_subscriber_hears_a_new_report_as_it_is_stored(node: Node, demo: Demo) -> None:
@@ -123,10 +130,10 @@ def test_a_live_subscriber_hears_a_new_report_as_it_is_stored(node: Node, demo: 
     heard: list[dict[str, Any]] = []
     with serving(node) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as http:
         start = parse(http.get("/api/stream", params={"once": "true"}).text)
-        last = start[-1]["id"] if start else 0
+        resume = {"Last-Event-ID": start[-1]["id"]} if start else {}
 
         def listen() -> None:
-            with http.stream("GET", "/api/stream", headers={"Last-Event-ID": str(last)}) as response:
+            with http.stream("GET", "/api/stream", headers=resume) as response:
                 buffer = ""
                 for chunk in response.iter_text():
                     buffer += chunk

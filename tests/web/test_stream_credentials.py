@@ -24,6 +24,7 @@ from tearline.node import Node
 from tearline.store import changes
 from tearline.store.federation import principal_named
 from tearline.store.principals import revoke_tokens, set_disabled, update_principal
+from tearline.web.routes_stream import event_id_after
 from tests.federation.support import serving
 from tests.web.support import report_body, token_headers
 from tests.web.test_stream import file_consent_request, parse
@@ -33,12 +34,12 @@ class Listener:
     """A stream opened on the node's real server and heard in a thread: what it sent, and whether
     the server ended it (a stream still open when the reading times out was not ended)."""
 
-    def __init__(self, http: httpx.Client, headers: dict[str, str], after: int) -> None:
+    def __init__(self, http: httpx.Client, headers: dict[str, str], after: str) -> None:
         self.events: list[dict[str, Any]] = []
         self.status = 0
         self.opened, self.done = threading.Event(), threading.Event()
         self.ended_by_server = False
-        args = (http, {**headers, "Last-Event-ID": str(after)})
+        args = (http, {**headers, "Last-Event-ID": after})
         threading.Thread(target=self._listen, args=args, daemon=True).start()
         assert self.opened.wait(10), "the stream did not open"
 
@@ -92,8 +93,12 @@ class Live:
         self.clients.append(http)
         return http
 
-    def listen(self, headers: dict[str, str], http: httpx.Client | None = None) -> Listener:
-        return Listener(http or self.client(), headers, self.after)
+    def listen(self, username: str, headers: dict[str, str], http: httpx.Client | None = None) -> Listener:
+        with self.node.db.read() as session:  # the event id the stream would have given them for that change
+            principal = principal_named(session, username)
+            assert principal is not None
+            after = event_id_after(self.node, principal, self.after)
+        return Listener(http or self.client(), headers, after)
 
 
 @contextmanager
@@ -136,8 +141,8 @@ def assert_cut_off(served: Live, stream: Listener, witness: Listener) -> None:
 
 def test_disabling_a_principal_ends_their_open_stream(node: Node, demo: Demo) -> None:
     with live(node) as served:
-        stream = served.listen(token_headers(node, "ian.intel"))
-        witness = served.listen(token_headers(node, "dan.disclosure"))
+        stream = served.listen("ian.intel", token_headers(node, "ian.intel"))
+        witness = served.listen("dan.disclosure", token_headers(node, "dan.disclosure"))
         change_principal(node, "ian.intel", lambda s, p: set_disabled(s, p, True))  # `tearline user disable`
         assert_cut_off(served, stream, witness)
     with node.db.read() as session:  # the end of the stream is a refusal in the log, as any refused request
@@ -148,8 +153,8 @@ def test_disabling_a_principal_ends_their_open_stream(node: Node, demo: Demo) ->
 def test_revoking_a_principals_tokens_ends_their_open_stream(node: Node, demo: Demo) -> None:
     with live(node) as served:
         headers = token_headers(node, "ian.intel")
-        stream = served.listen(headers)
-        witness = served.listen(token_headers(node, "dan.disclosure"))
+        stream = served.listen("ian.intel", headers)
+        witness = served.listen("dan.disclosure", token_headers(node, "dan.disclosure"))
         change_principal(node, "ian.intel", revoke_tokens)  # `tearline user revoke-tokens`
         assert_cut_off(served, stream, witness)
         again = served.client().get("/api/stream", params={"once": "true"}, headers=headers)
@@ -160,8 +165,8 @@ def test_logging_out_ends_the_sessions_stream_and_no_other(node: Node, demo: Dem
     with live(node) as served:
         console = served.client()
         csrf = console_log_in(console, "ian.intel")
-        stream = served.listen({}, console)  # the console's stream rides on its session cookie
-        witness = served.listen(token_headers(node, "ian.intel"))  # the same principal's API token stays
+        stream = served.listen("ian.intel", {}, console)  # the console's stream rides on its session cookie
+        witness = served.listen("ian.intel", token_headers(node, "ian.intel"))  # the same principal's API token stays
         assert console.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
         assert_cut_off(served, stream, witness)
 
@@ -169,8 +174,8 @@ def test_logging_out_ends_the_sessions_stream_and_no_other(node: Node, demo: Dem
 def test_a_role_taken_away_stops_its_events_on_the_open_stream(node: Node, demo: Demo) -> None:
     with live(node) as served:
         report = post_report(served, "Couriers switched to the Lukeville crossing.")
-        officer = served.listen(token_headers(node, "dan.disclosure"))
-        witness = served.listen(token_headers(node, "carla.auditor"))
+        officer = served.listen("dan.disclosure", token_headers(node, "dan.disclosure"))
+        witness = served.listen("carla.auditor", token_headers(node, "carla.auditor"))
         change_principal(node, "dan.disclosure", lambda s, p: update_principal(s, p, roles=["analyst"]))  # `user set`
         request = file_consent_request(node, report)
         assert witness.hears_event("consent-request", request), "the auditor hears the consent request"

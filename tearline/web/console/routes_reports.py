@@ -30,6 +30,7 @@ from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
+from tearline.web.routes_stream import event_id_after
 from tearline.web.schemas import ReportIn, report_draft
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -68,7 +69,7 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
         banner = reports_banner(
             session, node.reader(principal), node.table(session), [r["id"] for r in listed["items"]]
         )
-        stream_after = latest_change(session)
+        stream_after = event_id_after(node, principal, latest_change(session))
         # Only reports this reader may read are listed, so only their deliveries are shown.
         titles = {r["id"]: r["title"] or r["id"] for r in listed["items"]}
         received = [

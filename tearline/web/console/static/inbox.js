@@ -8,7 +8,9 @@
   const labels = JSON.parse(list.dataset.labels || "{}");
   if (!("EventSource" in window)) { state.textContent = state.dataset.off; return; }
   // From the page's own moment on: what came before is already in the lists above.
-  const source = new EventSource(`/api/stream?after=${Number(list.dataset.after) || 0}`, {withCredentials: true});
+  // `after` is an event id as the stream gives them: opaque, passed on as it is.
+  const after = list.dataset.after ? `?after=${encodeURIComponent(list.dataset.after)}` : "";
+  const source = new EventSource(`/api/stream${after}`, {withCredentials: true});
   source.addEventListener("open", () => { state.textContent = state.dataset.on; });
   source.addEventListener("error", () => {
     if (source.readyState === EventSource.CLOSED) { state.textContent = state.dataset.off; }
