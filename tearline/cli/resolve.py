@@ -169,5 +169,10 @@ def resolve_arrivals(node: Node) -> None:
         return
     with _progress() as advance:
         done = arrivals.drain(node, progress=lambda n: advance("resolving arrivals", n, queued))
-    console.print(f"resolved {done.resolved} arrivals ({done.decisions} decisions)"
-                  + (f"; {done.waiting} persons wait for a model (tearline resolve-train)" if done.waiting else ""))
+    waiting = f"; {_counted(done.waiting, 'person waits', 'persons wait')} for a model (tearline resolve-train)"
+    console.print(f"resolved {_counted(done.resolved, 'arrival', 'arrivals')} "
+                  f"({_counted(done.decisions, 'decision', 'decisions')})" + (waiting if done.waiting else ""))
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -52,3 +54,24 @@ def test_resolve_train_on_too_few_persons_says_why_and_keeps_nothing(node: Node)
     assert "the node holds 0" in result.output  # the operator, who reads the whole store, is told how many
     with node.db.read() as session, pytest.raises(NotFound):
         incremental.kept_model_id(session)
+
+
+
+def test_arrivals_left_waiting_are_counted_in_words_that_agree(
+    node: Node, client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tearline.cli.resolve import _counted, resolve_arrivals
+
+    assert _counted(1, "person waits", "persons wait") == "1 person waits"
+    assert _counted(0, "decision", "decisions") == "0 decisions"
+    ana = login(client, "ana.analyst")
+    person = _person("Rosalba Quintero Ibarra", ["USA", "MEX"], dob="1979-02-11")
+    assert client.post("/api/reports", json=report_body(objects=[person], workspace=WORKSPACE),
+                       headers=ana).status_code == 201
+
+    resolve_arrivals(node)  # no model yet: the persons wait (this one and the node's own)
+
+    out = " ".join(capsys.readouterr().out.split())
+    waiting = re.search(r"; (\d+) (person waits|persons wait) for a model", out)
+    assert waiting is not None, out
+    assert (waiting.group(1) == "1") == (waiting.group(2) == "person waits")
