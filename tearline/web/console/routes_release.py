@@ -26,6 +26,7 @@ from tearline.validation import problems_of
 from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
+from tearline.web.console import consent_asks
 from tearline.web.console.pages import PageRoute, Reader, Writer, by_field, render
 from tearline.web.params import PathId
 
@@ -140,10 +141,12 @@ def _review(
     principal: Any,
     request_id: int,
     error: TearlineError | None = None,
-    typed: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
     """The review page; after a refused decision, with the decision's form as it was sent."""
     data = routes_release.review(request_id, node, principal)
+    officer = data["state"] == "requested" and "disclosure_officer" in principal.roles
+    asked = typed is not None and "chosen" in typed  # the refusal is of the consent form, shown beside it
     return render(
         request,
         "review.html",
@@ -154,8 +157,13 @@ def _review(
         release=_release_of(node, data) if data["state"] == "disseminated" else None,
         error=error,
         typed=typed or {},
+        askable=consent_asks.askable(node, principal, request_id) if officer else [],
+        consent_problems=by_field(error.problems, CONSENT_FIELDS) if asked and isinstance(error, InvalidInput) else {},
         status=error.status if error else 200,
     )
+
+
+CONSENT_FIELDS = {"items": "items", "purpose": "purpose"}
 
 
 # The notice after a decision, for the state the request reached: the query only says which notice
@@ -199,6 +207,24 @@ def deny(request_id: PathId, request: Request, node: NodeDep, principal: Writer,
     return RedirectResponse(f"/review/{request_id}?outcome=denied", status_code=303)
 
 
+@router.post("/review/{request_id}/consent")
+def ask_consent(
+    request_id: PathId,
+    request: Request,
+    node: NodeDep,
+    principal: Writer,
+    purpose: Text = "",
+    item: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Ask the originators of the chosen withheld items for consent (third-party rule, ORCON)."""
+    chosen = item or []
+    try:
+        consent_asks.ask(node, principal, request_id, chosen, purpose)
+    except InvalidInput as err:  # the form again, as sent; any other refusal is the error page
+        return _review(request, node, principal, request_id, err, {"purpose": purpose, "chosen": chosen})
+    return RedirectResponse("/consent?asked=1", status_code=303)
+
+
 @router.get("/consent")
 def consent(request: Request, node: NodeDep, principal: Reader) -> Response:
     return _consent(request, node, principal)
@@ -229,6 +255,7 @@ def _consent(
         default_expiry=default_expiry,
         error=error,
         answered=answered or {},
+        sent=request.query_params.get("asked") == "1" and error is None,
         status=error.status if error else 200,
     )
 
