@@ -4,7 +4,8 @@ The checkpoint is opened with the verifier key the caller trusts (or, failing on
 serves, which only shows that the log agrees with itself). Every entry up to the checkpoint's size
 is fetched (an auditor's token is needed for entries), rehashed and rebuilt into the tree, whose
 root must be the signed one; the node's own consistency proof from a checkpoint kept earlier must
-verify too.
+verify too. An entry whose bytes the node withholds from this auditor (`data`: null) goes into the
+tree by its leaf hash (see `tearline.audit.verify`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tearline.audit.keys import parse_verifier_key
 from tearline.audit.merkle import verify_append_only
 from tearline.audit.note import parse_note
 from tearline.audit.store import StoredLeaf
-from tearline.audit.verify import VerifyReport, verify_entries
+from tearline.audit.verify import VerifyReport, WithheldLeaf, verify_entries
 from tearline.audit.witness import AddCheckpoint
 from tearline.errors import InvalidInput, Problem, TearlineError
 
@@ -87,16 +88,19 @@ def _b64_field(entry: dict[str, Any], name: str) -> bytes:
         raise ValueError(f"an entry whose `{name}` is not base64") from None
 
 
-def _leaf(entry: object) -> StoredLeaf:
+def _leaf(entry: object) -> StoredLeaf | WithheldLeaf:
     if not isinstance(entry, dict):
         raise ValueError("an entry that is not a JSON object")
     index = entry.get("index")
     if not isinstance(index, int) or isinstance(index, bool):
         raise ValueError("an entry without a whole-number `index`")
+    if "data" in entry and entry["data"] is None:  # withheld from this auditor: its hash is what we get
+        why = entry.get("withheld")
+        return WithheldLeaf(index, _b64_field(entry, "hash"), why if isinstance(why, str) else None)
     return StoredLeaf(index, _b64_field(entry, "data"), _b64_field(entry, "hash"))
 
 
-def _pages(client: httpx.Client, size: int) -> Iterator[list[StoredLeaf]]:
+def _pages(client: httpx.Client, size: int) -> Iterator[list[StoredLeaf | WithheldLeaf]]:
     path = "/api/audit/leaves"
     for start in range(0, size, PAGE):
         body = _json(client, path, start=start, limit=min(PAGE, size - start))

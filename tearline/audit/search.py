@@ -10,7 +10,7 @@ answer is always what the log itself says.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,7 +20,8 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tearline.audit.event import OUTCOMES, AuditEvent
-from tearline.audit.store import ACTION_CUT, LogCorrupted, indexed_entries, search_key
+from tearline.audit.store import ACTION_CUT, LogCorrupted, StoredLeaf, indexed_entries, search_key
+from tearline.audit.verify import WITHHELD_HIDDEN, WITHHELD_NOT_CANONICAL
 from tearline.clock import as_utc
 from tearline.db.audit_tables import AuditActor, AuditLeaf, AuditObject
 from tearline.db.federation_tables import ReceivedRelease
@@ -374,6 +375,30 @@ def _candidates(session: Session, query: Query, indexed: int) -> tuple[list[tupl
     if covered:
         rows += _recent(session, query, indexed)
     return rows, covered
+
+
+def withheld(sight: EntrySight, leaves: Sequence[StoredLeaf]) -> list[str | None]:
+    """Why each entry's bytes are withheld from the searcher (`tearline.audit.verify`), or None.
+
+    An entry's bytes say all it says, its banner too, so they are shown exactly where a search
+    shows them (`_seen`): not for an entry left out, nor for one whose banner is withheld. Bytes
+    that are not an audit event cannot be judged, so they are withheld too (a verifier counts
+    that as tampering).
+    """
+    events: dict[int, AuditEvent] = {}
+    for position, leaf in enumerate(leaves):
+        try:
+            events[position] = _decode(leaf.index, leaf.data)
+        except LogCorrupted:
+            continue
+    shown = dict(zip(events, sight.entries(list(events.values())), strict=True))
+    why: list[str | None] = []
+    for position in range(len(leaves)):
+        if position not in events:
+            why.append(WITHHELD_NOT_CANONICAL)
+        else:
+            why.append(None if shown[position] is events[position] else WITHHELD_HIDDEN)
+    return why
 
 
 def _seen(hits: list[Hit], sight: EntrySight | None) -> Iterable[Hit]:

@@ -4,6 +4,11 @@ Nothing stored is trusted but the signatures: every hash is recomputed from the 
 compared with what the store holds (when the store's hashes are available) and with the root of
 every signed checkpoint. The first disagreement names the entry, or the smallest range of entries,
 that does not match.
+
+An auditor checking a node over its API is not given the bytes of entries about what that auditor
+may not see (DESIGN §3.3: the auditor role grants the reading, not the sight). For those entries
+the node's leaf hash goes into the tree as given: the signed roots still hold it to the log,
+though not to bytes this auditor never sees; how many they were is in the report.
 """
 
 from __future__ import annotations
@@ -18,6 +23,19 @@ from tearline.audit.store import Frontier, StoredLeaf
 from tearline.errors import TearlineError
 
 NodeReader = Callable[[int, int], dict[tuple[int, int], bytes]]
+
+# Why a node withheld an entry's bytes from an auditor (`withheld` in GET /api/audit/leaves).
+WITHHELD_HIDDEN = "hidden"  # the entry is about something the auditor may not see, or its banner is
+WITHHELD_NOT_CANONICAL = "not-canonical"  # the bytes are no audit event, so what they are about is unknown
+
+
+@dataclass(frozen=True)
+class WithheldLeaf:
+    """An entry whose bytes were withheld from the verifier: its index, its leaf hash, and why."""
+
+    index: int
+    hash: bytes
+    why: str | None
 
 
 class LogTampered(TearlineError):
@@ -43,14 +61,20 @@ class VerifyReport:
     checkpoints: int
     signed_size: int
     search_rows: bool = False  # the search columns and rows were checked too (only with the store)
+    withheld: int = 0  # entries whose bytes the verifier was not given: their leaf hashes taken as given
 
     def summary(self) -> str:
         root = base64.b64encode(self.root).decode()
         unsigned = self.size - self.signed_size
         tail = f"; {unsigned} newer entries are not yet in a signed checkpoint" if unsigned else ""
         searched = "; the search columns and rows match the entries" if self.search_rows else ""
+        withheld = (
+            f" ({self.withheld} of them from their leaf hashes alone: their bytes are withheld from this auditor)"
+            if self.withheld
+            else ""
+        )
         return (
-            f"ok: {self.size} entries recomputed, root {root}, "
+            f"ok: {self.size} entries recomputed{withheld}, root {root}, "
             f"{self.checkpoints} signed checkpoint(s) match (latest at size {self.signed_size}){tail}{searched}"
         )
 
@@ -74,10 +98,11 @@ class _Checker:
         self.pending = sorted(checkpoints, key=lambda c: c.size)
         self.matched = 0
         self.signed_size = 0
+        self.withheld = 0
         self.nodes = nodes
         self._check_signed()  # a checkpoint of the empty tree is checked before any entry
 
-    def feed(self, batch: Sequence[StoredLeaf]) -> None:
+    def feed(self, batch: Sequence[StoredLeaf | WithheldLeaf]) -> None:
         start = self.frontier.size
         stored = self.nodes(start, start + len(batch)) if self.nodes is not None and batch else None
         computed: set[tuple[int, int]] = set()
@@ -85,11 +110,7 @@ class _Checker:
             index = self.frontier.size
             if leaf.index != index:
                 raise LogTampered(f"entry {index} is missing (the next stored entry is {leaf.index})", index)
-            hashed = leaf_hash(leaf.data)
-            if hashed != leaf.hash:
-                raise LogTampered(
-                    f"its bytes hash to {_b64(hashed)} but the stored leaf hash is {_b64(leaf.hash)}", index
-                )
+            hashed = self._leaf_hash(leaf)
             # Stored subtrees are checked as soon as they complete, smallest first, and before the
             # signed roots: the smallest subtree that disagrees names the narrowest range of entries.
             for level, position, node in self.frontier.push(hashed):
@@ -101,6 +122,19 @@ class _Checker:
         if extra:
             level, position = extra[0]
             raise LogTampered(f"a stored subtree hash (level {level}) has no entries behind it", position << level)
+
+    def _leaf_hash(self, leaf: StoredLeaf | WithheldLeaf) -> bytes:
+        if isinstance(leaf, WithheldLeaf):
+            if leaf.why == WITHHELD_NOT_CANONICAL:
+                raise LogTampered("its bytes are not an audit event (so the node withholds them)", leaf.index)
+            self.withheld += 1
+            return leaf.hash  # the signed roots vouch for it; the bytes behind it are not ours to see
+        hashed = leaf_hash(leaf.data)
+        if hashed != leaf.hash:
+            raise LogTampered(
+                f"its bytes hash to {_b64(hashed)} but the stored leaf hash is {_b64(leaf.hash)}", leaf.index
+            )
+        return hashed
 
     def _check_signed(self) -> None:
         while self.pending and self.pending[0].size == self.frontier.size:
@@ -129,11 +163,11 @@ class _Checker:
             )
         if head is not None and head.blob() != self.frontier.blob():
             raise LogTampered("the log head's frontier hashes differ from those recomputed", max(size - 1, 0))
-        return VerifyReport(size, self.frontier.root(), self.matched, self.signed_size)
+        return VerifyReport(size, self.frontier.root(), self.matched, self.signed_size, withheld=self.withheld)
 
 
 def verify_entries(
-    batches: Iterable[Sequence[StoredLeaf]],
+    batches: Iterable[Sequence[StoredLeaf | WithheldLeaf]],
     size: int,
     checkpoints: Sequence[Checkpoint],
     nodes: NodeReader | None = None,
@@ -143,7 +177,8 @@ def verify_entries(
 
     `checkpoints` must already be signature-verified; `nodes(start, end)` returns the stored subtree
     hashes completed by entries [start, end) and `head` is the stored frontier, when the caller has the
-    store itself. Raises LogTampered naming the first bad entry.
+    store itself. A `WithheldLeaf` counts by its hash alone (see the module docstring). Raises
+    LogTampered naming the first bad entry.
     """
     checker = _Checker(checkpoints, nodes)
     for batch in batches:

@@ -6,7 +6,9 @@ tlog-witness `add-checkpoint` call (authenticated by the partner log's signature
 
 Auditors only: entries' contents and the log search. An entry says who read what, so reading
 entries is itself an action that the auditor role grants; every such read is logged, and so is
-every refusal.
+every refusal. The role grants the reading, not the sight (DESIGN §3.3): an entry's bytes are
+given exactly where the search would show them, and otherwise only its index and leaf hash, what a
+partner needs to check the tree and which say nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fastapi.responses import PlainTextResponse, Response
 from tearline import clock, journal
 from tearline.audit import log
 from tearline.audit.event import AuditEvent
-from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, EntrySight, Page, search
+from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, EntrySight, Page, search, withheld
 from tearline.audit.search import Query as SearchQuery
 from tearline.audit.witness import StaleOldSize, witness_for, witness_verifier_key
 from tearline.db.models import Principal
@@ -138,16 +140,21 @@ def _as_auditor(node: Node, principal: Principal, action: str, detail: dict[str,
         raise Forbidden("reading the audit log needs the auditor role", rule=AUDITOR_RULE)
 
 
-def _leaf_json(leaf: log.StoredLeaf) -> dict[str, Any]:
-    return {"index": leaf.index, "data": _b64(leaf.data), "hash": _b64(leaf.hash)}
+def _leaves_json(node: Node, principal: Principal, session: Any, leaves: list[log.StoredLeaf]) -> list[dict[str, Any]]:
+    """Each entry with its bytes where this auditor may see them; else `data` null and why in `withheld`."""
+    reasons = withheld(EntrySight(session, node.reader(principal)), leaves)
+    return [
+        {"index": leaf.index, "data": None if why else _b64(leaf.data), "hash": _b64(leaf.hash), "withheld": why}
+        for leaf, why in zip(leaves, reasons, strict=True)
+    ]
 
 
 @router.get("/leaves/{index}")
 def leaf(index: PathIndex, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """One entry: its canonical bytes (base64) and leaf hash."""
+    """One entry: its canonical bytes (base64; null if withheld from this auditor) and leaf hash."""
     _as_auditor(node, principal, "audit.leaf.read", {"index": index})
     with node.db.read() as session:
-        return _leaf_json(log.read_leaf(session, index))
+        return _leaves_json(node, principal, session, [log.read_leaf(session, index)])[0]
 
 
 @router.get("/leaves")
@@ -157,12 +164,17 @@ def leaves(
     start: QueryNumber = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> dict[str, Any]:
-    """Entries [start, start + limit), for a partner's or an auditor's full check."""
+    """Entries [start, start + limit), for a partner's or an auditor's full check.
+
+    Every entry's index and leaf hash; its bytes only where this auditor may see them (see the
+    module docstring): `data` is null otherwise, and `withheld` says why (`hidden`, or
+    `not-canonical` for bytes that are no audit event), null where the bytes are given.
+    """
     _as_auditor(node, principal, "audit.leaf.read", {"start": start, "limit": limit})
     with node.db.read() as session:
         size = log.log_size(session)
         rows = log.read_leaves(session, start, min(start + limit, size))
-    return {"size": size, "start": start, "leaves": [_leaf_json(row) for row in rows]}
+        return {"size": size, "start": start, "leaves": _leaves_json(node, principal, session, rows)}
 
 
 @router.get("/search")

@@ -84,10 +84,16 @@ def test_entries_are_for_auditors_and_every_read_or_refusal_is_logged(api: Api) 
     assert refused.status_code == 403
     assert refused.json()["rule"] == "audit.auditor-role"
     assert api.client.get("/api/audit/leaves/3").status_code == 401
+    refusal = api.client.get("/api/audit/leaves/12", headers=api.auditor).json()  # the analyst's, above
+    data = b64(refusal["data"])
+    assert leaf_hash(data) == b64(refusal["hash"]) and refusal["withheld"] is None
+    assert AuditEvent.from_canonical(data).actor == "analyst1@US-DEMO-NARC"
+    # Entry 3's banner covers a report the auditor does not see (none here): as in a search, its
+    # bytes (which hold the banner) are withheld, its leaf hash is not.
     entry = api.client.get("/api/audit/leaves/3", headers=api.auditor).json()
-    data = b64(entry["data"])
-    assert leaf_hash(data) == b64(entry["hash"])
-    assert AuditEvent.from_canonical(data).objects == ("report--0003",)
+    assert (entry["data"], entry["withheld"]) == (None, "hidden")
+    with api.node.db.read() as session:
+        assert b64(entry["hash"]) == log.read_leaf(session, 3).hash
     page = api.client.get("/api/audit/leaves", params={"start": 10, "limit": 50}, headers=api.auditor).json()
     assert [e["index"] for e in page["leaves"]] == list(range(10, page["size"]))
     with api.node.db.read() as session:
