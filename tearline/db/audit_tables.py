@@ -25,7 +25,14 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tearline.db.models import Base
+from tearline.db.models import Base, Portion, StixObject
+
+# The auditor's sight (`tearline.audit.search.EntrySight`) asks, for every page of a search and
+# of GET /api/audit/leaves, which report each portion or object an entry names by hash belongs to.
+# These indexes serve that lookup (with the report id, so that it reads no row); they are declared
+# here, with the log they serve, on the tables of `tearline.db.models` (migration 0012).
+Index("ix_portion_hash", Portion.hash, Portion.report_id)
+Index("ix_object_hash", StixObject.hash, StixObject.report_id)
 
 # On SQLite an INTEGER PRIMARY KEY is the rowid itself: the fastest key there is.
 Key = BigInteger().with_variant(Integer, "sqlite")
