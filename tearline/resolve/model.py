@@ -53,8 +53,10 @@ DETERMINISTIC_RULES = (
 ARRAY_COLUMNS = ("given_first_alts", "given_alts", "given_keys", "phones", "alias_keys", "address_tokens")
 STRING_COLUMNS = ("source", "given1", "given_all", "given1_key", "paternal", "maternal", "paternal_key",
                   "maternal_key", "dob", "sex", "phone1", "national_id", "address", "address_key", "name_block",
-                  "alias1", "given1_key_alt", "given1_known", "given2_initial")
+                  "alias1", "given1_key_alt", "given1_known", "given2_initial", "generation")
 INT_COLUMNS = ("dob_y", "dob_m", "dob_d")
+# Kept beside each scored pair for the merge rule (`corroborated`, `conflict`).
+RETAINED_COLUMNS = ("source", "given2_initial", "generation")
 
 # Address levels "some words agree, given names agree" and above, on addresses of this many words.
 STREET_ADDRESS_LEVEL = 4
@@ -81,7 +83,7 @@ def settings(comparisons: Sequence[dict[str, Any]] | None = None,
         "blocking_rules_to_generate_predictions": list(blocking_rules or BLOCKING_RULES),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
-        "additional_columns_to_retain": ["source", "given2_initial"],
+        "additional_columns_to_retain": list(RETAINED_COLUMNS),
         "max_iterations": 20,
         "em_convergence": 0.0001,
     }
@@ -327,12 +329,30 @@ def conflict(pairs: pd.DataFrame) -> pd.Series[bool]:
       that far apart (`incremental.YEARS_APART`); a shared phone must not merge them either. A
       national id that agrees, or is one typo away, overrules it: a date of birth is often
       miskeyed whole (FEBRL's corrupted records replace it), and relatives' ids differ in many places.
+      So does a street address beside the given name (FEBRL's corrupted records keep it), unless a
+      generational suffix stands on one side only: a "Jr" says a father of one name exists, and he
+      shares the son's home;
+    - generational suffixes that differ (JR and SR, hijo and padre, II and III): two persons,
+      unless the date of birth and the national id both agree exactly.
     """
     proven = (pairs["gamma_dob"] == DOB_EXACT_LEVEL) & (pairs["gamma_national_id"] == NATIONAL_ID_EXACT_LEVEL)
     cousins = (pairs["gamma_maternal"] == 0) & ~proven
     same_id = pairs["gamma_national_id"] >= NATIONAL_ID_ONE_EDIT_LEVEL  # relatives' ids differ in many places
-    born_apart = (pairs["gamma_dob"] == DOB_UNLIKE_LEVEL) & ~same_id & ~_street_address(pairs)
-    return cousins | born_apart
+    differ, one_side = _generations(pairs)
+    home = _street_address(pairs) & ~one_side
+    born_apart = (pairs["gamma_dob"] == DOB_UNLIKE_LEVEL) & ~same_id & ~home
+    return cousins | born_apart | (differ & ~proven)
+
+
+def _generations(pairs: pd.DataFrame) -> tuple[pd.Series[bool], pd.Series[bool]]:
+    """Pairs whose generational suffixes (JR, SR, II...) differ, and pairs with one on one side only."""
+    if "generation_l" not in pairs or "generation_r" not in pairs:
+        none = pd.Series(False, index=pairs.index)
+        return none, none
+    left, right = pairs["generation_l"].notna(), pairs["generation_r"].notna()
+    differ: pd.Series[bool] = left & right & (pairs["generation_l"] != pairs["generation_r"])
+    one_side: pd.Series[bool] = left ^ right
+    return differ, one_side
 
 
 def cluster(ids: Sequence[int], pairs: pd.DataFrame, threshold: float = UPPER_THRESHOLD, *,

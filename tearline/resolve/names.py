@@ -51,6 +51,7 @@ class PersonName:
     particles: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     initials: tuple[str, ...] = ()  # middle names written as an initial alone ("Robert E Price")
+    generation: str | None = None  # JR, SR, II, III, IV: a namesake of another generation exists
 
     @property
     def formal_given(self) -> tuple[tuple[str, ...], ...]:
@@ -295,6 +296,16 @@ def parse_name(
     aliases: str | None = None,
 ) -> PersonName:
     """Parse whichever name fields a source has; structured fields win over a whole name."""
+    fields = [full_name, given_names, paternal_surname, maternal_surname, surname]
+    markers = [split_generation(f) for f in fields]
+    full_name, given_names, paternal_surname, maternal_surname, surname = (text for text, _ in markers)
+    generation = next((m for _, m in markers if m), None)
+    return replace(_parse_name(full_name, given_names, paternal_surname, maternal_surname, surname, aliases),
+                   generation=generation)
+
+
+def _parse_name(full_name: str | None, given_names: str | None, paternal_surname: str | None,
+                maternal_surname: str | None, surname: str | None, aliases: str | None) -> PersonName:
     extra_aliases = [alias_key(a) for a in re.split(r"[;/,|]", aliases or "") if alias_key(a)]
     structured = any((given_names, paternal_surname, maternal_surname, surname))
     if not structured:
@@ -332,6 +343,26 @@ def parse_name(
     )
 
 
+# A generational suffix at the end of a name (or of its surname field), with or without a period or
+# parentheses. "Sr." before a name is Señor, a title, and is not read here.
+_GENERATION = re.compile(r"[\s,]*\(?\b(jr|junior|hijo|sr|senior|padre|ii|iii|iv)\b\.?\)?[\s,]*$", re.IGNORECASE)
+_GENERATION_OF = {"JR": "JR", "JUNIOR": "JR", "HIJO": "JR", "SR": "SR", "SENIOR": "SR", "PADRE": "SR"}
+
+
+def split_generation(text: str | None) -> tuple[str | None, str | None]:
+    """A name field without its generational suffix, and the suffix (JR, SR, II, III or IV).
+
+    "Ernesto Villalobos Treviño Jr." is Ernesto Villalobos Treviño, JR: the suffix is no maternal
+    surname, and it says that a father of one name exists (hijo and padre are Mexico's JR and SR)."""
+    if not text:
+        return text, None
+    match = _GENERATION.search(text)
+    if not match or not text[: match.start()].strip():
+        return text, None
+    word = match.group(1).upper()
+    return text[: match.start()], _GENERATION_OF.get(word, word)
+
+
 def _with_aliases(name: PersonName, more: list[str]) -> PersonName:
     if not more:
         return name
@@ -357,4 +388,5 @@ def name_keys(name: PersonName) -> dict[str, object]:
         "alias_keys": list(name.aliases) or None,
         # the second given name's first letter, however it was written (Eric, E)
         "given2_initial": (formal[1][0][0] if len(formal) > 1 else name.initials[0] if name.initials else None),
+        "generation": name.generation,
     }

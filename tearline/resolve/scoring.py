@@ -38,7 +38,12 @@ class PairScorer:
         model._quiet_splink()
         self.tf: dict[str, dict[str, float]] = trained.notes.get("tf", {})
         seed = with_term_frequencies(model.frame([_empty_row()]), self.tf)
-        linker = Linker(DuckDBAPI().register(seed), trained.settings_json, log_level=None)
+        # The merge rule's columns are kept beside each pair, even by a model trained before one was added.
+        retained = trained.settings_json.get("additional_columns_to_retain", [])
+        settings_json = {**trained.settings_json,
+                         "additional_columns_to_retain": [*retained, *(c for c in model.RETAINED_COLUMNS
+                                                                      if c not in retained)]}
+        linker = Linker(DuckDBAPI().register(seed), settings_json, log_level=None)
         settings = linker._settings_obj  # Splink's own SQL for this model, built once
         settings._retain_matching_columns = True
         settings._retain_intermediate_calculation_columns = True
@@ -118,6 +123,10 @@ class PairScorer:
             label = "missing" if gamma < 0 else levels[len(levels) - 1 - gamma]["label_for_charts"]
             weight = float(row.get(f"mw_{name}", 0.0) or 0.0) + float(row.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
             out.append({"comparison": name, "level": label, "match_weight": round(weight, 3)})
+        sides = [row.get(f"generation_{side}") for side in "lr"]
+        if any(isinstance(s, str) for s in sides):  # a suffix weighs nothing, but may hold a merge back
+            level = " / ".join(s if isinstance(s, str) else "none" for s in sides)
+            out.append({"comparison": "generation", "level": level, "match_weight": 0.0})
         return out
 
 
