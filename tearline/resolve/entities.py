@@ -27,15 +27,16 @@ from tearline.resolve.dates import parse_birth_date
 from tearline.resolve.incremental import STANDING
 from tearline.resolve.queue import RESOLVABLE_TYPES
 from tearline.resolve.records import PersonRecord, person_record
-from tearline.stix.checks import PERSON_EXTENSION  # canonical person fields a STIX identity may carry
+from tearline.stix.person import PERSON_FIELDS  # where a stored identity keeps a person's canonical fields
 from tearline.store.audience import LOOKUP_CHUNK
 from tearline.store.filters import Reader, object_visible
 from tearline.store.reads import markings_by_id
 
 
 def person_of(obj_body: dict[str, Any], source: str) -> PersonRecord:
-    """A STIX identity (an individual) as a person record: its name, and any canonical fields it carries."""
-    extra = obj_body.get(PERSON_EXTENSION) or {}
+    """A STIX identity (an individual) as a person record: its name, and any canonical fields it carries
+    (stored in one form whichever form they arrived in: tearline.stix.person)."""
+    extra = obj_body.get(PERSON_FIELDS) or {}
     values = {k: str(v) for k, v in extra.items() if isinstance(v, str | int)}
     values.setdefault("full_name", str(obj_body.get("name", "")))
     dob = parse_birth_date(values["dob"]) if values.get("dob") else None

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from tearline import clock
 from tearline.identifiers import id_type
+from tearline.stix.person import PERSON_FIELDS, fields_object
 
 Check = Callable[[object], str | None]
 
@@ -129,24 +130,16 @@ COMMON: Mapping[str, Check] = {
     "external_references": external_references,
 }
 
-# A person's canonical fields that entity resolution reads (dob, phones, national_id, ...;
-# docs/resolve.md), as a custom property of an individual identity.
-PERSON_EXTENSION = "x_tearline_person"
-
-
-def person_fields(value: object) -> str | None:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        return "must be an object of person fields (dob, phones, national_id, ...)"
-    return None
-
 
 # Ends that a relationship or sighting may point at: STIX forbids relationships of relationships.
 ENTITIES = ("identity", "location", "x-tearline-phone", "x-tearline-vehicle", "x-tearline-event")
 
 CONTENT: Mapping[str, TypeSpec] = {
+    # A person's canonical fields come as tearline's extension (tearline.stix.person), or as the
+    # custom property older nodes send, which is also where the store keeps them.
     "identity": TypeSpec(
         {"name": text, "identity_class": one_of("individual", "organization")},
-        {"roles": text_list, "sectors": text_list, "contact_information": any_text, PERSON_EXTENSION: person_fields},
+        {"roles": text_list, "sectors": text_list, "contact_information": any_text, PERSON_FIELDS: fields_object},
     ),
     "location": TypeSpec(
         {"latitude": number(-90, 90), "longitude": number(-180, 180)},

@@ -19,6 +19,7 @@ from tearline.stix.envelope import bundle_objects, producer_problems
 from tearline.stix.markings import MarkingIndex, index_markings
 from tearline.stix.markings import resolve as resolve_marking
 from tearline.stix.objects import object_draft, reference_fields
+from tearline.stix.person import lifted, person_problems
 from tearline.stix.reports import report_draft
 from tearline.store.drafts import ObjectDraft, ReportDraft
 
@@ -100,7 +101,7 @@ def _entity(obj: Mapping[str, Any], markings: MarkingIndex, problems: list[Probl
     if "granular_markings" in obj:
         found.append(Problem("granular_markings", "an object is marked whole, with object_marking_refs", item))
     marking = resolve_marking(obj.get("object_marking_refs"), markings, item, "object_marking_refs", found)
-    body = {k: v for k, v in obj.items() if k not in ENVELOPE and k != "granular_markings"}
+    body = {k: v for k, v in obj.items() if k not in ENVELOPE and k != "granular_markings"} | lifted(obj)
     if marking is not None:
         found += [Problem(f, r, item) for f, r in source_field_problems(body, marking.source_fields)]
     problems += found
@@ -108,7 +109,10 @@ def _entity(obj: Mapping[str, Any], markings: MarkingIndex, problems: list[Probl
 
 
 def _extension_problems(obj: Mapping[str, Any], kind: str, item: str) -> list[Problem]:
-    """Custom types carry exactly their new-sdo extension; STIX types carry none that tearline would drop."""
+    """Custom types carry exactly their new-sdo extension; an identity may carry a person's fields as
+    tearline's property-extension; other STIX types carry none that tearline would drop."""
+    if kind == "identity":
+        return [Problem(f, r, item) for f, r in person_problems(obj)]
     ext_id = ids.NEW_SDO.get(kind)
     expected = {ext_id: {"extension_type": "new-sdo"}} if ext_id else None
     value = obj.get("extensions")

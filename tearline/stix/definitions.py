@@ -28,6 +28,11 @@ _EXTENSIONS: dict[str, tuple[str, str, str]] = {
         "Marked portions, criminal predicate, need-to-know, review date (28 CFR Part 23) and workspace.",
         "property-extension",
     ),
+    ids.EXT_PERSON: (
+        "tearline person",
+        "A person's canonical fields for entity resolution: dob, phones, national_id, aliases, address, ...",
+        "property-extension",
+    ),
     ids.EXT_PHONE: ("tearline phone", "A phone number (E.164 where known).", "new-sdo"),
     ids.EXT_VEHICLE: ("tearline vehicle", "A vehicle, by plate, make, model and colour.", "new-sdo"),
     ids.EXT_EVENT: ("tearline event", "Something that happened at a time, optionally at a location.", "new-sdo"),

@@ -14,6 +14,7 @@ from tearline.markings.marking import Marking
 from tearline.stix import ids
 from tearline.stix.definitions import (
     extension_definition,
+    is_tearline_extension,
     marking_definition,
     node_identity,
     tearline_identity,
@@ -60,9 +61,10 @@ def _markings(view: ReportView) -> list[Marking]:
 
 
 def _extensions(objects: Iterable[Mapping[str, Any]]) -> list[str]:
-    """tearline's extension definitions: markings and reports always, a custom type when it is used."""
-    used = {ids.NEW_SDO[o["type"]] for o in objects if o["type"] in ids.NEW_SDO}
-    return [ids.EXT_MARKING, ids.EXT_REPORT, *sorted(used)]
+    """tearline's extension definitions: markings and reports always, any other (a custom type's, the
+    person fields') when an object uses it."""
+    used = {e for o in objects for e in o.get("extensions", {}) if is_tearline_extension(e)}
+    return [ids.EXT_MARKING, ids.EXT_REPORT, *sorted(used - {ids.EXT_MARKING, ids.EXT_REPORT})]
 
 
 def restamp(bundle: Mapping[str, Any], report_id: str, times: VersionTimes) -> dict[str, Any]:

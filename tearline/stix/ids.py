@@ -47,6 +47,8 @@ EXT_REPORT = stix_id("extension-definition", "report")
 EXT_PHONE = stix_id("extension-definition", "x-tearline-phone")
 EXT_VEHICLE = stix_id("extension-definition", "x-tearline-vehicle")
 EXT_EVENT = stix_id("extension-definition", "x-tearline-event")
+# A person's canonical fields on an individual identity (tearline.stix.person).
+EXT_PERSON = stix_id("extension-definition", "person")
 
 # The new-sdo extension that defines each custom type.
 NEW_SDO: dict[str, str] = {

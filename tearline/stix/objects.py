@@ -14,11 +14,12 @@ from tearline.markings.marking import Marking
 from tearline.stix import ids
 from tearline.stix.checks import ENVELOPE, parse_stix_time
 from tearline.stix.definitions import marking_refs
+from tearline.stix.person import PERSON_FIELDS, person_extension
 from tearline.store.drafts import ObjectDraft
 from tearline.store.reads import ObjectView
 
 _SINGLE_REFS = ("source_ref", "target_ref", "sighting_of_ref", "location_ref")
-_NOT_BODY = ENVELOPE | {"granular_markings"}
+_NOT_BODY = ENVELOPE | {"granular_markings", PERSON_FIELDS}
 
 
 def reference_fields(body: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -112,7 +113,10 @@ def stix_object(view: ObjectView, created: str, creator: str, modified: str | No
     }
     obj.update((k, v) for k, v in view.body.items() if k not in _NOT_BODY)
     obj["object_marking_refs"] = marking_refs(view.marking)
+    extensions = person_extension(view.body)  # stored as the custom property, sent as the extension
     ext_id = ids.NEW_SDO.get(view.stix_type)
     if ext_id is not None:
-        obj["extensions"] = {ext_id: {"extension_type": "new-sdo"}}
+        extensions[ext_id] = {"extension_type": "new-sdo"}
+    if extensions:
+        obj["extensions"] = extensions
     return obj

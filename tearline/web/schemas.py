@@ -14,6 +14,7 @@ from tearline.errors import InvalidInput, MarkingError, Problem
 from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.stix.checks import CONTENT, ENVELOPE, property_problems, source_field_problems
 from tearline.stix.objects import object_draft
+from tearline.stix.person import lifted, person_problems
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft, portion_text_too_long
 
 
@@ -108,7 +109,7 @@ def report_draft(body: ReportIn, registry: Registry, stix_id: str | None = None)
         own = _property_problems(obj, properties, found, i)
         problems += own
         if not own and found is not None:
-            draft = object_draft(obj.id, obj.type, properties, found, places)
+            draft = object_draft(obj.id, obj.type, _stored(properties), found, places)
             problems += _restated_problems(obj, draft, i)
             drafts.append(_labelled(obj, draft))
     if problems:
@@ -149,8 +150,12 @@ def _property_problems(obj: ObjectIn, properties: dict[str, Any], marking: Marki
     if spec is None:
         return []  # the store refuses an unknown type, naming the known ones
     envelope = "set by the object's own fields (id, type, ...), not in its properties"
-    found = [(name, envelope) for name in properties if name in ENVELOPE]
+    # A person's fields may come as in a bundle, in tearline's extension (tearline.stix.person).
+    carried = {"extensions"} if obj.type == "identity" else set()
+    found = [(name, envelope) for name in properties if name in ENVELOPE - carried]
     found += property_problems(properties, spec)
+    if carried:
+        found += person_problems(properties)
     out = [Problem(f"objects[{index}].properties.{name}", reason, obj.id) for name, reason in found]
     if marking is not None:
         out += [
@@ -158,6 +163,13 @@ def _property_problems(obj: ObjectIn, properties: dict[str, Any], marking: Marki
             for _, reason in source_field_problems(properties, marking.source_fields)
         ]
     return out
+
+
+def _stored(properties: dict[str, Any]) -> dict[str, Any]:
+    """Checked properties as the store keeps them: a person's fields in one form, however they came."""
+    if "extensions" not in properties:
+        return properties
+    return {k: v for k, v in properties.items() if k != "extensions"} | lifted(properties)
 
 
 # --- one value, once: the object's own fields restate its properties --------------------------------
