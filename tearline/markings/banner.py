@@ -93,12 +93,18 @@ def banner_text(markings: Iterable[Marking], node_nation: str, table: Equivalenc
 
 
 def portion_mark(marking: Marking, node_nation: str, table: EquivalenceTable) -> str:
-    """A portion's own mark, as its nation writes it, e.g. `(SECRETA//REL TO MEX, USA)`."""
+    """A portion's own mark on a node of `node_nation`: its level as its nation writes it, its REL TO
+    in the order the node's banners use (DESIGN §3.4: the node's nation first, then the others A–Z),
+    so that a US SECRET portion reads `(SECRET//REL TO MEX, USA)` on the Mexican node, under a banner
+    `REL TO MEX, USA`. NOFORN is the originator's: it means REL TO its own nation alone (§3.2)."""
     parts = [marking.level]
     if marking.compartments:
         parts.append("/".join(sorted(marking.compartments)))
     controls = sorted(marking.controls - {"NOFORN"})
     if controls:
         parts.append("/".join(controls))
-    parts.append(dissemination(marking.rel_to, marking.originator_nation))
+    if marking.rel_to == {marking.originator_nation}:
+        parts.append("NOFORN")
+    else:
+        parts.append(dissemination(marking.rel_to, node_nation))
     return "(" + "//".join(parts) + ")"

@@ -192,4 +192,21 @@ def test_dissemination(rel_to: set[str], node: str, text: str) -> None:
 
 def test_portion_mark_in_the_originators_own_labels() -> None:
     m = marking("MEX", "SECRETA", rel_to={"USA", "MEX"}, controls={"ORCON"}, compartments={"VU-NORTE"})
-    assert portion_mark(m, "USA", DEFAULT_TABLE) == "(SECRETA//VU-NORTE//ORCON//REL TO MEX, USA)"
+    assert portion_mark(m, "USA", DEFAULT_TABLE) == "(SECRETA//VU-NORTE//ORCON//REL TO USA, MEX)"
+    assert portion_mark(m, "MEX", DEFAULT_TABLE) == "(SECRETA//VU-NORTE//ORCON//REL TO MEX, USA)"
+
+
+@pytest.mark.parametrize("node", ALL)
+@pytest.mark.parametrize("originator", ALL)
+def test_a_portion_mark_lists_rel_to_in_the_order_of_the_nodes_banner(originator: str, node: str) -> None:
+    # On the Mexican node a US portion read `REL TO USA, MEX` under a banner `REL TO MEX, USA`.
+    levels = {"USA": "SECRET", "CAN": "SECRET", "MEX": "SECRETA"}
+    m = marking(originator, levels[originator], rel_to=ALL, controls={"LES"})
+    mark = portion_mark(m, node, DEFAULT_TABLE)
+    assert mark == f"({levels[originator]}//LES//{dissemination(m.rel_to, node)})"
+    assert mark.endswith(banner(m, node=node).split("//")[-1] + ")")
+
+
+def test_a_noforn_portion_stays_noforn_on_any_node() -> None:
+    noforn = marking("USA", rel_to={"USA"}, controls={"NOFORN"})
+    assert {portion_mark(noforn, node, DEFAULT_TABLE) for node in ALL} == {"(SECRET//NOFORN)"}
