@@ -12,11 +12,12 @@ from tearline.markings.banner import banner_text, portion_mark
 from tearline.markings.marking import Marking
 from tearline.markings.release import Recipient
 from tearline.node import Node
-from tearline.release.tearline import Tearline
-from tearline.store.reads import report_view, visible_hashes
+from tearline.release.tearline import Tearline, nothing_leaves
+from tearline.store.reads import ReportView, report_view, visible_hashes
 
 # Word for word what approving would answer (rule `approver-clearance`): it names and counts nothing.
 NOT_CLEARED = "an approver must be cleared for every item that would leave"
+EMPTY_TEARLINE = "empty-tearline"  # DESIGN §3.5: an empty tearline is refused
 
 
 def effective_clearance(node: Node, session: Session, recipient: Recipient) -> dict[str, Any]:
@@ -79,12 +80,24 @@ def review_data(
             "objects": [{"id": k.stix_id, "name": k.text} for k in shown if k.kind == "object"],
         },
         "reviewer_cleared_for_all_kept": cleared,
-        "approval_refused": None if cleared else {"rule": "approver-clearance", "message": NOT_CLEARED},
+        "approval_refused": _approval_refused(request, tearline, original, cleared),
         "purpose": request.purpose,
         "need_to_know": request.need_to_know,
         "expires_at": request.expires_at.isoformat(),
         "state": request.state,
     }
+
+
+def _approval_refused(request: ReleaseRequest, tearline: Tearline, original: ReportView, cleared: bool) -> Any:
+    """Why approving would be refused, as approving would say it. An empty tearline first: one that
+    waits for an originator's consent, or that a recall or an expiry emptied since it was requested.
+    Its reasons count only the withheld items the reviewer may see."""
+    if tearline.empty:
+        seen = {p.hash for p in original.portions} | {o.hash for o in original.objects} | {original.title_hash}
+        recipient = Recipient(request.recipient_nation, request.recipient_agency)
+        why = nothing_leaves(recipient, [w for w in tearline.withheld if w.hash in seen])
+        return {"rule": EMPTY_TEARLINE, "message": why.reason}
+    return None if cleared else {"rule": "approver-clearance", "message": NOT_CLEARED}
 
 
 def _side(

@@ -7,6 +7,7 @@ by the source grade, renumbers what is kept, and rolls the tearline's own banner
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,15 +110,15 @@ def tearline_for(
     decisions = {id(item): _decide(item, recipient, ctx, content.version_id, covers) for item in content.items}
     _withhold_dangling_relationships(content.items, decisions)
     kept_items = [item for item in content.items if decisions[id(item)][0] is None]
-    empty = not [i for i in kept_items if i.kind != "title"]
-    if empty and not allow_empty:
-        raise TearlineRefused(Problem("tearline", f"nothing of this report may go to {recipient_name(recipient)}"))
-    kept = _renumber(kept_items)
     withheld = tuple(
         WithheldItem(i.kind, i.position, i.hash, str(decisions[id(i)][0]), i.stix_id)
         for i in content.items
         if decisions[id(i)][0] is not None
     )
+    empty = not [i for i in kept_items if i.kind != "title"]
+    if empty and not allow_empty:
+        raise TearlineRefused(nothing_leaves(recipient, withheld))
+    kept = _renumber(kept_items)
     used = {id(c): c for item in kept_items for c in decisions[id(item)][1]}
     rolled = roll_up([k.marking for k in kept], ctx.maker.nation, ctx.table) if kept else None
     ours = _record_is_ours(content, ctx.maker.nation)
@@ -145,6 +146,15 @@ def _record_is_ours(content: VersionContent, nation: str) -> bool:
 
 def recipient_name(recipient: Recipient) -> str:
     return f"{recipient.nation}/{recipient.agency}" if recipient.agency else recipient.nation
+
+
+def nothing_leaves(recipient: Recipient, withheld: Iterable[WithheldItem]) -> Problem:
+    """Why an empty tearline is refused (DESIGN §3.5): the recipient, and the rules that keep the items
+    home with how many each keeps. Give only the withheld items the reader may see."""
+    counts = Counter(w.rule for w in withheld)
+    why = ", ".join(f"{rule} ({n} {'item' if n == 1 else 'items'})" for rule, n in sorted(counts.items()))
+    reason = f"nothing of this report may go to {recipient_name(recipient)}"
+    return Problem("recipient", f"{reason}: withheld by {why}" if why else reason)
 
 
 class _CoverIndex:

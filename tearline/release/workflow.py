@@ -27,7 +27,14 @@ from tearline.policy.workflow import authorize
 from tearline.release.consents import delivery_covers, live_consents
 from tearline.release.outbox import enqueue_recall, enqueue_release
 from tearline.release.rules import two_person_levels
-from tearline.release.tearline import Tearline, TearlineContext, TearlineRefused, recipient_name, tearline_for
+from tearline.release.tearline import (
+    Tearline,
+    TearlineContext,
+    TearlineRefused,
+    nothing_leaves,
+    recipient_name,
+    tearline_for,
+)
 from tearline.store.content import VersionContent, version_content
 from tearline.store.reads import visible_hashes
 
@@ -89,20 +96,37 @@ def request_release(session: Session, node: Node, requester: Principal, req: Req
     return row
 
 
-CONSENT_CAN_FREE = (str(Withheld.THIRD_PARTY), str(Withheld.ORCON))
-
-
 def _tearline_to_request(session: Session, node: Node, content: VersionContent, recipient: Recipient) -> Tearline:
-    """The tearline a request would release. An empty one is refused with its reason, unless an
-    originator's consent could free something: then the request waits for consent (approval still
-    refuses an empty tearline)."""
-    try:
-        return tearline_of(session, node, content, recipient)
-    except TearlineRefused:
-        waiting = tearline_of(session, node, content, recipient, allow_empty=True)
-        if not waiting.empty or not any(w.rule in CONSENT_CAN_FREE for w in waiting.withheld):
-            raise
-        return waiting
+    """The tearline a request would release. An empty one is refused, naming the recipient and the
+    rules that keep each item home, unless an originator's consent could free something: then the
+    request stands only to ask that consent (`consents.request_consent` works from a request), its
+    review says approval is refused, and approval refuses it until something may leave."""
+    tearline = tearline_of(session, node, content, recipient, allow_empty=True)
+    if tearline.empty and not consent_could_free(tearline, content, node.registry(session)):
+        raise TearlineRefused(nothing_leaves(recipient, tearline.withheld))
+    return tearline
+
+
+def consent_could_free(tearline: Tearline, content: VersionContent, registry: Registry) -> bool:
+    """Whether an originator's consent alone would let some withheld item go. A third-party item
+    failed no other rule (that rule is checked last). An ORCON item needs a consent naming the
+    recipient's agency, so none can free it for a nation-wide recipient, and it must pass LES too."""
+    markings = {i.hash: i.marking for i in content.items}
+    agency = tearline.recipient.agency
+    for item in tearline.withheld:
+        if item.rule == Withheld.THIRD_PARTY:
+            return True
+        marking = markings[item.hash]
+        les_passes = "LES" not in marking.controls or (agency is not None and registry.is_law_enforcement(agency))
+        if item.rule == Withheld.ORCON and agency is not None and les_passes:
+            return True
+    return False
+
+
+def waiting_for_consent(session: Session, node: Node, request: ReleaseRequest) -> bool:
+    """Whether an open request's tearline is empty now: it may only wait for an originator's consent."""
+    content = version_content(session, request.report_stix_id, request.version_number)
+    return tearline_of(session, node, content, _recipient(request), allow_empty=True).empty
 
 
 def _tearline_for_requester(
@@ -117,7 +141,7 @@ def _tearline_for_requester(
     sees = visible_hashes(session, node.reader(requester, session), content.version_id, [i.hash for i in content.items])
     partial = len(sees) < len(content.items)
     nothing = TearlineRefused(
-        Problem("tearline", f"nothing you may read of this report may go to {recipient_name(recipient)}")
+        Problem("recipient", f"nothing you may read of this report may go to {recipient_name(recipient)}")
     )
     try:
         tearline = _tearline_to_request(session, node, content, recipient)
@@ -198,11 +222,12 @@ def approve(session: Session, node: Node, approver: Principal, request_id: int, 
         "release.approve",
         [request.report_stix_id, f"release-request:{request.id}"],
         marking=tearline.banner,
+        detail={"determination": determination.strip()},
     )
     if len(_approvals(session, request.id)) < _approvers_needed(session, tearline):
         return None
     _check_earlier_approvers(session, node, approver, request, content, tearline)
-    return _disseminate(session, node, request, tearline, determination.strip())
+    return _disseminate(session, node, request, tearline)
 
 
 def _open_request(session: Session, request_id: int) -> ReleaseRequest:
@@ -219,7 +244,24 @@ def _recipient(request: ReleaseRequest) -> Recipient:
 
 
 def _approvals(session: Session, request_id: int) -> list[ReleaseApproval]:
-    return list(session.scalars(select(ReleaseApproval).where(ReleaseApproval.request_id == request_id)))
+    """A request's approvals in the order they were given."""
+    query = select(ReleaseApproval).where(ReleaseApproval.request_id == request_id)
+    return list(session.scalars(query.order_by(ReleaseApproval.at, ReleaseApproval.id)))
+
+
+@dataclass(frozen=True)
+class Determination:
+    """One approver's recorded determination that the release does not threaten national security."""
+
+    approver: str
+    text: str
+
+
+def determination_text(determinations: list[Determination]) -> str:
+    """The release record's determination (DESIGN §3.5): every approver's own words, in the order they
+    approved, one line each and named, so that a concurrence ("Concur.") never stands for the
+    determination it concurs with."""
+    return "\n".join(f"{d.approver}: {d.text}" for d in determinations)
 
 
 def _approvers_needed(session: Session, tearline: Tearline) -> int:
@@ -262,14 +304,15 @@ def _check_earlier_approvers(
             )
 
 
-def _disseminate(
-    session: Session, node: Node, request: ReleaseRequest, tearline: Tearline, determination: str
-) -> Release:
+def _disseminate(session: Session, node: Node, request: ReleaseRequest, tearline: Tearline) -> Release:
     expiry = clock.as_utc(request.expires_at)
     earliest = tearline.earliest_consent_expiry
     if earliest is not None and expiry > clock.as_utc(earliest):
         raise InvalidInput(Problem("expires_at", f"exceeds the earliest expiry of the consents used ({earliest})"))
-    approvers = [p for a in _approvals(session, request.id) if (p := session.get(Principal, a.approver_id))]
+    approved = [(a, p) for a in _approvals(session, request.id) if (p := session.get(Principal, a.approver_id))]
+    approvers = [p for _, p in approved]
+    determinations = [Determination(p.username, a.determination) for a, p in approved]
+    determination = determination_text(determinations)
     release_id = f"release--{uuid.uuid4()}"
     index = journal.record(
         session,
@@ -278,6 +321,7 @@ def _disseminate(
         "release.disseminate",
         [tearline.report, release_id, *tearline.kept_hashes],
         marking=tearline.banner,
+        detail={"determinations": [{"approver": d.approver, "determination": d.text} for d in determinations]},
     )
     release = Release(
         id=release_id,

@@ -22,6 +22,7 @@ from tearline.policy.workflow import authorize
 from tearline.release import consents, rules, workflow
 from tearline.release.outbox import release_record
 from tearline.release.review import review_data
+from tearline.release.tearline import recipient_name
 from tearline.store.content import version_content
 from tearline.store.filters import Reader
 from tearline.store.items import items_by_hash
@@ -104,7 +105,14 @@ def open_request(body: ReleaseRequestIn, node: NodeDep, principal: PrincipalDep)
     req = workflow.RequestIn(body.report, body.recipient.recipient(), body.purpose, body.need_to_know, body.expires_at)
     with audited(node, principal, "release.request", [body.report], journaled=True) as (session, _, _t):
         row = workflow.request_release(session, node, _me(session, principal), req)
-        out = {"id": row.id, "state": row.state}
+        out: dict[str, Any] = {"id": row.id, "state": row.state}
+        if workflow.waiting_for_consent(session, node, row):
+            # Nothing may leave yet (DESIGN §3.5 refuses an empty tearline): the request stands only
+            # so that its officers can ask the originators, and approval is refused until they consent.
+            out["waiting_for"] = (
+                f"an originator's consent: nothing of this report may go to {recipient_name(req.recipient)} "
+                f"without it; ask from the review (POST /api/release-requests/{row.id}/consent)"
+            )
     return JSONResponse(out, status_code=201)
 
 

@@ -113,9 +113,7 @@ def test_request_review_two_approvals_recall_and_who_received_it(client: TestCli
     )
     assert first.status_code == 200, first.text
     assert first.json()["state"] == "requested" and "second approver" in first.json()["waiting_for"]
-    second = client.post(
-        f"/api/release-requests/{request_id}/approve", json={"determination": DETERMINATION}, headers=dora
-    )
+    second = client.post(f"/api/release-requests/{request_id}/approve", json={"determination": "Concur."}, headers=dora)
     assert second.status_code == 200, second.text
     assert second.json()["state"] == "disseminated"
     release = second.json()["release"]
@@ -126,7 +124,9 @@ def test_request_review_two_approvals_recall_and_who_received_it(client: TestCli
         "Interdiction at Jiménez",
         "FIA analysts on the Highway 49 corridor",
     )
-    assert release["determination"] == DETERMINATION and release["consents_used"] == []
+    # Both officers' determinations, in order: dora's concurrence does not stand for dan's determination.
+    assert release["determination"] == f"dan.disclosure: {DETERMINATION}\ndora.disclosure: Concur."
+    assert release["consents_used"] == []
     assert isinstance(release["audit_index"], int)
     _refused(
         client.post(f"/api/release-requests/{request_id}/approve", json={"determination": DETERMINATION}, headers=dan),

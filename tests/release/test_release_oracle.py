@@ -333,7 +333,7 @@ def check(content: VersionContent, case: Case, world: oracle.World, make: Any) -
     if want.refused is not None:
         with pytest.raises(TearlineRefused) as refused:
             make(False)
-        assert [p.field for p in refused.value.problems] == ["tearline" if want.refused == "empty" else "source_grade"]
+        assert [p.field for p in refused.value.problems] == ["recipient" if want.refused == "empty" else "source_grade"]
     if want.refused == "source_grade" or any(
         items[k].source_fields and not items[k].source_grade for k in range(len(items)) if items[k].hash in want.kept
     ):

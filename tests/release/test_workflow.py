@@ -183,7 +183,7 @@ def test_a_requester_who_reads_part_of_a_report_learns_nothing_of_the_rest(node:
         with pytest.raises(TearlineRefused) as refused:
             _ask_for_canada(node, report, "ian.intel")
         answers.append((refused.value.problems[0].field, refused.value.message))
-    assert answers[0] == answers[1] == ("tearline", answers[0][1])
+    assert answers[0] == answers[1] == ("recipient", answers[0][1])
     assert "nothing you may read of this report may go to CAN/CA-DEMO-BORDER" in answers[0][1]
     assert _ask_for_canada(node, could_go, "ana.analyst") > 0
     with pytest.raises(TearlineRefused, match="nothing of this report may go to CAN/CA-DEMO-BORDER"):
