@@ -97,3 +97,26 @@ def test_a_refused_request_shows_the_form_again_as_it_was_typed_with_the_reason_
     purpose_field = page.index('name="purpose"')
     refusal = page.index('data-testid="problem-purpose" role="alert"><code>purpose</code>: ')
     assert purpose_field < refusal < page.index('name="need_to_know"')  # next to the field it is about
+
+
+@pytest.mark.parametrize(
+    ("language", "changes", "shown"),
+    [
+        ("es", {"purpose": " "}, "<code>purpose</code>: se requiere una finalidad declarada (28 CFR Part 23)</p>"),
+        ("fr", {"purpose": " "}, "<code>purpose</code>: une finalité déclarée est obligatoire (28 CFR Part 23)</p>"),
+        ("es", {"recipient": "MEXICO/MX-DEMO-FIA"}, "debe tener como máximo 3 caracteres (tiene 6)</p>"),
+        ("fr", {"expires": "next week"}, "<code>expires_at</code>: indiquez une date au format AAAA-MM-JJ</p>"),
+    ],
+    ids=["es-required", "fr-required", "es-too-long", "fr-date"],
+)
+def test_a_refusal_is_shown_in_the_reader_s_language(
+    client: TestClient, language: str, changes: dict[str, str], shown: str
+) -> None:
+    csrf = log_in(client, "ana.analyst")
+    form = {**_form(csrf, "MEX/MX-DEMO-FIA"), **changes}
+
+    response = client.post(f"/reports/{CONVOY}/release", data=form, headers={"Accept-Language": language})
+
+    assert response.status_code == 422
+    assert response.headers["content-language"] == language
+    assert shown in response.text, response.text

@@ -65,3 +65,28 @@ def test_a_refused_recall_keeps_its_reason(client: TestClient, node: Node, demo:
 
     assert response.status_code == 422
     assert f'required value="{TOO_LONG}"' in response.text
+
+
+def test_a_refused_consent_grant_is_explained_in_the_reader_s_language(
+    client: TestClient, node: Node, demo: Demo
+) -> None:
+    _incoming_consent_request(node, demo)
+    csrf = log_in(client, "dan.disclosure")
+    form = {"csrf": csrf, "decision": "grant", "expires": "2020-01-31", "note": ""}
+
+    response = client.post(f"/consent/{CONSENT_REQUEST}/answer", data=form, headers={"Accept-Language": "fr-CA"})
+
+    assert response.status_code == 422
+    assert 'data-testid="consent-error">expires_at: un consentement doit expirer dans le futur</p>' in response.text
+
+
+def test_a_forbidden_action_is_explained_in_the_reader_s_language(client: TestClient, node: Node, demo: Demo) -> None:
+    request_id = request_convoy_release(node, demo)
+    csrf = log_in(client, "ana.analyst")
+
+    response = client.post(
+        f"/review/{request_id}/approve", data={"csrf": csrf, "determination": "x"}, headers={"Accept-Language": "es"}
+    )
+
+    assert response.status_code == 403
+    assert "ana.analyst no puede hacer esto: " in response.text, response.text

@@ -44,3 +44,11 @@ def test_the_api_still_answers_a_malformed_url_with_json(client: TestClient) -> 
 
     assert response.status_code == 422
     assert response.json()["problems"][0]["field"] == "path.request_id"
+
+
+def test_a_malformed_console_url_is_refused_in_the_reader_s_language(client: TestClient) -> None:
+    response = client.get("/review/not-a-number", params={"lang": "es"})
+
+    assert response.status_code == 422
+    assert response.headers["content-language"] == "es"
+    assert "<code>request_id</code>: debe ser un número entero</p>" in response.text, response.text

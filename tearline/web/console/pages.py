@@ -26,6 +26,7 @@ from tearline.node import Node
 from tearline.validation import field_path, reason
 from tearline.web.app import SESSION_COOKIE, checked_csrf, node_of, principal_of_token
 from tearline.web.console.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, catalog, language_of
+from tearline.web.console.messages import said
 from tearline.web.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -92,6 +93,7 @@ def render(
         request=request,
         _=texts.gettext,
         ngettext=texts.ngettext,
+        said=lambda text: said(str(text), texts),  # the node's own refusals, in the reader's language
         lang=language,
         languages=[(code, LANGUAGE_NAMES[code], language_link(request, code)) for code in LANGUAGES],
         me=principal,
