@@ -4,16 +4,19 @@ Objects and reports are rendered exactly as an export renders them. A collection
 consumer resolve every marking it serves, so each national marking-definition is placed just
 before the first report version (in the caller's view) whose items use it, and tearline's own
 definitions (identities, extension and TLP 2.0 definitions) before the caller's first version.
-An object's `date_added` is the creation time of the report version that holds it; the order is
-the store's keyset order, so paging is stable while reports are added. `created` is the same for
-every version of an object (its report's first version holding it), and an object an edit left
-unchanged keeps its `modified` (STIX 2.1 §3.2).
+An object's `date_added` is the creation time of the report version that holds it, in the
+caller's view of versions: a version that changed nothing the caller sees is none of theirs
+(DESIGN §3.3), so a report and its objects stand, in order and in time, at the first version of
+the run that looks the same to them (`tearline.store.held_runs`), and a hidden edit moves nothing
+they are served. The order is the store's keyset order, so paging is stable while reports are
+added. `created` is the same for every version of an object (a report's: the first version the
+caller saw), and an object an edit left unchanged keeps its `modified` (STIX 2.1 §3.2).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.federation_tables import Peer
+from tearline.markings.scheme import EquivalenceTable
 from tearline.stix import ids
 from tearline.stix.checks import parse_stix_time
 from tearline.stix.definitions import (
@@ -33,7 +37,9 @@ from tearline.stix.definitions import (
 )
 from tearline.stix.objects import stix_object
 from tearline.stix.reports import stix_report
+from tearline.store import held_runs
 from tearline.store import holdings as held
+from tearline.store.held_runs import Standings
 from tearline.store.holdings import Key, Selection
 from tearline.store.reads import markings_by_id
 from tearline.taxii.collections import AddResult, Caller, Collection, Filters, ObjectPage, TaxiiObject, register
@@ -46,6 +52,16 @@ DEFINITION_TYPES = frozenset({"identity", "extension-definition", "marking-defin
 def holdings_id(nation: str, agency: str) -> str:
     """The collection's id: the same on every start of the node, distinct between nodes."""
     return str(uuid.uuid5(ids.NAMESPACE, f"taxii-holdings:{nation}:{agency}"))
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """A page's reports and objects where they stand for the reader, and where the walk stopped."""
+
+    units: list[_Entry]
+    boundary: Key | None  # the first unit left for the next page, in the order of current versions
+    examined: Key | None  # the last unit walked before it
+    beyond: list[int]  # current versions past the boundary whose reports stand before it
 
 
 @dataclass(frozen=True)
@@ -92,19 +108,25 @@ class Holdings:
         self.title = f"Holdings of {config.name}"
         self.description = "Every report and object you may read on this node, with its markings."
         self._nation, self._agency = config.nation, config.agency
+        self._creator = ids.node_identity_id(config.nation, config.agency)
 
     def page(self, session: Session, caller: Caller, filters: Filters, limit: int, after: str | None) -> ObjectPage:
         cursor = decode_cursor(after)
         if filters.spec_versions and "2.1" not in filters.spec_versions:
             return ObjectPage([], False)
         sel = Selection(filters.types, filters.ids, filters.added_after)
-        units, boundary = self._units(session, caller, sel, cursor, limit)
-        entries = sorted(units + self._definitions(session, caller, filters, cursor, units, boundary), key=_key)
+        standings = held_runs.Standings(session, caller.reader)
+        walk = self._units(session, caller, sel, cursor, limit, standings)
+        definitions = self._definitions(session, caller, filters, cursor, walk, standings)
+        entries = sorted(walk.units + definitions, key=_key)
         entries = [e for e in entries if cursor is None or e.key > cursor]
-        more = boundary is not None or len(entries) > limit
+        more = walk.boundary is not None or len(entries) > limit
         entries = entries[:limit]
-        next_cursor = encode_cursor(entries[-1].key) if more and entries else None
-        kept = _versions(session, caller, entries, filters.versions)
+        # With nothing left to serve (each unit walked stood before the cursor for this reader),
+        # the page still moves on: past the last unit walked, all before the boundary.
+        last = entries[-1].key if entries else walk.examined
+        next_cursor = encode_cursor(last) if more and last is not None else None
+        kept = _versions(session, caller, entries, filters.versions, standings)
         return ObjectPage([e.obj for e in kept], more and next_cursor is not None, next_cursor)
 
     def add(self, session: Session, caller: Caller, envelope: dict[str, Any]) -> AddResult:
@@ -113,33 +135,67 @@ class Holdings:
     # -- reports and objects -------------------------------------------------------------------
 
     def _units(
-        self, session: Session, caller: Caller, sel: Selection, cursor: Key | None, limit: int
-    ) -> tuple[list[_Entry], Key | None]:
-        """Up to `limit` reports and objects after the cursor, and the key of the first one left over."""
+        self, session: Session, caller: Caller, sel: Selection, cursor: Key | None, limit: int, standings: Standings
+    ) -> _Walk:
+        """Up to `limit` reports and objects after the cursor, each where it stands for the reader.
+
+        The walk is in the order of current versions; a report whose last versions changed nothing
+        the reader sees stands at the first version of that run (`tearline.store.held_runs`), so it
+        may move back into this page from past its end (`spanning`), or back before the cursor,
+        where it was served already.
+        """
         reader = caller.reader
         objects = held.held_objects(session, reader, sel, cursor, limit + 1)
         until = objects[limit].key.version_id if len(objects) > limit else None
         reports = held.held_reports(session, reader, sel, cursor, limit + 1, until)
-        creator = ids.node_identity_id(self._nation, self._agency)
         merged: list[tuple[Key, Any]] = sorted(
             [(r.key, r) for r in reports] + [(o.key, o) for o in objects], key=lambda pair: pair[0]
         )
         boundary = merged[limit][0] if len(merged) > limit else None
-        table = caller.node.table(session) if reports else None
-        times = held.version_stamps(session, {key.version_id for key, _ in merged[:limit]})
-        out: list[_Entry] = []
-        for key, item in merged[:limit]:
-            stamps = times[key.version_id]
-            if isinstance(item, held.HeldObject):
-                created, modified = stamps.objects[key.stix_id]
-                body = stix_object(item.view, clock.stix_timestamp(created), creator, clock.stix_timestamp(modified))
-            else:
-                assert table is not None
-                view = held.current_report_view(session, reader, table, key.version_id)
-                body = stix_report(view, creator, view.workspace, stamps)
-            marking_id = item.marking_id if isinstance(item, held.HeldObject) else None
-            out.append(_Entry(key, TaxiiObject(key.stix_id, body["modified"], item.added, body), marking_id))
-        return out, boundary
+        walked = merged[:limit]
+        beyond: list[int] = []
+        if boundary is not None:
+            low = cursor.version_id if cursor is not None else 0
+            moved = standings.of(held_runs.spanning(session, low, boundary.version_id))
+            beyond = sorted(v for v, standing in moved.items() if standing.start < boundary.version_id)
+            seen = {key for key, _ in walked}
+            walked += [(r.key, r) for r in held_runs.reports_at(session, reader, sel, beyond) if r.key not in seen]
+            walked += [(o.key, o) for o in held_runs.objects_at(session, reader, sel, beyond) if o.key not in seen]
+        stand = standings.of({key.version_id for key, _ in walked})
+        times = held.version_stamps(session, {key.version_id for key, _ in walked})
+        table = caller.node.table(session) if walked else None
+        out = [self._unit(session, caller, table, (key, item), stand[key.version_id], times) for key, item in walked]
+        after = sel.added_after
+        return _Walk(
+            [e for e in out if after is None or e.obj.date_added > after],
+            boundary,
+            merged[limit - 1][0] if boundary is not None else None,
+            beyond,
+        )
+
+    def _unit(
+        self,
+        session: Session,
+        caller: Caller,
+        table: EquivalenceTable | None,
+        unit: tuple[Key, Any],
+        standing: held_runs.Standing,
+        times: dict[int, held.VersionTimes],
+    ) -> _Entry:
+        """One report or object where it stands for the reader, dated by the version it stands at."""
+        key, item = unit
+        stamps = times[key.version_id]
+        place = Key(standing.start, key.rank, key.stix_id)
+        if isinstance(item, held.HeldObject):
+            created, modified = stamps.objects[key.stix_id]
+            body = stix_object(item.view, clock.stix_timestamp(created), self._creator, clock.stix_timestamp(modified))
+            return _Entry(place, TaxiiObject(key.stix_id, body["modified"], standing.start_at, body), item.marking_id)
+        assert table is not None
+        view = held.current_report_view(session, caller.reader, table, key.version_id)
+        # Created when the reader first saw the report, modified when what they see of it last changed.
+        seen = replace(stamps, created=standing.first_at, modified=standing.start_at)
+        body = stix_report(view, self._creator, view.workspace, seen)
+        return _Entry(place, TaxiiObject(key.stix_id, body["modified"], standing.start_at, body))
 
     # -- definitions ---------------------------------------------------------------------------
 
@@ -149,8 +205,8 @@ class Holdings:
         caller: Caller,
         filters: Filters,
         cursor: Key | None,
-        units: list[_Entry],
-        boundary: Key | None,
+        walk: _Walk,
+        standings: Standings,
     ) -> list[_Entry]:
         """Definitions placed between the cursor and the boundary, as the filters admit them."""
         if filters.types and not DEFINITION_TYPES & set(filters.types):
@@ -159,14 +215,17 @@ class Holdings:
         first = self._first_version(session, filters, cursor)
         if first is None:
             return []
-        last = boundary.version_id if boundary is not None else None
+        last = walk.boundary.version_id if walk.boundary is not None else None
         # Without a type or id filter the page holds every visible object strictly inside the range:
         # only the two versions at its edges need their objects' markings read again.
         unfiltered = not filters.types and not filters.ids
         edges = {first} | ({last} if last is not None else set())
-        used = held.markings_used(session, reader, first, last, edges if unfiltered and last is not None else None)
+        stored = held.markings_used(session, reader, first, last, edges if unfiltered and last is not None else None)
+        for version in walk.beyond:  # reports past the range that stand inside it for this reader
+            stored |= held.markings_used(session, reader, version, version, None)
+        used = _where_they_stand(stored, standings, first)
         if unfiltered:
-            used |= {(e.key.version_id, e.marking_id) for e in units if e.marking_id is not None}
+            used |= {(e.key.version_id, e.marking_id) for e in walk.units if e.marking_id is not None}
         if not used:
             return []
         start = min(v for v, _ in used)
@@ -200,7 +259,8 @@ class Holdings:
         """Is `start` the caller's first version? (It is when reading from the very beginning.)"""
         if cursor is None and filters.added_after is None:
             return True
-        return held.first_visible_version(session, caller.reader) == start
+        first = held.first_visible_version(session, caller.reader)
+        return held_runs.first_in_view(session, caller.reader, first) == start
 
     def _prelude(self) -> list[dict[str, Any]]:
         exts = [ids.EXT_MARKING, ids.EXT_REPORT, *ids.NEW_SDO.values()]
@@ -230,13 +290,25 @@ def _admitted(obj: TaxiiObject, filters: Filters) -> bool:
     return filters.added_after is None or obj.date_added > filters.added_after
 
 
-def _versions(session: Session, caller: Caller, entries: list[_Entry], versions: tuple[str, ...]) -> list[_Entry]:
+def _where_they_stand(stored: set[tuple[int, int]], standings: Standings, first: int) -> set[tuple[int, int]]:
+    """(version, marking) pairs of stored rows moved to where their report stands for the reader;
+    a pair whose report stands before `first` was placed on an earlier page."""
+    stand = standings.of({v for v, _ in stored})
+    moved = {(stand[v].start if v in stand else v, m) for v, m in stored}
+    return {(v, m) for v, m in moved if v >= first}
+
+
+def _versions(
+    session: Session, caller: Caller, entries: list[_Entry], versions: tuple[str, ...], standings: Standings
+) -> list[_Entry]:
     """TAXII `match[version]`: an object held in several reports has one version per report."""
     if "all" in versions:
         return entries
     objects = [e.obj.stix_id for e in entries if e.key.rank == held.OBJECT_RANK]
     copies = held.other_copies(session, caller.reader, objects) if objects else {}
-    return [e for e in entries if _wanted(e, copies.get(e.obj.stix_id, [e.key.version_id]), versions)]
+    stand = standings.of({v for found in copies.values() for v in found})
+    placed = {i: [stand[v].start if v in stand else v for v in found] for i, found in copies.items()}
+    return [e for e in entries if _wanted(e, placed.get(e.obj.stix_id, [e.key.version_id]), versions)]
 
 
 def _wanted(entry: _Entry, copies: list[int], versions: tuple[str, ...]) -> bool:
