@@ -12,6 +12,11 @@ for another use) opens to nothing, and the caller answers that it is no position
 AES-SIV is deterministic: one position given twice to one principal is the same string, which
 tells them only what they already know. The key is derived from the node's signing key, so it
 needs no file or table of its own, and every node, old or new, has one.
+
+Two more things would tell: the length of the string, which grows with the position's digits (a
+change id of 9 and one of 10,000 differ by the order of magnitude of what lies between), so every
+position is padded to one width before it is sealed; and the spelling, since base64's last
+character carries unused bits: only the spelling this node gives opens, so one id has one spelling.
 """
 
 from __future__ import annotations
@@ -27,7 +32,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tearline.node import Node
 
-# A position is a few dozen characters; a token much longer than any this node makes is not one.
+# Every position is sealed at this width: the longest a caller seals is a holdings cursor (two
+# numbers of at most 10 digits and a STIX id of at most 128 characters, `tearline.taxii.holdings`);
+# a feed cursor (a time and a row id) and a stream event id (a change id) are shorter.
+WIDTH = 144
+_PAD = b"\0"  # never part of a position: every one is printable text
+# A token much longer than any this node makes is not one.
 MAX_TOKEN = 512
 _KEY_INFO = b"tearline opaque positions v1"
 
@@ -51,8 +61,16 @@ def _context(purpose: str, principal_id: int) -> list[bytes]:
 
 
 def seal(node: Node, purpose: str, principal_id: int, position: str) -> str:
-    """The position as this principal may see it: an opaque string for `purpose` only."""
-    sealed = _cipher(node).encrypt(position.encode(), _context(purpose, principal_id))
+    """The position as this principal may see it: an opaque string for `purpose` only, of one length
+    whatever the position."""
+    plain = position.encode()
+    if len(plain) > WIDTH or _PAD in plain:
+        raise ValueError(f"a position of {len(plain)} bytes is no position this node seals")
+    sealed = _cipher(node).encrypt(plain.ljust(WIDTH, _PAD), _context(purpose, principal_id))
+    return _spelled(sealed)
+
+
+def _spelled(sealed: bytes) -> str:
     return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
 
 
@@ -63,8 +81,13 @@ def unseal(node: Node, purpose: str, principal_id: int, token: str) -> str | Non
         return None
     try:
         sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        plain = _cipher(node).decrypt(sealed, _context(purpose, principal_id))
+        if _spelled(sealed) != token:  # another spelling of the same bytes: not the one given
+            return None
+        padded = _cipher(node).decrypt(sealed, _context(purpose, principal_id))
     except (binascii.Error, ValueError, InvalidTag):
+        return None
+    plain = padded.rstrip(_PAD)
+    if len(padded) != WIDTH or _PAD in plain:
         return None
     try:
         return plain.decode("utf-8")
