@@ -16,8 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Boolean, ColumnElement, delete, func, insert, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from tearline import clock
 from tearline.db.models import AgencyRow, Audience, MarkingRow, Principal, Setting
@@ -38,6 +41,51 @@ LOOKUP_CHUNK = 1_000  # digests per IN list (SQLite caps a statement's parameter
 # Above this many markings in an audience, a reader's queries keep probing the audience table:
 # SQLite builds the constants into an index at every execution, which then costs more than it saves.
 SNAPSHOT_LIMIT = 4_096
+# A reader who may not see a marking's source fields sees no coordinates if either of these is one.
+COORDINATE_FIELDS = ("latitude", "longitude")
+
+
+class _NamesCoordinates(ColumnElement[bool]):
+    """True iff a stored marking body lists a coordinate among its source fields.
+
+    Written per database (the body is JSON in both), so that a query can tell, inside SQL, the
+    markings whose coordinates a reader without sight of the source does not see.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = [("body", InternalTraversal.dp_clauseelement)]  # noqa: RUF012 (read by SQLAlchemy)
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def self_group(self, against: Any = None) -> ColumnElement[Any]:
+        return self
+
+
+_FIELDS_SQL = ", ".join(f"'{name}'" for name in COORDINATE_FIELDS)  # constants of this module, not input
+
+
+@compiles(_NamesCoordinates, "sqlite")
+def _names_coordinates_sqlite(element: _NamesCoordinates, compiler: SQLCompiler, **kw: Any) -> str:
+    body = compiler.process(element.body, **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({body}, '$.source_fields') AS f WHERE f.value IN ({_FIELDS_SQL}))"
+
+
+@compiles(_NamesCoordinates, "postgresql")
+def _names_coordinates_postgresql(element: _NamesCoordinates, compiler: SQLCompiler, **kw: Any) -> str:
+    body = compiler.process(element.body, **kw)
+    return f"COALESCE(jsonb_exists_any(({body})::jsonb -> 'source_fields', ARRAY[{_FIELDS_SQL}]), false)"
+
+
+def coordinates_source_sensitive(marking_id: Any) -> ColumnElement[bool]:
+    """The marking `marking_id` makes an item's latitude or longitude source-sensitive."""
+    return (
+        select(MarkingRow.id)
+        .where(MarkingRow.id == marking_id, _NamesCoordinates(MarkingRow.body))
+        .correlate_except(MarkingRow)
+        .exists()
+    )
 
 
 def marking_from_body(body: dict[str, Any]) -> Marking:
@@ -162,15 +210,17 @@ def refresh_audience(session: Session, principal_id: int, node: NodeIdentity) ->
 class AudienceSnapshot:
     """One principal's audience as it stood at one epoch of its own and one audience generation.
 
-    `plain` holds the markings it sees with no per-item cover and `searchable` those of them whose
-    source fields it may also search. `covered` holds the markings it sees only where a live release
-    or consent covers the item. Markings stored after the snapshot have ids above `newest`.
+    `plain` holds the markings it sees with no per-item cover, `searchable` those of them whose
+    source fields it may also search, and `placed` those whose coordinates it is shown (every source
+    field may be hidden but the coordinates). `covered` holds the markings it sees only where a live
+    release or consent covers the item. Markings stored after the snapshot have ids above `newest`.
     """
 
     plain: tuple[int, ...]
     searchable: tuple[int, ...]
     covered: tuple[int, ...]
     newest: int
+    placed: tuple[int, ...] = ()  # empty: every marking's coordinates are probed
 
     @property
     def known(self) -> tuple[int, ...]:
@@ -202,17 +252,19 @@ def take_snapshot(session: Session, principal_id: int) -> AudienceSnapshot | Non
     """
     # Newest first: a marking stored between these reads is then either in the rows or above `newest`.
     newest = session.scalar(select(func.max(MarkingRow.id))) or 0
+    hides_place = (Audience.hides_source & coordinates_source_sensitive(Audience.marking_id)).label("hides_place")
     rows = session.execute(
-        select(Audience.marking_id, Audience.needs_orcon, Audience.needs_consent, Audience.hides_source)
+        select(Audience.marking_id, Audience.needs_orcon, Audience.needs_consent, Audience.hides_source, hides_place)
         .where(Audience.principal_id == principal_id)
         .order_by(Audience.marking_id)
     ).all()
     if len(rows) > SNAPSHOT_LIMIT:
         return None
-    plain = tuple(r.marking_id for r in rows if not (r.needs_orcon or r.needs_consent))
+    plain = [r for r in rows if not (r.needs_orcon or r.needs_consent)]
     return AudienceSnapshot(
-        plain=plain,
-        searchable=tuple(r.marking_id for r in rows if not (r.needs_orcon or r.needs_consent or r.hides_source)),
+        plain=tuple(r.marking_id for r in plain),
+        searchable=tuple(r.marking_id for r in plain if not r.hides_source),
         covered=tuple(r.marking_id for r in rows if r.needs_orcon or r.needs_consent),
         newest=newest,
+        placed=tuple(r.marking_id for r in plain if not r.hides_place),
     )

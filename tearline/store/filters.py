@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from tearline.db.among import MarkingAmong
 from tearline.db.models import Audience, Grant, MarkingRow, Portion, StixObject, UTCDateTime
 from tearline.markings.visibility import ORCON_COVER_KINDS, Viewer
-from tearline.store.audience import AudienceSnapshot
+from tearline.store.audience import AudienceSnapshot, coordinates_source_sensitive
 
 Item = Any  # Portion, StixObject or an alias of either
 
@@ -93,9 +93,13 @@ def delivered_live(reader: Reader, item: Item) -> ColumnElement[bool]:
 
 
 def audience_clause(
-    reader: Reader, item: Item, *, searchable: bool = False, by_marking: bool = False
+    reader: Reader, item: Item, *, searchable: bool = False, placed: bool = False, by_marking: bool = False
 ) -> ColumnElement[bool]:
     """Rules 1-4 and 6: the item's marking is in the reader's audience, with cover where it needs it.
+
+    `searchable` keeps only items none of whose source fields is hidden from the reader (a text
+    search must not match what the reader is not shown); `placed` keeps only items whose coordinates
+    the reader is shown (a search by place), however many other source fields are hidden.
 
     With a snapshot of the audience, the markings seen without cover are constants of the query
     (`MarkingAmong`), and only the others, and markings stored since the snapshot, are probed in the
@@ -103,19 +107,19 @@ def audience_clause(
     count); without it, SQLite keeps walking rows in the query's order (a page).
     """
     snapshot = reader.audience
-    probe = _audience_probe(reader, item, searchable)
+    probe = _audience_probe(reader, item, searchable, placed)
     if snapshot is None:
         return probe
     # First a test on the marking alone, which an index can serve: one of the audience's markings,
     # or one stored since the snapshot. Then the probe, only for markings that need more than that.
     candidate = MarkingAmong(item.marking_id, snapshot.known, snapshot.newest, walk=not by_marking)
-    plain = snapshot.searchable if searchable else snapshot.plain
+    plain = snapshot.searchable if searchable else snapshot.placed if placed else snapshot.plain
     if not plain:
         return and_(candidate, probe)
     return and_(candidate, or_(MarkingAmong(item.marking_id, plain, None, walk=True), probe))
 
 
-def _audience_probe(reader: Reader, item: Item, searchable: bool) -> ColumnElement[bool]:
+def _audience_probe(reader: Reader, item: Item, searchable: bool, placed: bool) -> ColumnElement[bool]:
     audience = aliased(Audience)
     conditions = [
         audience.principal_id == reader.principal_id,
@@ -125,15 +129,26 @@ def _audience_probe(reader: Reader, item: Item, searchable: bool) -> ColumnEleme
     ]
     if searchable:
         conditions.append(audience.hides_source.is_(false()))
+    elif placed:
+        conditions.append(or_(audience.hides_source.is_(false()), ~coordinates_source_sensitive(audience.marking_id)))
     return select(audience.principal_id).where(*conditions).correlate_except(audience).exists()
 
 
 def item_visible(
-    reader: Reader, item: Item, *, current: bool = True, searchable: bool = False, by_marking: bool = False
+    reader: Reader,
+    item: Item,
+    *,
+    current: bool = True,
+    searchable: bool = False,
+    placed: bool = False,
+    by_marking: bool = False,
 ) -> ColumnElement[bool]:
-    """Rules 1-7 for one portion or object row (`current=False` reads old versions, for auditors)."""
+    """Rules 1-7 for one portion or object row (`current=False` reads old versions, for auditors).
+
+    `searchable` and `placed` narrow it to what a search may match (`audience_clause`).
+    """
     clauses = [
-        audience_clause(reader, item, searchable=searchable, by_marking=by_marking),
+        audience_clause(reader, item, searchable=searchable, placed=placed, by_marking=by_marking),
         item.withdrawn.is_(false()),
         or_(item.received.is_(false()), delivered_live(reader, item)),
     ]
@@ -145,10 +160,12 @@ def item_visible(
     return and_(*clauses)
 
 
-def object_visible(reader: Reader, obj: Item, *, current: bool = True, searchable: bool = False) -> ColumnElement[bool]:
+def object_visible(
+    reader: Reader, obj: Item, *, current: bool = True, searchable: bool = False, placed: bool = False
+) -> ColumnElement[bool]:
     """Rule 8 on top of 1-7: a relationship or sighting is visible iff both its ends are."""
     return and_(
-        item_visible(reader, obj, current=current, searchable=searchable),
+        item_visible(reader, obj, current=current, searchable=searchable, placed=placed),
         _end_visible(reader, obj, obj.source_ref, current),
         _end_visible(reader, obj, obj.target_ref, current),
     )

@@ -25,7 +25,7 @@ from tearline.markings.banner import banner_text
 from tearline.markings.marking import Marking
 from tearline.markings.scheme import EquivalenceTable
 from tearline.store import fulltext
-from tearline.store.audience import marking_from_body
+from tearline.store.audience import COORDINATE_FIELDS, marking_from_body
 from tearline.store.filters import Reader, object_visible, portion_visible
 
 
@@ -369,7 +369,7 @@ def _object_view(obj: StixObject, marking: Marking, hides_source: bool, report: 
                 body[field_name] = source_withheld(marking.source_grade)
             if field_name == "name":
                 name = source_withheld(marking.source_grade)
-        if {"latitude", "longitude"} & set(marking.source_fields):
+        if set(COORDINATE_FIELDS) & set(marking.source_fields):
             latitude = longitude = None
     return ObjectView(
         stix_id=obj.stix_id,
@@ -416,8 +416,9 @@ class SearchQuery:
 def search_objects(session: Session, reader: Reader, q: SearchQuery) -> Page:
     """Objects matching text, type, time window and bounding box, among those the reader may see."""
     query = select(StixObject, Report.stix_id).join(Report, Report.id == StixObject.report_id)
-    # Items whose source-sensitive fields are hidden from this reader are not searchable by content.
-    query = query.where(object_visible(reader, StixObject, searchable=bool(q.text or q.bbox)))
+    # Text must not match what the reader is shown only as a source grade, so an item with any hidden
+    # source field is left out of a text search; a box leaves out only items whose coordinates are hidden.
+    query = query.where(object_visible(reader, StixObject, searchable=bool(q.text), placed=bool(q.bbox)))
     if q.text:
         query = query.where(fulltext.text_matches(session, StixObject, fulltext.parse_query(q.text)))
     if q.types:

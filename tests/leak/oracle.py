@@ -146,3 +146,13 @@ def object_may_see(p: P, x: X, siblings: dict[str, X], world: World) -> bool:
 def sees_source(p: P, x: X) -> bool:
     """Source-sensitive fields: the originator agency only, and the source compartment if named."""
     return p.agency == x.orig_agency and (x.source_compartment is None or x.source_compartment in p.compartments)
+
+
+def text_searchable(p: P, x: X) -> bool:
+    """A text search matches only items none of whose source fields is hidden from p (coarse, and safe)."""
+    return not x.source_fields or sees_source(p, x)
+
+
+def sees_coordinates(p: P, x: X) -> bool:
+    """p is shown x's latitude and longitude: neither is a source field, or p sees the source."""
+    return not ({"latitude", "longitude"} & set(x.source_fields)) or sees_source(p, x)

@@ -41,7 +41,9 @@ def markings(draw: st.DrawFn, orig_agency: str | None = None) -> dict[str, Any]:
     if (nation, level) == ("MEX", "RESERVADA"):
         raw["reserved_until"] = "2027-01-01T00:00:00Z"
     if draw(st.integers(0, 4)) == 0:
-        raw["source_fields"] = ["text", "name"]
+        # Text and name hidden, or only the coordinates (a search by place must still find what shows).
+        hidden = [["text", "name"], ["latitude", "longitude"], ["name", "latitude"]]
+        raw["source_fields"] = draw(st.sampled_from(hidden))
         raw["source_grade"] = "B2"
         if draw(st.booleans()):
             raw["source_compartment"] = draw(st.sampled_from(sorted(COMPARTMENTS)))
