@@ -97,11 +97,21 @@ async def _tearline_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.as_dict(), status_code=exc.status)
 
 
+# Pydantic's reasons for a time it could not read ("input is too short") say nothing a caller can act on.
+_TIME_ERRORS = frozenset({"datetime_type", "datetime_parsing", "datetime_from_date_parsing"})
+TIME_REASON = "must be an RFC 3339 time or a date, such as 2026-12-07 or 2026-12-07T10:00:00Z"
+
+
+def _validation_problem(err: Any) -> dict[str, str]:
+    """One refused parameter, named by where it came from (`query.after`, `path.report_id`; a body
+    field by its own path) and why."""
+    field = ".".join(str(p) for p in err["loc"] if p != "body")
+    return {"field": field, "reason": TIME_REASON if err["type"] in _TIME_ERRORS else err["msg"]}
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "reason": err["msg"]} for err in exc.errors()
-    ]
+    problems = [_validation_problem(err) for err in exc.errors()]
     first = problems[0] if problems else {"field": "", "reason": "invalid request"}
     body: dict[str, Any] = {"error": "invalid", "message": f"{first['field']}: {first['reason']}", "problems": problems}
     return JSONResponse(body, status_code=422)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from tearline import clock
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
-from tearline.store import reads
+from tearline.store import fulltext, reads
 from tearline.store.drafts import OBJECT_KINDS
 from tearline.store.reports import (
     authorship_problems,
@@ -100,25 +100,30 @@ def put_report(report_id: str, body: ReportIn, node: NodeDep, principal: Princip
 def list_objects(
     node: NodeDep, principal: PrincipalDep, type: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
-    kind = _kinds("type", [type])[0] if type is not None else None
+    kind = _kinds([type])[0] if type is not None else None
     with audited_read(node, principal, "object.list") as (session, reader, trail):
         page = reads.object_list(session, reader_of(reader), kind, limit, offset)
         trail.objects = [o.stix_id for o in page.items]
         return object_page_json(page, node.table(session), node.config.nation)
 
 
-def _kinds(field: str, types: list[str]) -> tuple[str, ...]:
+# A query parameter is named in an error as the validation handler names it (tearline.web.app).
+def _query_problem(name: str, reason: str) -> InvalidInput:
+    return InvalidInput(Problem(f"query.{name}", reason))
+
+
+def _kinds(types: list[str]) -> tuple[str, ...]:
     """Object types as stored; an unknown one is a mistake to name, not a filter that matches nothing."""
     unknown = [t for t in types if t not in OBJECT_KINDS]
     if unknown:
         known = ", ".join(sorted(OBJECT_KINDS))
-        raise InvalidInput(Problem(field, f"unknown object type {unknown[0]!r}; the types are {known}"))
+        raise _query_problem("type", f"unknown object type {unknown[0]!r}; the types are {known}")
     return tuple(types)
 
 
 def _window(after: datetime | None, before: datetime | None) -> None:
     if after is not None and before is not None and clock.as_utc(after) > clock.as_utc(before):
-        raise InvalidInput(Problem("after", "is later than before: the window holds no moment"))
+        raise _query_problem("after", "is later than before: the window holds no moment")
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -127,10 +132,14 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         west, south, east, north = (float(v) for v in text.split(","))
     except ValueError:
-        raise InvalidInput(Problem("bbox", "must be four numbers: west,south,east,north")) from None
+        raise _query_problem("bbox", "must be four numbers: west,south,east,north") from None
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise InvalidInput(Problem("bbox", "must satisfy -180<=west<=east<=180 and -90<=south<=north<=90"))
+        raise _query_problem("bbox", "must satisfy -180<=west<=east<=180 and -90<=south<=north<=90")
     return west, south, east, north
+
+
+# Portions have no type, time or place: a search narrowed by any of these does not search them.
+PORTIONS_NOT_SEARCHED = "portions have no type, time or place: give q alone to search them"
 
 
 @router.get("/search")
@@ -145,19 +154,28 @@ def search(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Objects by text, type, time window and bounding box; portions by text."""
+    """Objects by text, type, time window and bounding box; portions by text alone.
+
+    `portions` is null, with a `note` saying why, when they were not searched: without `q`, or
+    with a type, time or box (which portions do not have), rather than a total of 0 that would
+    read as "no portion matches".
+    """
+    if q:
+        fulltext.parse_query(q, "query.q")  # refused here, naming the parameter as every other one
     _window(after, before)
-    query = reads.SearchQuery(q, _kinds("type", type or []), after, before, _bbox(bbox), limit, offset)
+    query = reads.SearchQuery(q, _kinds(type or []), after, before, _bbox(bbox), limit, offset)
+    narrowed = bool(type or after or before or bbox)
     with audited_read(node, principal, "search") as (session, audited_reader, trail):
         reader = reader_of(audited_reader)
         table = node.table(session)
         objects = object_page_json(reads.search_objects(session, reader, query), table, node.config.nation)
-        portions: dict[str, Any] = {"total": 0, "items": []}
-        if q and not (type or after or before or bbox):
-            page = reads.search_portions(session, reader, q, limit, offset)
-            portions = {"total": page.total, "items": [_portion_hit(h) for h in page.items]}
-        trail.objects = [o["id"] for o in objects["items"]] + [p["report"] for p in portions["items"]]
-    return {"objects": objects, "portions": portions}
+        trail.objects = [o["id"] for o in objects["items"]]
+        if not q or narrowed:
+            note = PORTIONS_NOT_SEARCHED if q else "portions are searched by text: give q"
+            return {"objects": objects, "portions": None, "note": note}
+        page = reads.search_portions(session, reader, q, limit, offset)
+        trail.objects += [hit["report"] for hit in page.items]
+    return {"objects": objects, "portions": {"total": page.total, "items": [_portion_hit(h) for h in page.items]}}
 
 
 def _portion_hit(hit: dict[str, Any]) -> dict[str, Any]:

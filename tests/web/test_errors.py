@@ -21,7 +21,7 @@ CASES: list[tuple[str, str, str | None, Any, int, str | None]] = [
     ("GET", "/api/workspaces/fc-nowhere", "ana.analyst", None, 404, None),
     ("GET", f"/api/workspaces/{WORKSPACE}/policy", "ana.analyst", None, 403, None),
     ("PUT", "/api/equivalence", "ana.analyst", {"agreements": []}, 403, None),
-    ("GET", "/api/search?bbox=1,2,3", "ana.analyst", None, 422, "bbox"),
+    ("GET", "/api/search?bbox=1,2,3", "ana.analyst", None, 422, "query.bbox"),
     ("GET", "/api/objects?limit=0", "ana.analyst", None, 422, "query.limit"),
     ("GET", "/api/reports?offset=-1", "ana.analyst", None, 422, "query.offset"),
     ("POST", "/api/reports", "ana.analyst", {"title": "no"}, 422, "title"),

@@ -195,13 +195,13 @@ def test_search_never_returns_what_the_reader_may_not_see(client: TestClient, no
 )
 def test_a_bad_bounding_box_is_422_naming_bbox(client: TestClient, node: Node, bbox: str) -> None:
     response = client.get("/api/search", params={"bbox": bbox}, headers=token_headers(node, "ana.analyst"))
-    assert_error(response, 422, field="bbox")
+    assert_error(response, 422, field="query.bbox")
 
 
 def test_a_bad_time_is_422_naming_the_parameter(client: TestClient, node: Node) -> None:
     response = client.get("/api/search", params={"after": "last tuesday"}, headers=token_headers(node, "ana.analyst"))
     body = assert_error(response, 422)
-    assert any(p["field"].endswith("after") for p in body["problems"])
+    assert [p["field"] for p in body["problems"]] == ["query.after"]
 
 
 @pytest.mark.parametrize(
@@ -297,16 +297,16 @@ def test_text_search_folds_accents_and_refuses_what_it_cannot_parse(client: Test
     for bad, reason in (('"cerro', "not closed"), ("*", "must follow a word"), ("?!", "no word")):
         response = client.get("/api/search", headers=token_headers(node, "mateo.enlace"), params={"q": bad})
         body = assert_error(response, 422)
-        assert body["problems"][0]["field"] == "q" and reason in body["problems"][0]["reason"], body
+        assert body["problems"][0]["field"] == "query.q" and reason in body["problems"][0]["reason"], body
 
 
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
-        ("/api/search", {"type": "person"}, "type"),
-        ("/api/search", {"type": ["location", "phone"]}, "type"),
-        ("/api/objects", {"type": "vehicle"}, "type"),
-        ("/api/search", {"after": "2026-05-01T00:00:00Z", "before": "2026-04-01T00:00:00Z"}, "after"),
+        ("/api/search", {"type": "person"}, "query.type"),
+        ("/api/search", {"type": ["location", "phone"]}, "query.type"),
+        ("/api/objects", {"type": "vehicle"}, "query.type"),
+        ("/api/search", {"after": "2026-05-01T00:00:00Z", "before": "2026-04-01T00:00:00Z"}, "query.after"),
     ],
     ids=["search-type-person", "search-second-type-unknown", "objects-type-vehicle", "window-after-past-before"],
 )
@@ -316,5 +316,5 @@ def test_an_unknown_type_or_an_empty_window_is_422_naming_it_not_an_empty_page(
     # An empty answer would read as "nothing on record": a typo must not look like a finding.
     response = client.get(path, params=params, headers=token_headers(node, "ana.analyst"))
     body = assert_error(response, 422, field=field)
-    if field == "type":
+    if field == "query.type":
         assert "x-tearline-vehicle" in body["message"]
