@@ -14,17 +14,21 @@ from tearline.web.console.pages import PageRoute, Reader, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MAP_TYPES = ["sighting", "location", "x-tearline-event"]
+MAP_LIMIT = 500  # points a page carries; beyond it the page says how many it leaves out
+WHOLE_EARTH = "-180,-90,180,90"  # a box: only points whose coordinates the reader is shown
 
 
-def map_items(node: Any, principal: Any) -> list[dict[str, Any]]:
-    """The API's search (audited, filtered in SQL): placed objects of the map's types."""
-    found = routes_reports.search(node, principal, type=MAP_TYPES, limit=500)["objects"]["items"]
-    return [o for o in found if o["latitude"] is not None and o["longitude"] is not None]
+def map_items(node: Any, principal: Any, limit: int = MAP_LIMIT) -> tuple[list[dict[str, Any]], int]:
+    """The API's search (audited, filtered in SQL): placed objects of the map's types, at most
+    `limit` of them, and how many the reader may see in all (a count over what they may see)."""
+    found = routes_reports.search(node, principal, type=MAP_TYPES, bbox=WHOLE_EARTH, limit=limit)["objects"]
+    items = [o for o in found["items"] if o["latitude"] is not None and o["longitude"] is not None]
+    return items, found["total"]
 
 
 @router.get("/map")
 def map_page(request: Request, node: NodeDep, principal: Reader) -> Response:
-    items = map_items(node, principal)
+    items, total = map_items(node, principal)
     banner = None
     if items:
         with node.db.read() as session:
@@ -44,4 +48,4 @@ def map_page(request: Request, node: NodeDep, principal: Reader) -> Response:
         }
         for o in items
     ]
-    return render(request, "map.html", principal, banner=banner, points=points)
+    return render(request, "map.html", principal, banner=banner, points=points, total=total)
