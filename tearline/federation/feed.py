@@ -2,7 +2,8 @@
 
 Every outbox message becomes one sealed unit in the feed of its destination, in the same
 transaction that wrote the message, so push and pull carry the same signed bytes. A release's
-STIX objects are written with each unit (the feed serves one copy of each). `date_added`
+STIX objects are written with each unit (the feed serves one copy of each), stamped by the outbox
+with the times of the version as the partner sees it (`tearline.release.versions`). `date_added`
 rises strictly within a destination's feed, and publishers of one destination take turns (a row
 lock), so that a partner polling with `added_after` never skips a row that commits late.
 """
@@ -19,8 +20,6 @@ from tearline.db.federation_tables import FeedObject
 from tearline.db.release_tables import OutboxMessage
 from tearline.federation.seal import Unit, seal_unit, version_of
 from tearline.node import Node
-from tearline.stix.encode import restamp
-from tearline.store import holdings as held
 from tearline.store.federation import feed_clock
 
 
@@ -42,29 +41,12 @@ def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
     Every object of the unit is written with the unit, even one an earlier unit brought: each
     row belongs to its release, so that a recall takes away that release's rows and no other's.
     """
-    if message.kind == "release":
-        message.payload = stamped(session, message.payload)
     unit = unit_for(node, message)
     objects = [*unit.objects, unit.seal]
     dates = iter(feed_clock(session, message.destination, len(objects)))
     session.add_all([_row(message, obj, next(dates)) for obj in objects])
     session.flush()
     return unit
-
-
-def stamped(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
-    """A release's payload with its bundle stamped with the report version's times.
-
-    A tearline is encoded without them, so every release of a report had one fixed `modified`:
-    the feed took a later version for a copy of the first, and served a puller the old text.
-    Stamped before the seal is made, so push and pull carry these bytes.
-    """
-    release = payload["release"]
-    found = held.version_id(session, release["report"], release["version"])
-    if found is None:
-        return payload
-    times = held.version_stamps(session, [found])[found]
-    return {**payload, "bundle": restamp(payload["bundle"], release["report"], times)}
 
 
 def _row(message: OutboxMessage, obj: dict[str, Any], added: datetime) -> FeedObject:

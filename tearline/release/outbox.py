@@ -12,7 +12,7 @@ from tearline import clock
 from tearline.db.release_tables import Consent, OutboxMessage, Release
 from tearline.node import Node
 from tearline.release.tearline import Tearline
-from tearline.stix.encode import bundle_for
+from tearline.stix.encode import bundle_for, restamp
 from tearline.store.reads import ObjectView, PortionView, ReportView
 
 
@@ -47,13 +47,23 @@ def release_record(release: Release) -> dict[str, Any]:
 
 
 def enqueue_release(session: Session, node: Node, release: Release, tearline: Tearline) -> OutboxMessage:
+    """The release for its recipient: the tearline, numbered and dated as the recipient sees it.
+
+    Our stored version number and its time would tell the partner of every edit to an item the
+    tearline withholds (DESIGN §3.3), so the record and the report's times name the recipient's
+    version instead (`versions.recipient_version`). The times are stamped before the seal is made,
+    so push and pull carry these bytes.
+    """
+    from tearline.release.versions import recipient_version  # it reads consents, which build on the outbox
+
+    seen = recipient_version(session, node, tearline)
     maker = f"{node.config.nation}/{node.config.agency}"
     bundle = bundle_for([tearline_view(tearline, release, maker)], node.config.nation, node.config.agency)
     payload = {
-        "release": release_record(release),
+        "release": {**release_record(release), "version": seen.number},
         "items": item_keys(tearline),
         "consents": consent_proofs(session, release.consents_used),
-        "bundle": bundle,
+        "bundle": restamp(bundle, release.report_stix_id, seen.times),
     }
     return enqueue(session, node, "release", release.recipient_nation, payload)
 

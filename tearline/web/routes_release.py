@@ -139,10 +139,14 @@ def approve(request_id: PathId, body: ApproveIn, node: NodeDep, principal: Princ
         _,
         _t,
     ):
-        release = workflow.approve(session, node, _me(session, principal), request_id, body.determination)
+        me = _me(session, principal)
+        release = workflow.approve(session, node, me, request_id, body.determination)
         if release is None:
             return {"state": "requested", "waiting_for": "a second approver (two-person rule)"}
-        return {"state": "disseminated", "release": release_record(release)}
+        # As the release list shows it to the approver: the version numbered over what they may see,
+        # never our stored number, which counts edits they cannot see (DESIGN §3.3).
+        shown = _as_seen(session, node, node.reader(me, session), node.table(session), release)
+        return {"state": "disseminated", "release": shown or _without_version(release)}
 
 
 @router.post("/release-requests/{request_id}/deny")
@@ -282,6 +286,11 @@ def releases(node: NodeDep, principal: PrincipalDep, report: str | None = None) 
                 }
             )
         return {"items": items}
+
+
+def _without_version(release: Release) -> dict[str, Any]:
+    """The record without our stored version number, for an approver who no longer sees the version."""
+    return {k: v for k, v in release_record(release).items() if k != "version"}
 
 
 def _as_seen(
