@@ -96,6 +96,32 @@ def events_for(
     return sent, rows[-1].id if rows else after
 
 
+def last_event_for(node: Node, principal: Principal) -> int:
+    """The change id of the newest event this principal would be sent now (0 if none): where a
+    freshly rendered page starts listening.
+
+    The newest change of any kind would move with every change on the node, and a page polled for
+    it would count the changes hidden from its reader (DESIGN §3.3); this one moves only when an
+    event the reader receives is added. Each change is decided as the stream decides it, newest
+    first, until one would be sent.
+    """
+    reader = node.reader(principal)
+    with node.db.read() as session:
+        table = node.table(session)
+        before = None
+        while True:
+            query = select(ChangeEvent).order_by(ChangeEvent.id.desc()).limit(BATCH)
+            if before is not None:
+                query = query.where(ChangeEvent.id < before)
+            rows = list(session.scalars(query))
+            for row in rows:
+                if _decide(session, reader, table, row) is not None:
+                    return row.id
+            if len(rows) < BATCH:
+                return 0
+            before = rows[-1].id
+
+
 def _decide(session: Any, reader: Reader, table: Any, row: ChangeEvent) -> dict[str, Any] | None:
     event: dict[str, Any] = {"id": row.id, "kind": row.kind, "at": clock.stix_timestamp(clock.as_utc(row.at))}
     if row.audience_role is not None:

@@ -22,7 +22,6 @@ from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS, EquivalenceTable
 from tearline.release import workflow
 from tearline.stix.objects import _ends as object_ends  # the ends the store checks (DESIGN §3.3 rule 8)
 from tearline.store import reads
-from tearline.store.changes import latest_change
 from tearline.store.federation import received_releases
 from tearline.store.filters import Reader as StoreReader
 from tearline.store.rollup import reports_banner
@@ -30,7 +29,7 @@ from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
-from tearline.web.routes_stream import event_id_after
+from tearline.web.routes_stream import event_id_after, last_event_for
 from tearline.web.schemas import ReportIn, report_draft
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -65,11 +64,12 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
         consents = [c for c in routes_release.consent_requests(node, principal)["items"] if c["state"] == "pending"]
     if principal.nation == nation and {"disclosure_officer", "auditor"} & set(principal.roles):
         recalls = [r for r in routes_release.releases(node, principal)["items"] if r["recalled_at"]]
+    # After the newest event the reader would be sent: it moves only with what they may see.
+    stream_after = event_id_after(node, principal, last_event_for(node, principal))
     with node.db.read() as session:
         banner = reports_banner(
             session, node.reader(principal), node.table(session), [r["id"] for r in listed["items"]]
         )
-        stream_after = event_id_after(node, principal, latest_change(session))
         # Only reports this reader may read are listed, so only their deliveries are shown.
         titles = {r["id"]: r["title"] or r["id"] for r in listed["items"]}
         received = [
