@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
@@ -239,7 +239,9 @@ def _shown(value: object) -> str:
 
 def _same(sent: object, derived: object) -> bool:
     if isinstance(sent, datetime) and isinstance(derived, datetime):
-        return clock.as_utc(sent) == clock.as_utc(derived)
+        # STIX timestamps say milliseconds: a time read back with its stored microseconds (an object
+        # stored before the two had to agree) is the same time, and the editor sends it back as read.
+        return abs(clock.as_utc(sent) - clock.as_utc(derived)) < timedelta(milliseconds=1)
     return sent == derived
 
 

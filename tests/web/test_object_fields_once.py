@@ -152,3 +152,11 @@ def test_a_report_read_and_sent_back_unchanged_is_accepted(client: TestClient, n
         "Nogales, Sonora",
         "FTX-9031 at Nogales",
     }
+
+
+def test_a_time_within_the_millisecond_its_property_says_is_the_same_time(client: TestClient, node: Node) -> None:
+    """STIX timestamps hold milliseconds; a time read back with stored microseconds is sent back as read."""
+    kept = _post(client, node, _place_and_sighting(observed_at="2026-02-18T05:40:00.000640Z"))
+    assert kept.status_code == 201, kept.text
+    found = _refused(client, node, _place_and_sighting(observed_at="2026-02-18T05:40:00.001Z"))
+    assert set(found) == {"objects[2].observed_at"}
