@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from tearline import journal
@@ -27,6 +27,7 @@ from tearline.store.content import version_content
 from tearline.store.filters import Reader
 from tearline.store.items import items_by_hash
 from tearline.store.reads import shown_version, visible_hashes
+from tearline.web import consent_asks
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.params import PathId
@@ -85,6 +86,8 @@ class ConsentAnswerIn(RequestBody):
 class ConsentAskIn(RequestBody):
     noun = "a consent request"
     purpose: Statement
+    # Item hashes to ask about, among the withheld items the officer may see; left out: all of those.
+    items: list[Annotated[str, StringConstraints(max_length=128)]] | None = Field(default=None, max_length=10_000)
 
 
 class TwoPersonRuleIn(RequestBody):
@@ -162,20 +165,10 @@ def deny(request_id: PathId, body: ReasonIn, node: NodeDep, principal: Principal
 
 @router.post("/release-requests/{request_id}/consent")
 def ask_consent(request_id: PathId, body: ConsentAskIn, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Ask the originators of withheld third-party or ORCON items for consent."""
-    with audited(node, principal, "consent.request", [f"release-request:{request_id}"], journaled=True) as (
-        session,
-        _,
-        _t,
-    ):
-        request = workflow.get_request(session, request_id)
-        content = version_content(session, request.report_stix_id, request.version_number)
-        tearline = workflow.tearline_of(
-            session, node, content, Recipient(request.recipient_nation, request.recipient_agency), allow_empty=True
-        )
-        origin = {i.hash: (i.marking.originator_nation, i.marking.originator_agency) for i in content.items}
-        rows = consents.request_consent(session, node, _me(session, principal), tearline, origin, body.purpose)
-        return {"requests": [r.id for r in rows]}
+    """Ask the originators of withheld third-party or ORCON items for consent: the items named, or every
+    such item the officer may see. A request whose report the officer may not see answers 404, and an
+    item hidden from them is refused like one that is not there (DESIGN §3.3)."""
+    return {"requests": consent_asks.ask(node, principal, request_id, body.items, body.purpose)}
 
 
 @router.get("/consent-requests")

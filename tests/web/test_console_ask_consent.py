@@ -148,3 +148,52 @@ def test_an_analyst_may_not_ask_for_consent(mex: Node, asked: tuple[int, dict[st
     form = {"csrf": csrf, "purpose": "CBSA works the port", "item": [_port(hashes)]}
     assert client.post(f"/review/{request_id}/consent", data=form).status_code == 403
     assert _consent_requests(mex) == []
+
+
+# The API's way of asking: POST /api/release-requests/{id}/consent, through the same service.
+
+PURPOSE = "CBSA works the port of Vancouver (fictional)."
+
+
+def _api(mex: Node, username: str) -> tuple[TestClient, dict[str, str]]:
+    with mex.db.write() as session:
+        token = issue_token(session, p(session, username), kind="api", ttl=timedelta(minutes=30))
+    return TestClient(create_app(mex)), {"Authorization": f"Bearer {token}"}
+
+
+def test_an_officer_asks_for_the_items_named_or_every_item_they_may_see(
+    mex: Node, asked: tuple[int, dict[str, str]]
+) -> None:
+    request_id, hashes = asked
+    client, lucia = _api(mex, "lucia.divulgacion")
+
+    named = client.post(f"/api/release-requests/{request_id}/consent",
+                        json={"purpose": PURPOSE, "items": [_port(hashes)]}, headers=lucia)
+    assert named.status_code == 200, named.text
+    [request] = _consent_requests(mex)
+    assert request.item_hashes == [_port(hashes)]
+
+    every = client.post(f"/api/release-requests/{request_id}/consent", json={"purpose": PURPOSE}, headers=lucia)
+    assert every.status_code == 200, every.text
+    asked_for = {h for r in _consent_requests(mex) for h in r.item_hashes}
+    assert _port(hashes) in asked_for and len(asked_for) > 1
+
+    unknown = client.post(f"/api/release-requests/{request_id}/consent",
+                          json={"purpose": PURPOSE, "items": ["0" * 64]}, headers=lucia)
+    assert unknown.status_code == 422 and unknown.json()["problems"][0]["field"] == "items"
+
+
+def test_an_officer_who_may_not_see_the_report_asks_for_nothing_and_learns_nothing(
+    mex: Node, asked: tuple[int, dict[str, str]]
+) -> None:
+    request_id, hashes = asked
+    with mex.db.write() as session:
+        add_principal(session, "ines.divulgacion", "MEX", "MX-DEMO-FIA", "RESERVADA", roles=["disclosure_officer"])
+    client, ines = _api(mex, "ines.divulgacion")
+
+    for body in ({"purpose": PURPOSE}, {"purpose": PURPOSE, "items": [_port(hashes)]}):
+        hidden = client.post(f"/api/release-requests/{request_id}/consent", json=body, headers=ines)
+        missing = client.post("/api/release-requests/999999/consent", json=body, headers=ines)
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.json()["error"] == missing.json()["error"]
+    assert _consent_requests(mex) == []

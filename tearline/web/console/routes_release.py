@@ -23,10 +23,9 @@ from tearline.store.content import version_content
 from tearline.store.items import NamedItem, items_by_hash
 from tearline.store.registry import load_registry
 from tearline.validation import problems_of
-from tearline.web import routes_release, routes_reports
+from tearline.web import consent_asks, routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
-from tearline.web.console import consent_asks
 from tearline.web.console.pages import PageRoute, Reader, Writer, by_field, render
 from tearline.web.params import PathId
 

@@ -1,5 +1,5 @@
-"""Asking originators for consent from the release review: which withheld items the officer may ask
-about, and the request itself.
+"""Asking originators for consent on a release request, for the API and the console's review: which
+withheld items the officer may ask about, and the request itself.
 
 A tearline withholds a partner's item (third-party rule) or another agency's ORCON item until its
 originator consents. The officer chooses among the withheld items they may see; one they may not
@@ -47,8 +47,9 @@ def askable(node: Node, principal: Principal, request_id: int) -> list[Askable]:
         return _askable_in(session, node, reader_of(seer), request_id)
 
 
-def ask(node: Node, principal: Principal, request_id: int, chosen: list[str], purpose: str) -> list[str]:
-    """Ask the originators of the chosen items for consent; returns the consent requests' ids."""
+def ask(node: Node, principal: Principal, request_id: int, chosen: list[str] | None, purpose: str) -> list[str]:
+    """Ask the originators of the chosen items (None: every item offered) for consent; returns the
+    consent requests' ids."""
     objects = [f"release-request:{request_id}"]
     with audited(node, principal, "consent.request", objects, journaled=True) as (session, seer, _trail):
         officer = session.get(Principal, principal.id)
@@ -56,7 +57,10 @@ def ask(node: Node, principal: Principal, request_id: int, chosen: list[str], pu
         authorize(officer, "request_consent", node.config.nation)  # a refusal names the role, not the items
         content, tearline = _request_tearline(session, node, reader_of(seer), request_id)
         offered = {a.hash: a for a in _offered(session, node, reader_of(seer), content, tearline)}
-        picked = list(dict.fromkeys(chosen))
+        picked = list(offered) if chosen is None else list(dict.fromkeys(chosen))
+        if chosen is None and not picked:
+            raise InvalidInput(Problem("items", "no withheld item of this tearline that you may see needs an "
+                                                "originator's consent"))
         if not picked:
             raise InvalidInput(Problem("items", "choose at least one withheld item to ask consent for"))
         if any(h not in offered for h in picked):  # hidden and missing alike: nothing hidden shows
