@@ -263,7 +263,8 @@ class Holdings:
         return held_runs.first_in_view(session, caller.reader, first) == start
 
     def _prelude(self) -> list[dict[str, Any]]:
-        exts = [ids.EXT_MARKING, ids.EXT_REPORT, *ids.NEW_SDO.values()]
+        # Every extension an object served here may use: markings, reports, persons, custom types.
+        exts = [ids.EXT_MARKING, ids.EXT_REPORT, ids.EXT_PERSON, *ids.NEW_SDO.values()]
         return [
             tearline_identity(),
             node_identity(self._nation, self._agency),
