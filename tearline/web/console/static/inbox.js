@@ -1,5 +1,6 @@
 // The inbox listens to the node's server-sent events (GET /api/stream) where the node offers them:
-// new reports, releases received, consent requests and recalls appear as they happen.
+// new reports, releases received, consent requests, answers and revocations, and recalls appear as
+// they happen. An event's `id` is only where the stream resumes (opaque): it is never shown.
 "use strict";
 (() => {
   const state = document.getElementById("live-state");
@@ -23,8 +24,10 @@
     const what = document.createElement("strong");
     what.textContent = labels[kind] || kind;
     const detail = document.createElement("span");
-    const report = data.report || (data.release && data.release.report) || data.id || "";
-    detail.textContent = " " + [data.title, data.banner, report].filter(Boolean).join(" · ");
+    const report = data.report || (data.release && data.release.report) || "";
+    // A consent event names its request or consent, and an answer says which it was.
+    const named = [data.title, data.banner, report, data.request, data.consent, data.answer];
+    detail.textContent = " " + named.filter((part) => typeof part === "string" && part).join(" · ");
     item.append(what, detail);
     if (typeof report === "string" && report.startsWith("report--")) {
       const link = document.createElement("a");
@@ -33,7 +36,8 @@
     }
     list.prepend(item);
   };
-  for (const kind of ["report", "release-received", "consent-request", "recall"]) {
+  const kinds = ["report", "release-received", "consent-request", "consent-answer", "consent-revoke", "recall"];
+  for (const kind of kinds) {
     source.addEventListener(kind, show(kind));
   }
 })();
