@@ -22,7 +22,7 @@ from tearline.stix.definitions import (
     tlp_name,
 )
 from tearline.stix.objects import stix_object
-from tearline.stix.reports import stix_report
+from tearline.stix.reports import report_stamps, stix_report
 from tearline.store.holdings import VersionTimes
 from tearline.store.reads import ReportView
 
@@ -40,10 +40,10 @@ def bundle_for(
     markings: dict[str, Marking] = {}
     for view in views:
         reports.append(stix_report(view, creator, (workspaces or {}).get(view.stix_id)))
-        created = clock.stix_timestamp(view.created_at) if view.created_at else ids.DEFINED
+        created, modified = report_stamps(view, None)
         for obj in view.objects:
             # The same object in two reports is one STIX object; the first report's copy stands.
-            objects.setdefault(obj.stix_id, stix_object(obj, created, creator))
+            objects.setdefault(obj.stix_id, stix_object(obj, created, creator, modified))
         for marking in _markings(view):
             markings[ids.marking_definition_id(marking)] = marking
     content = [tearline_identity(), node_identity(node_nation, node_agency)]

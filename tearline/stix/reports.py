@@ -173,8 +173,10 @@ def report_stamps(view: ReportView, times: VersionTimes | None) -> tuple[str, st
     """The report's (created, modified) as STIX timestamps."""
     if times is not None:
         return clock.stix_timestamp(times.created), clock.stix_timestamp(times.modified)
-    created = clock.stix_timestamp(view.created_at) if view.created_at else ids.DEFINED
-    return created, created
+    modified = clock.stix_timestamp(view.created_at) if view.created_at else ids.DEFINED
+    # `created` is the same for every version of one object (STIX 2.1 §3.2): the reader's first.
+    created = clock.stix_timestamp(view.first_created_at) if view.first_created_at else modified
+    return created, modified
 
 
 def _title(view: ReportView) -> tuple[str, Marking]:

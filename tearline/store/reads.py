@@ -68,8 +68,9 @@ class ReportView:
     predicate: str = ""
     need_to_know: str = ""
     review_due: datetime | None = None
-    created_at: datetime | None = None
+    created_at: datetime | None = None  # when this version, as the reader sees it, was made
     workspace: str | None = None
+    first_created_at: datetime | None = None  # when the reader's first version was made
     title_hash: str | None = None
 
 
@@ -301,8 +302,12 @@ def _view_of(
         raise missing
     run = runs[shown - 1]
     view = _build_view(session, reader, table, report, run[-1], shown, len(runs), run[-1] == current_version_id)
-    if len(run) > 1:
-        view.created_at = session.scalar(select(ReportVersion.created_at).where(ReportVersion.id == run[0]))
+    # The reader's version began with the first stored version of its run, and the report began, for
+    # them, with the first of their first run: later times would date edits they may not see.
+    began = dict(session.execute(
+        select(ReportVersion.id, ReportVersion.created_at).where(ReportVersion.id.in_({run[0], runs[0][0]}))
+    ).tuples().all())
+    view.created_at, view.first_created_at = began[run[0]], began[runs[0][0]]
     return view
 
 
