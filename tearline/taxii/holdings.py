@@ -114,8 +114,25 @@ class Holdings:
         cursor = decode_cursor(after)
         if filters.spec_versions and "2.1" not in filters.spec_versions:
             return ObjectPage([], False)
-        sel = Selection(filters.types, filters.ids, filters.added_after)
         standings = held_runs.Standings(session, caller.reader)
+        # A walk can serve nothing and yet have more to walk: each unit it met stood, for this reader,
+        # before the cursor (a version that changed nothing they see). An empty page that says `more`
+        # would count those units for them, one page each (DESIGN §3.3), so the walk goes on here
+        # until it serves something or reaches the end. The cursor moves forward on every walk.
+        while True:
+            kept, more, last = self._walk_once(session, caller, filters, limit, cursor, standings)
+            if kept or not more or last is None or (cursor is not None and last <= cursor):
+                break
+            cursor = last
+        next_cursor = encode_cursor(last) if more and last is not None else None
+        return ObjectPage([e.obj for e in kept], more and next_cursor is not None, next_cursor)
+
+    def _walk_once(
+        self, session: Session, caller: Caller, filters: Filters, limit: int, cursor: Key | None, standings: Standings
+    ) -> tuple[list[_Entry], bool, Key | None]:
+        """One walk of up to `limit` units after the cursor: what it serves, whether more lies beyond,
+        and where the next walk starts."""
+        sel = Selection(filters.types, filters.ids, filters.added_after)
         walk = self._units(session, caller, sel, cursor, limit, standings)
         definitions = self._definitions(session, caller, filters, cursor, walk, standings)
         entries = sorted(walk.units + definitions, key=_key)
@@ -123,11 +140,9 @@ class Holdings:
         more = walk.boundary is not None or len(entries) > limit
         entries = entries[:limit]
         # With nothing left to serve (each unit walked stood before the cursor for this reader),
-        # the page still moves on: past the last unit walked, all before the boundary.
+        # the walk still moves on: past the last unit walked, all before the boundary.
         last = entries[-1].key if entries else walk.examined
-        next_cursor = encode_cursor(last) if more and last is not None else None
-        kept = _versions(session, caller, entries, filters.versions, standings)
-        return ObjectPage([e.obj for e in kept], more and next_cursor is not None, next_cursor)
+        return _versions(session, caller, entries, filters.versions, standings), more, last
 
     def add(self, session: Session, caller: Caller, envelope: dict[str, Any]) -> AddResult:
         raise NotImplementedError("the holdings collection is read-only")

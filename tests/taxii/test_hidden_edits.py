@@ -109,3 +109,23 @@ def test_a_hidden_portion_edit_moves_nothing_in_the_holdings_of_a_reader_outside
         assert report in [m["id"] for m in polled]
         served = next(o for o in ana_after[2] if o["id"] == report)
         assert VETTED["text"] in str(served)
+
+
+def test_pages_after_hidden_edits_are_never_empty_with_more_to_come(node: Node, demo: Demo) -> None:
+    """Empty pages that say `more` would count, one by one, the items that hidden edits moved."""
+    with serving(node) as url, httpx.Client(base_url=url, timeout=30) as http:
+        report = _store(http, node, [FIRST], "first")
+        later = _store(http, node, [{**FIRST, "text": "A second courier crew at Sasabe."}], "second")
+        manifest, _ = _read(http, node, "carla.auditor", "manifest/", 1000)
+        added = next(m["date_added"] for m in manifest if m["id"] == later)
+        for n in range(3):  # VU-HALCON portions only
+            _store(http, node, [FIRST, {**VETTED, "text": f"{VETTED['text']} ({n})"}], "first", report)
+        for resource in ("manifest/", "objects/"):
+            query: dict[str, Any] = {"limit": 1, "added_after": added}
+            for _ in range(100):
+                page = http.get(holdings_url(node) + resource, params=query,
+                                headers=taxii_headers(node, "carla.auditor")).json()
+                assert page.get("objects") or not page["more"], (resource, page)
+                if not page["more"]:
+                    break
+                query["next"] = page["next"]
