@@ -205,9 +205,10 @@ def approve(session: Session, node: Node, approver: Principal, request_id: int, 
         raise InvalidInput(
             Problem("determination", "record the determination that the release does not threaten national security")
         )
+    _require_readable(session, node, approver, request.report_stix_id)  # a hidden report is a missing one
     content = version_content(session, request.report_stix_id, request.version_number)
     _require_reviewed(content)
-    tearline = tearline_of(session, node, content, _recipient(request))
+    tearline = _tearline_to_approve(session, node, approver, content, _recipient(request))
     _check_approver(session, node, approver, request, content, tearline)
     session.add(
         ReleaseApproval(
@@ -228,6 +229,19 @@ def approve(session: Session, node: Node, approver: Principal, request_id: int, 
         return None
     _check_earlier_approvers(session, node, approver, request, content, tearline)
     return _disseminate(session, node, request, tearline)
+
+
+def _tearline_to_approve(
+    session: Session, node: Node, approver: Principal, content: VersionContent, recipient: Recipient
+) -> Tearline:
+    """The tearline an approval would release. An empty one is refused, and its reasons count only the
+    withheld items the approver may see, as their review counts them (DESIGN §3.3)."""
+    tearline = tearline_of(session, node, content, recipient, allow_empty=True)
+    if tearline.empty:
+        hashes = [w.hash for w in tearline.withheld]
+        seen = visible_hashes(session, node.reader(approver, session), content.version_id, hashes)
+        raise TearlineRefused(nothing_leaves(recipient, [w for w in tearline.withheld if w.hash in seen]))
+    return tearline
 
 
 def _open_request(session: Session, request_id: int) -> ReleaseRequest:

@@ -101,6 +101,29 @@ def test_a_request_that_only_a_consent_could_fill_waits_for_it_and_its_review_sa
     assert _refusal(approve)["recipient"].startswith("nothing of this report may go to CAN: withheld by")
 
 
+def test_approving_an_empty_tearline_counts_only_what_the_approver_may_see(mex: Node, received: str) -> None:
+    """The refusal counts withheld items by rule: for an officer who may not see the report, a 404
+    like a missing request, never the counts (DESIGN §3.3); for one who sees it, what their review says."""
+    from tearline.store.principals import add_principal
+
+    asked = _ask(mex, received, {"nation": "CAN"}, "mateo.enlace")
+    assert asked.status_code == 201, asked.text
+    with mex.db.write() as session:
+        add_principal(session, "ines.divulgacion", "MEX", "MX-DEMO-FIA", "RESERVADA", roles=["disclosure_officer"])
+    client = TestClient(create_app(mex))
+
+    def approve(request_id: int, who: str) -> Any:
+        return client.post(f"/api/release-requests/{request_id}/approve", json={"determination": "No threat."},
+                           headers=_headers(mex, who))
+
+    hidden, missing = approve(asked.json()["id"], "ines.divulgacion"), approve(999_999, "ines.divulgacion")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"] == missing.json()["error"] and "withheld" not in hidden.text
+    review = _review(mex, asked.json()["id"], "lucia.divulgacion")
+    refused = _refusal(approve(asked.json()["id"], "lucia.divulgacion"))
+    assert refused["recipient"] == review["approval_refused"]["message"]
+
+
 def test_a_request_that_became_empty_says_so_in_its_review(mex: Node, received: str) -> None:
     """A US consent lets the port contact go to Canada; the US revokes it before anyone approves."""
     with mex.db.write() as session:
