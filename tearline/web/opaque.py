@@ -32,9 +32,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tearline.node import Node
 
-# Every position is sealed at this width: the longest a caller seals is a holdings cursor (two
-# numbers of at most 10 digits and a STIX id of at most 128 characters, `tearline.taxii.holdings`);
-# a feed cursor (a time and a row id) and a stream event id (a change id) are shorter.
+# Every position is sealed at this width: the longest a caller seals is a holdings cursor (a version
+# id of at most 10 digits, a rank of one digit and a STIX id of at most 128 characters, 141 in all,
+# `tearline.taxii.holdings`); a feed cursor (a time and a row id) and a stream event id (a change id)
+# are shorter. A longer position is refused when sealed, never sealed at another length.
 WIDTH = 144
 _PAD = b"\0"  # never part of a position: every one is printable text
 # A token much longer than any this node makes is not one.
