@@ -304,6 +304,9 @@ def _view_of(
     view = _build_view(session, reader, table, report, run[-1], shown, len(runs), run[-1] == current_version_id)
     # The reader's version began with the first stored version of its run, and the report began, for
     # them, with the first of their first run: later times would date edits they may not see.
+    if run[0] == run[-1] == runs[0][0]:  # the view's own version is both: its time is already read
+        view.first_created_at = view.created_at
+        return view
     began = dict(session.execute(
         select(ReportVersion.id, ReportVersion.created_at).where(ReportVersion.id.in_({run[0], runs[0][0]}))
     ).tuples().all())
