@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -34,7 +35,7 @@ from tearline.db.release_tables import Consent, ConsentRequest
 from tearline.errors import InvalidInput, NotFound, Problem, Unauthorized
 from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
-from tearline.store.changes import changes_after
+from tearline.store.changes import changes_after, latest_change
 from tearline.store.filters import Reader, audience_clause
 from tearline.store.items import items_by_hash
 from tearline.store.principals import principal_for_token
@@ -96,30 +97,14 @@ def events_for(
     return sent, rows[-1].id if rows else after
 
 
-def last_event_for(node: Node, principal: Principal) -> int:
-    """The change id of the newest event this principal would be sent now (0 if none): where a
-    freshly rendered page starts listening.
-
-    The newest change of any kind would move with every change on the node, and a page polled for
-    it would count the changes hidden from its reader (DESIGN §3.3); this one moves only when an
-    event the reader receives is added. Each change is decided as the stream decides it, newest
-    first, until one would be sent.
-    """
-    reader = node.reader(principal)
+def page_start(node: Node, principal: Principal) -> str:
+    """Where a freshly rendered page starts listening: after the node's newest change, sealed with a
+    fresh nonce. The newest change moves with every change on the node, seen by this reader or not;
+    sealed alone, a page polled for it would count the changes hidden from its reader (DESIGN §3.3).
+    With the nonce every rendering gives another id, so the ids tell nothing, and it costs one query."""
     with node.db.read() as session:
-        table = node.table(session)
-        before = None
-        while True:
-            query = select(ChangeEvent).order_by(ChangeEvent.id.desc()).limit(BATCH)
-            if before is not None:
-                query = query.where(ChangeEvent.id < before)
-            rows = list(session.scalars(query))
-            for row in rows:
-                if _decide(session, reader, table, row) is not None:
-                    return row.id
-            if len(rows) < BATCH:
-                return 0
-            before = rows[-1].id
+        change = latest_change(session)
+    return seal(node, EVENT_ID_PURPOSE, principal.id, f"{change}.{secrets.token_hex(8)}")
 
 
 def _decide(session: Any, reader: Reader, table: Any, row: ChangeEvent) -> dict[str, Any] | None:
@@ -239,10 +224,16 @@ def _start(node: Node, principal: Principal, last_event_id: str | None, query_va
 def _opened(node: Node, principal: Principal, name: str, value: str) -> int:
     """The change id an event id this stream sent to this principal names; anything else is refused."""
     position = unseal(node, EVENT_ID_PURPOSE, principal.id, value)
-    # Only this node seals positions, and only change ids: the checks below hold for every one it made.
-    if position is None or not (position.isascii() and position.isdigit()) or int(position) > INT_MAX:
+    # Only this node seals positions: a change id, alone or with a page start's nonce (`page_start`);
+    # the checks below hold for every one it made.
+    change, _, nonce = (position or "").partition(".")
+    if not (change.isascii() and change.isdigit()) or int(change) > INT_MAX or not _is_nonce(nonce):
         raise InvalidInput(Problem(name, "must be the id of an event this stream sent you"))
-    return int(position)
+    return int(change)
+
+
+def _is_nonce(text: str) -> bool:
+    return text == "" or (len(text) == 16 and all(c in "0123456789abcdef" for c in text))
 
 
 STREAM_PATH = "/api/stream"

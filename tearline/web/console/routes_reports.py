@@ -29,7 +29,7 @@ from tearline.web import routes_release, routes_reports
 from tearline.web.app import NodeDep
 from tearline.web.audited import audited_read, reader_of
 from tearline.web.console.pages import PageRoute, Reader, Writer, render
-from tearline.web.routes_stream import event_id_after, last_event_for
+from tearline.web.routes_stream import page_start
 from tearline.web.schemas import ReportIn, report_draft
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -64,8 +64,8 @@ def inbox(request: Request, node: NodeDep, principal: Reader) -> Response:
         consents = [c for c in routes_release.consent_requests(node, principal)["items"] if c["state"] == "pending"]
     if principal.nation == nation and {"disclosure_officer", "auditor"} & set(principal.roles):
         recalls = [r for r in routes_release.releases(node, principal)["items"] if r["recalled_at"]]
-    # After the newest event the reader would be sent: it moves only with what they may see.
-    stream_after = event_id_after(node, principal, last_event_for(node, principal))
+    # After the node's newest change, sealed afresh on every rendering (routes_stream.page_start).
+    stream_after = page_start(node, principal)
     with node.db.read() as session:
         banner = reports_banner(
             session, node.reader(principal), node.table(session), [r["id"] for r in listed["items"]]
