@@ -46,6 +46,8 @@ from tearline.taxii.collections import AddResult, Caller, Collection, Filters, O
 from tearline.taxii.errors import BadRequest
 
 DEFINITION_RANK = 0
+# Every extension an object served here may use: markings, reports, persons, custom types.
+HELD_EXTENSIONS = (ids.EXT_MARKING, ids.EXT_REPORT, ids.EXT_PERSON, *ids.NEW_SDO.values())
 DEFINITION_TYPES = frozenset({"identity", "extension-definition", "marking-definition"})
 
 
@@ -278,12 +280,10 @@ class Holdings:
         return held_runs.first_in_view(session, caller.reader, first) == start
 
     def _prelude(self) -> list[dict[str, Any]]:
-        # Every extension an object served here may use: markings, reports, persons, custom types.
-        exts = [ids.EXT_MARKING, ids.EXT_REPORT, ids.EXT_PERSON, *ids.NEW_SDO.values()]
         return [
             tearline_identity(),
             node_identity(self._nation, self._agency),
-            *[extension_definition(e) for e in exts],
+            *[extension_definition(e) for e in HELD_EXTENSIONS],
             *[tlp_definition(name) for name in ids.TLP2_IDS],
         ]
 
