@@ -21,7 +21,7 @@ from tearline.audit import log
 from tearline.audit.errors import NoteError
 from tearline.audit.event import format_time
 from tearline.audit.remote import NotAppendOnly, client_for, request_cosignature, verify_remote
-from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, MAX_LIMIT, search
+from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, MAX_LIMIT, EntrySight, search
 from tearline.audit.search import Query as SearchQuery
 from tearline.audit.witness import trust_log_key, witness_verifier_key
 from tearline.cli.bench_audit import audit as bench_audit_command
@@ -266,8 +266,10 @@ def search_log(
     if not allowed:
         why = "is disabled" if principal.disabled else "does not hold the auditor role"
         raise TearlineError(f"{user} {why}: searching the audit log needs an auditor (the refusal is logged)")
+    # The role grants the search, not what it shows (DESIGN §3.3): the same sight as the API's.
+    reader = node.reader(principal)
     with node.db.read() as session:
-        page = search(session, query)
+        page = search(session, query, EntrySight(session, reader))
     if as_json:
         for hit in page.hits:
             _out(json.dumps({"index": hit.index, **hit.event.as_json()}, ensure_ascii=False) + "\n")
