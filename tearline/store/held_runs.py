@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, aliased
 from tearline.db.models import Report, ReportVersion, StixObject
 from tearline.store.filters import Reader, object_visible
 from tearline.store.holdings import (
-    OBJECT_RANK,
     REPORT_RANK,
     HeldObject,
     HeldReport,
@@ -34,8 +33,9 @@ from tearline.store.holdings import (
     _params,
     _timeless,
     _visible_objects_statement,
+    held_from_rows,
 )
-from tearline.store.reads import _hides_source, _object_view, _visible_versions, markings_by_id, report_visible
+from tearline.store.reads import _visible_versions, report_visible
 
 CHUNK = 5_000  # ids in one IN list, well under either database's parameter limit
 
@@ -138,18 +138,7 @@ def objects_at(session: Session, reader: Reader, sel: Selection, version_ids: li
     ids = list(session.scalars(candidates))
     statement = _visible_objects_statement(_timeless(reader))
     rows = [r for part in _chunks(ids) for r in session.execute(statement, _params(reader, ids=part)).all()]
-    marking_ids = {row.marking_id for row, _, _ in rows}
-    markings = markings_by_id(session, marking_ids)
-    hidden = _hides_source(session, reader, marking_ids)
-    return [
-        HeldObject(
-            Key(row.version_id, OBJECT_RANK, row.stix_id),
-            added,
-            _object_view(row, markings[row.marking_id], row.marking_id in hidden, report),
-            row.marking_id,
-        )
-        for row, report, added in rows
-    ]
+    return held_from_rows(session, reader, rows)
 
 
 def first_in_view(session: Session, reader: Reader, first_current: int | None) -> int | None:

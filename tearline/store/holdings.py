@@ -181,7 +181,12 @@ def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | 
         if len(candidates) < chunk:
             break
         chunk *= 2
-    rows = rows[:limit]
+    return held_from_rows(session, reader, rows[:limit])
+
+
+def held_from_rows(session: Session, reader: Reader, rows: list[Any]) -> list[HeldObject]:
+    """Rows of the visible-objects statement (object, report id, version time) as held objects,
+    with source-sensitive fields hidden as the reader's audience says."""
     ids = {row.marking_id for row, _, _ in rows}
     markings = markings_by_id(session, ids)
     hidden = _hides_source(session, reader, ids)
