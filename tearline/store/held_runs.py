@@ -1,7 +1,7 @@
 """The holdings in a reader's own versions: where and when each report came to be as they see it.
 
 A report version that changes nothing a reader sees is no new version for that reader (DESIGN
-§3.3; `reads._visible_versions` numbers the versions so for the report read). For the holdings
+§3.3; `reads.visible_versions` numbers the versions so for the report read). For the holdings
 that means: a report whose last versions were such edits stands, for that reader, where the run
 of versions that look the same to them began, with that version's time as its `date_added` and
 `modified`. Moved later, or stamped later, it would tell the reader that something they may not
@@ -30,12 +30,10 @@ from tearline.store.holdings import (
     HeldReport,
     Key,
     Selection,
-    _params,
-    _timeless,
-    _visible_objects_statement,
     held_from_rows,
+    visible_object_rows,
 )
-from tearline.store.reads import _visible_versions, report_visible
+from tearline.store.reads import report_visible, visible_versions
 
 CHUNK = 5_000  # ids in one IN list, well under either database's parameter limit
 
@@ -69,7 +67,7 @@ class Standings:
     def _standing(self, version_id: int, report_id: int, versions: int, at: datetime) -> Standing:
         if versions <= 1:
             return Standing(version_id, version_id, at, at)
-        runs = _visible_versions(self._session, self._reader, report_id)
+        runs = visible_versions(self._session, self._reader, report_id)
         if not runs or version_id not in runs[-1]:
             return Standing(version_id, version_id, at, at)  # not the reader's current view: left where it is
         first, start = runs[0][0], runs[-1][0]
@@ -136,8 +134,7 @@ def objects_at(session: Session, reader: Reader, sel: Selection, version_ids: li
     if sel.ids:
         candidates = candidates.where(o.stix_id.in_(sel.ids))
     ids = list(session.scalars(candidates))
-    statement = _visible_objects_statement(_timeless(reader))
-    rows = [r for part in _chunks(ids) for r in session.execute(statement, _params(reader, ids=part)).all()]
+    rows = [r for part in _chunks(ids) for r in visible_object_rows(session, reader, part)]
     return held_from_rows(session, reader, rows)
 
 

@@ -156,6 +156,12 @@ def _visible_objects_statement(reader: Reader) -> Any:
     )
 
 
+def visible_object_rows(session: Session, reader: Reader, ids: list[int]) -> list[Any]:
+    """Those of these object rows (by row id) the reader may see, with their report's STIX id and
+    their version's time, in holdings order: what `held_from_rows` takes."""
+    return list(session.execute(_visible_objects_statement(_timeless(reader)), _params(reader, ids=ids)).all())
+
+
 def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | None, limit: int) -> list[HeldObject]:
     """Visible objects after `after`, in holdings order, with source-sensitive fields already hidden.
 
@@ -169,13 +175,12 @@ def held_objects(session: Session, reader: Reader, sel: Selection, after: Key | 
     first_version = first_version_after(session, sel.added_after) if sel.added_after else 0
     if first_version is None:
         return []
-    statement = _visible_objects_statement(_timeless(reader))
     rows: list[Any] = []
     chunk = limit + limit // 4 + 1  # most pages need one chunk: a little more than a page
     while len(rows) < limit:
         candidates = session.execute(_candidates(sel, position, first_version, chunk)).all()
         if candidates:
-            found = session.execute(statement, _params(reader, ids=[c.id for c in candidates])).all()
+            found = visible_object_rows(session, reader, [c.id for c in candidates])
             rows += [r for r in found if sel.added_after is None or r[2] > sel.added_after]
             position = (candidates[-1].version_id, candidates[-1].stix_id)
         if len(candidates) < chunk:

@@ -147,7 +147,7 @@ def _portion_text(text: str, marking: Marking, hides_source: bool) -> str:
     return text
 
 
-def _visible_versions(session: Session, reader: Reader, report_id: int) -> list[list[int]]:
+def visible_versions(session: Session, reader: Reader, report_id: int) -> list[list[int]]:
     """The reader's versions, oldest first: each a run of version ids that look the same to them.
 
     A version with nothing visible is not one of them, and neither is a version whose visible
@@ -236,7 +236,7 @@ def shown_version(session: Session, reader: Reader, stix_id: str, version_id: in
     report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
     if report_id is None:
         return None
-    runs = _visible_versions(session, reader, report_id)
+    runs = visible_versions(session, reader, report_id)
     return next((number for number, run in enumerate(runs, 1) if version_id in run), None)
 
 
@@ -245,14 +245,14 @@ def report_view(
 ) -> ReportView:
     """One report as this reader may see it; `version` (auditors only) picks an older visible version.
 
-    Versions are numbered over what the reader sees (`_visible_versions`): version N is the reader's
+    Versions are numbered over what the reader sees (`visible_versions`): version N is the reader's
     N-th, shown with the content of the last version id of its run (so the current one for the
     current run) and dated by the first (when what the reader sees came to be).
     """
     report = session.scalar(select(Report).where(Report.stix_id == stix_id))
     if report is None:
         raise NotFound(f"no report {stix_id}")
-    return _view_of(session, reader, table, report, _visible_versions(session, reader, report.id), version)
+    return _view_of(session, reader, table, report, visible_versions(session, reader, report.id), version)
 
 
 def report_news(
@@ -267,7 +267,7 @@ def report_news(
     report = session.scalar(select(Report).where(Report.stix_id == stix_id))
     if report is None:
         return None
-    runs = _visible_versions(session, reader, report.id)
+    runs = visible_versions(session, reader, report.id)
     try:
         view = _view_of(session, reader, table, report, runs, None)
     except NotFound:
