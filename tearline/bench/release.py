@@ -43,11 +43,11 @@ from tearline.db.models import Principal
 from tearline.db.release_tables import Consent
 from tearline.markings.banner import banner_text
 from tearline.markings.marking import Marking, Registry, marking_from_dict
-from tearline.markings.release import Maker, Recipient, consents_covering
+from tearline.markings.release import Recipient, consents_covering
 from tearline.markings.scheme import NATIONAL_LABELS, EquivalenceTable
 from tearline.node import SERVICE_ACCOUNT, Node, init_node
 from tearline.release import workflow
-from tearline.release.consents import delivery_covers, live_consents
+from tearline.release.consents import tearline_context
 from tearline.release.tearline import Tearline, TearlineContext, tearline_for
 from tearline.store import registry as reg
 from tearline.store.content import VersionContent, VersionItem, version_content
@@ -326,17 +326,6 @@ def _relationship_ends(items: list[VersionItem], rules: dict[str, set[str]]) -> 
 # --- running -------------------------------------------------------------------------------------------
 
 
-def _context(session: Any, node: Node) -> TearlineContext:
-    return TearlineContext(
-        maker=Maker(node.config.nation, node.config.agency),
-        registry=node.registry(session),
-        table=node.table(session),
-        consents=tuple(live_consents(session)),
-        now=clock.now(),
-        deliveries=tuple(delivery_covers(session)),
-    )
-
-
 def _median(fn: Callable[[], object], runs: int) -> float:
     for _ in range(WARM_UP):
         fn()
@@ -383,14 +372,14 @@ def _measure(
     def cedar_total() -> dict[str, set[str]]:
         with node.db.read() as session:
             content = version_content(session, report)
-            decided = cedar.decide(content, recipient, _context(session, node))
+            decided = cedar.decide(content, recipient, tearline_context(session, node))
             kept = [i.marking for i in content.items if not decided[i.hash]]
             banner_text(kept, node.config.nation, node.table(session))
             return decided
 
     with node.db.read() as session:
         content = version_content(session, report)
-        ctx = _context(session, node)
+        ctx = tearline_context(session, node)
     steps = 4
     progress(f"{result.label}: measure", 0, steps)
     result.ours_total = _median(ours_total, config.runs)

@@ -23,12 +23,12 @@ from tearline import clock, journal
 from tearline.db.models import Grant, Principal
 from tearline.db.release_tables import Consent, ConsentRequest, Release, ReleaseRecall
 from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
-from tearline.markings.release import Recipient, Withheld
+from tearline.markings.release import Maker, Recipient, Withheld
 from tearline.markings.visibility import Cover
 from tearline.node import Node
 from tearline.policy.workflow import authorize
 from tearline.release.outbox import enqueue, enqueue_recall
-from tearline.release.tearline import Tearline
+from tearline.release.tearline import Tearline, TearlineContext
 from tearline.store.items import items_by_hash
 
 
@@ -71,6 +71,20 @@ def delivery_covers(session: Session) -> list[Cover]:
         )
         for g in rows
     ]
+
+
+def tearline_context(session: Session, node: Node) -> TearlineContext:
+    """What this node decides a tearline with, as of now: itself as maker, its markings, and the
+    consents and deliveries it holds."""
+    # Here rather than beside TearlineContext: this module imports tearline.py, not the other way.
+    return TearlineContext(
+        maker=Maker(node.config.nation, node.config.agency),
+        registry=node.registry(session),
+        table=node.table(session),
+        consents=tuple(live_consents(session)),
+        now=clock.now(),
+        deliveries=tuple(delivery_covers(session)),
+    )
 
 
 def consent_needed(tearline: Tearline, originators: dict[str, tuple[str, str]]) -> dict[tuple[str, str], list[str]]:

@@ -16,10 +16,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tearline import clock
-from tearline.markings.release import Maker, Recipient
+from tearline.markings.release import Recipient
 from tearline.node import Node
-from tearline.release.consents import delivery_covers, live_consents
+from tearline.release.consents import tearline_context
 from tearline.release.tearline import Tearline, TearlineContext, TearlineRefused, tearline_for
 from tearline.store import holdings as held
 from tearline.store.content import VersionContent, version_content
@@ -40,7 +39,7 @@ def recipient_version(session: Session, node: Node, released: Tearline) -> Recip
     A version with nothing that may leave is none of the recipient's; a version whose tearline
     equals the one before is the same version to them (the edit it made stays home).
     """
-    ctx = _context(session, node)
+    ctx = tearline_context(session, node)
     firsts: list[int] = []  # the first stored version id of each distinct tearline, oldest first
     before: tuple[Any, ...] | None = None
     for number in range(1, released.version + 1):
@@ -65,17 +64,6 @@ def shown_content(tearline: Tearline) -> tuple[Any, ...]:
         for k in tearline.kept
     )
     return (tearline.banner, tearline.predicate, tearline.review_due, kept)
-
-
-def _context(session: Session, node: Node) -> TearlineContext:
-    return TearlineContext(
-        maker=Maker(node.config.nation, node.config.agency),
-        registry=node.registry(session),
-        table=node.table(session),
-        consents=tuple(live_consents(session)),
-        now=clock.now(),
-        deliveries=tuple(delivery_covers(session)),
-    )
 
 
 def _tearline_or_none(content: VersionContent, recipient: Recipient, ctx: TearlineContext) -> Tearline | None:

@@ -21,15 +21,14 @@ from tearline.db.models import Grant, Principal
 from tearline.db.release_tables import Release, ReleaseApproval, ReleaseRecall, ReleaseRequest
 from tearline.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from tearline.markings.marking import Registry
-from tearline.markings.release import Maker, Recipient, Withheld, recipient_agency_problem
+from tearline.markings.release import Recipient, Withheld, recipient_agency_problem
 from tearline.node import Node
 from tearline.policy.workflow import authorize
-from tearline.release.consents import delivery_covers, live_consents
+from tearline.release.consents import tearline_context
 from tearline.release.outbox import enqueue_recall, enqueue_release
 from tearline.release.rules import two_person_levels
 from tearline.release.tearline import (
     Tearline,
-    TearlineContext,
     TearlineRefused,
     nothing_leaves,
     recipient_name,
@@ -51,15 +50,7 @@ class RequestIn:
 def tearline_of(
     session: Session, node: Node, content: VersionContent, recipient: Recipient, *, allow_empty: bool = False
 ) -> Tearline:
-    ctx = TearlineContext(
-        maker=Maker(node.config.nation, node.config.agency),
-        registry=node.registry(session),
-        table=node.table(session),
-        consents=tuple(live_consents(session)),
-        now=clock.now(),
-        deliveries=tuple(delivery_covers(session)),
-    )
-    return tearline_for(content, recipient, ctx, allow_empty=allow_empty)
+    return tearline_for(content, recipient, tearline_context(session, node), allow_empty=allow_empty)
 
 
 def request_release(session: Session, node: Node, requester: Principal, req: RequestIn) -> ReleaseRequest:
