@@ -18,7 +18,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tearline.cli import admin, demo, equivalence, federation, users
 from tearline.cli.audit import audit_app, bench_audit_command
 from tearline.cli.bench import bench_app
-from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, progress_bars, reports_errors
+from tearline.cli.common import (
+    DEFAULT_DATA,
+    DataDir,
+    console,
+    open_node,
+    principal_named,
+    progress_bars,
+    reports_errors,
+)
 from tearline.db.migrate import schema_revisions, upgrade
 from tearline.errors import TearlineError
 from tearline.node import SERVICE_ACCOUNT, Node, init_node
@@ -131,6 +139,7 @@ def ingest(
     from tearline.ingest import ingest_file
 
     node = open_node(data)
+    principal_named(node, user)  # an unknown submitter is refused before a progress bar is drawn
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"ingesting {file.name}", total=None)

@@ -86,6 +86,15 @@ def test_ingest_of_a_missing_file_or_mapping_is_refused(
     _refused(_run(node, "ingest", "x.csv", "--mapping", "nomap.json"), "nomap.json", "does not exist")
 
 
+def test_ingest_refuses_an_unknown_submitter_before_drawing_its_progress(
+    node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("b.json").write_text('{"type": "bundle", "id": "bundle--0b1f2c3d-0000-4000-8000-000000000001", "objects": []}')
+    output = _refused(_run(node, "ingest", "b.json", "--user", "nobody"), "no user 'nobody'", "tearline user add")
+    assert "ingesting" not in output, output
+
+
 def test_export_checks_its_output_path_before_building_the_bundle(
     node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
