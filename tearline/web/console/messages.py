@@ -17,50 +17,41 @@ def N_(message: str) -> str:
     return message
 
 
+# The pattern of each value a known text has in it, by the name its message gives it.
+_VALUES = {"limit": r"\d+", "length": r"\d+", "bound": r"-?\d+"}
+
+
+def _as_written(message: str) -> tuple[re.Pattern[str], str]:
+    """A refusal the node writes as its message reads, each `%(name)s` standing for a value."""
+    parts = re.split(r"%\((\w+)\)s", message)  # text, name, text, name, ..., text
+    pattern = "".join(f"(?P<{p}>{_VALUES[p]})" if i % 2 else re.escape(p) for i, p in enumerate(parts))
+    return re.compile(pattern), message
+
+
 # (the English text as the node writes it, its message with the same values by name)
 KNOWN: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"is required"), N_("is required")),
-    (
-        re.compile(r"must be at most (?P<limit>\d+) characters \(it has (?P<length>\d+)\)"),
-        N_("must be at most %(limit)s characters (it has %(length)s)"),
-    ),
-    (
-        re.compile(r"must be at least (?P<limit>\d+) characters \(it has (?P<length>\d+)\)"),
-        N_("must be at least %(limit)s characters (it has %(length)s)"),
-    ),
-    (re.compile(r"must be an integer"), N_("must be an integer")),
-    (
-        re.compile(r"must be greater than or equal to (?P<bound>-?\d+)"),
-        N_("must be greater than or equal to %(bound)s"),
-    ),
-    (re.compile(r"must be less than or equal to (?P<bound>-?\d+)"), N_("must be less than or equal to %(bound)s")),
-    (re.compile(r"give a date as YYYY-MM-DD"), N_("give a date as YYYY-MM-DD")),
-    (re.compile(r"must be grant or refuse"), N_("must be grant or refuse")),
-    (re.compile(r"not found"), N_("not found")),
+    _as_written(N_("is required")),
+    _as_written(N_("must be at most %(limit)s characters (it has %(length)s)")),
+    _as_written(N_("must be at least %(limit)s characters (it has %(length)s)")),
+    _as_written(N_("must be an integer")),
+    _as_written(N_("must be greater than or equal to %(bound)s")),
+    _as_written(N_("must be less than or equal to %(bound)s")),
+    _as_written(N_("give a date as YYYY-MM-DD")),
+    _as_written(N_("must be grant or refuse")),
+    _as_written(N_("not found")),
+    # The one message worded apart from the node's text.
     (
         re.compile(r"(?P<who>\S+) may not (?P<action>[a-z ]+) \((?P<rule>[a-z0-9-]+)\)"),
         N_("%(who)s may not do this: %(action)s (rule %(rule)s)"),
     ),
-    (
-        re.compile(r"a stated purpose is required \(28 CFR Part 23\)"),
-        N_("a stated purpose is required (28 CFR Part 23)"),
-    ),
-    (
-        re.compile(r"a need-to-know statement is required \(28 CFR Part 23\)"),
-        N_("a need-to-know statement is required (28 CFR Part 23)"),
-    ),
-    (re.compile(r"a release needs an expiry in the future"), N_("a release needs an expiry in the future")),
-    (re.compile(r"a consent needs an expiry in the future"), N_("a consent needs an expiry in the future")),
-    (re.compile(r"a recall records its reason"), N_("a recall records its reason")),
-    (re.compile(r"say why the recipient needs the items"), N_("say why the recipient needs the items")),
-    (
-        re.compile(r"choose at least one withheld item to ask consent for"),
-        N_("choose at least one withheld item to ask consent for"),
-    ),
-    (
-        re.compile(r"not a withheld item of this tearline that consent could free"),
-        N_("not a withheld item of this tearline that consent could free"),
-    ),
+    _as_written(N_("a stated purpose is required (28 CFR Part 23)")),
+    _as_written(N_("a need-to-know statement is required (28 CFR Part 23)")),
+    _as_written(N_("a release needs an expiry in the future")),
+    _as_written(N_("a consent needs an expiry in the future")),
+    _as_written(N_("a recall records its reason")),
+    _as_written(N_("say why the recipient needs the items")),
+    _as_written(N_("choose at least one withheld item to ask consent for")),
+    _as_written(N_("not a withheld item of this tearline that consent could free")),
 ]
 # A whole refusal is often "field: reason (and 2 more)": the field stays as the form names it.
 _FIELD_FIRST = re.compile(r"(?P<field>[\w.\[\]]+): (?P<reason>.+?)(?P<more> \(and \d+ more\))?")
