@@ -21,7 +21,7 @@ from tearline.db.federation_tables import FeedObject, Peer
 from tearline.errors import TearlineError
 from tearline.federation import receive
 from tearline.federation.peers import peer_of
-from tearline.federation.seal import units_of, version_of
+from tearline.federation.seal import is_seal_definition, units_of, version_of
 from tearline.stix import ids
 from tearline.store.federation import FeedQuery, feed_page
 from tearline.taxii.collections import AddResult, Caller, Collection, Filters, ObjectPage, TaxiiObject, register
@@ -128,6 +128,7 @@ class Inbox:
                 continue
             result.successes += [_status(o, outcome.detail if o is unit.seal else None) for o in members]
         result.failures += [_status(o, "not covered by any seal in this envelope") for o in strays]
+        result.successes += [_status(o, None) for o in objects if is_seal_definition(o)]  # taken as read
         return result
 
 

@@ -31,7 +31,7 @@ from tearline.federation.auth import NodeAuth
 from tearline.federation.collections import feed_id, inbox_id
 from tearline.federation.feed import unit_for
 from tearline.federation.peers import all_peers
-from tearline.federation.seal import SEAL_TYPE, Unit, digest, digests_named, version_of
+from tearline.federation.seal import SEAL_TYPE, Unit, digest, digests_named, seal_definition, version_of
 from tearline.federation.witnessing import cosign_all
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.store.federation import due
@@ -101,7 +101,8 @@ def _push_one(node: Node, peer: Peer, client: TaxiiClient, message_id: int, done
         message = session.get(OutboxMessage, message_id)
         assert message is not None
         unit = unit_for(node, message)
-    envelope = {"objects": [*unit.objects, unit.seal]}
+    # Each envelope defines the seal type it carries, as the feed does (STIX 2.1 §7.3).
+    envelope = {"objects": [seal_definition(), *unit.objects, unit.seal]}
     try:
         status = client.add_and_wait(api_root(peer), inbox_id(peer.nation, peer.agency), envelope, timeout=10.0)
     except (TearlineError, httpx.HTTPError) as err:

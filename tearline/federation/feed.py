@@ -5,7 +5,8 @@ transaction that wrote the message, so push and pull carry the same signed bytes
 STIX objects are written with each unit (the feed serves one copy of each), stamped by the outbox
 with the times of the version as the partner sees it (`tearline.release.versions`). `date_added`
 rises strictly within a destination's feed, and publishers of one destination take turns (a row
-lock), so that a partner polling with `added_after` never skips a row that commits late.
+lock), so that a partner polling with `added_after` never skips a row that commits late. The
+seal's extension-definition is written once into each feed, before the first seal that uses it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tearline import clock
 from tearline.db.federation_tables import FeedObject
 from tearline.db.release_tables import OutboxMessage
-from tearline.federation.seal import Unit, seal_unit, version_of
+from tearline.federation.seal import EXT_SEAL, Unit, seal_definition, seal_unit, version_of
 from tearline.node import Node
 from tearline.store.federation import feed_clock
 
@@ -42,17 +44,24 @@ def publish(session: Session, node: Node, message: OutboxMessage) -> Unit:
     row belongs to its release, so that a recall takes away that release's rows and no other's.
     """
     unit = unit_for(node, message)
-    objects = [*unit.objects, unit.seal]
+    objects = [*_definitions(session, message.destination), *unit.objects, unit.seal]
     dates = iter(feed_clock(session, message.destination, len(objects)))
     session.add_all([_row(message, obj, next(dates)) for obj in objects])
     session.flush()
     return unit
 
 
+def _definitions(session: Session, destination: str) -> list[dict[str, Any]]:
+    """The seal's definition, if the feed lacks it. It belongs to no release, so no recall takes it
+    away; two publishers racing may both write it, and the feed serves the oldest copy only."""
+    held = select(FeedObject.id).where(FeedObject.destination == destination, FeedObject.stix_id == EXT_SEAL)
+    return [] if session.scalar(held.limit(1)) is not None else [seal_definition()]
+
+
 def _row(message: OutboxMessage, obj: dict[str, Any], added: datetime) -> FeedObject:
     # Only a release's own objects leave the feed with it; a recall message naming it must stay.
     release = message.payload.get("release") if message.kind == "release" else None
-    release_id = release.get("id") if isinstance(release, dict) else None
+    release_id = release.get("id") if isinstance(release, dict) and obj["id"] != EXT_SEAL else None
     return FeedObject(
         destination=message.destination,
         stix_id=str(obj["id"]),

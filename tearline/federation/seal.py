@@ -25,6 +25,31 @@ from tearline.stix import ids
 
 SEAL_TYPE = "x-tearline-seal"
 EXT_SEAL = ids.stix_id("extension-definition", "seal")
+DEFINITION_TYPE = "extension-definition"
+
+
+def seal_definition() -> dict[str, Any]:
+    """The extension-definition of the seal type, served with seals (a consumer needs it to read a
+    new-sdo, STIX 2.1 §7.3); shaped like tearline's other definitions (`tearline.stix.definitions`)."""
+    return {
+        "type": DEFINITION_TYPE,
+        "spec_version": "2.1",
+        "id": EXT_SEAL,
+        "created": ids.DEFINED,
+        "modified": ids.DEFINED,
+        "created_by_ref": ids.TEARLINE_IDENTITY,
+        "name": "tearline seal",
+        "description": "A node's signed word for a unit of federation traffic: kind, sender, destination, "
+        "payload, the SHA-256 of every object the unit covers, and an Ed25519 signature.",
+        "schema": "tearline STIX profile v1: see docs/federation.md, section 'Sealed units'",
+        "version": "1.0.0",
+        "extension_types": ["new-sdo"],
+    }
+
+
+def is_seal_definition(obj: dict[str, Any]) -> bool:
+    """The seal's definition travels beside seals, covered by none: a receiver takes it as read."""
+    return obj.get("type") == DEFINITION_TYPE and obj.get("id") == EXT_SEAL
 
 
 def canonical(value: Any) -> bytes:
@@ -114,9 +139,11 @@ def units_of(objects: list[dict[str, Any]]) -> tuple[list[Unit], list[dict[str, 
     Returns the units and the objects no seal here names (a unit whose seal has not arrived yet,
     or strays). A seal whose objects are not all here makes a unit that fails verification.
     Objects shared by several units (marking definitions, identities) may appear once for all;
-    digests pick the right copy.
+    digests pick the right copy. The seal's own extension-definition is no stray: it is left out.
     """
-    seen = {(str(o.get("id")), digest(o)): o for o in objects if o.get("type") != SEAL_TYPE}
+    seen = {
+        (str(o.get("id")), digest(o)): o for o in objects if o.get("type") != SEAL_TYPE and not is_seal_definition(o)
+    }
     units: list[Unit] = []
     used: set[tuple[str, str]] = set()
     for seal in (o for o in objects if o.get("type") == SEAL_TYPE):

@@ -21,7 +21,7 @@ from tearline.bench.medallion import medallion_serving
 from tearline.db.release_tables import OutboxMessage
 from tearline.federation.feed import unit_for
 from tearline.federation.peers import public_key
-from tearline.federation.seal import SEAL_TYPE, units_of, verify_unit
+from tearline.federation.seal import SEAL_TYPE, seal_definition, units_of, verify_unit
 from tearline.release import workflow
 from tearline.stix.definitions import extension_definition
 from tearline.taxii.client import TaxiiClient
@@ -63,8 +63,9 @@ def test_taxii2_client_reads_the_feed_as_the_partner_and_every_object_validates(
     objects = [o for page in pages for o in page.get("objects", [])]
     assert len(pages) > 2
     assert_valid_stix(objects)
-    assert sorted(o["id"] for o in objects) == sorted(o["id"] for o in [*unit.objects, unit.seal])
-    assert _marks(objects) == _marks([*unit.objects, unit.seal])
+    served = [seal_definition(), *unit.objects, unit.seal]  # the seal's definition, once, before the seal
+    assert sorted(o["id"] for o in objects) == sorted(o["id"] for o in served)
+    assert _marks(objects) == _marks(served)
     (pulled,), rest = units_of(objects)
     assert rest == []
     verify_unit(pulled, public_key(log.verifier_key(pair.us)))  # the partner checks our seal itself

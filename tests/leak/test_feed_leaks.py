@@ -18,7 +18,7 @@ from tearline.db.release_tables import OutboxMessage, Release, ReleaseRecall
 from tearline.federation.collections import partner_collections
 from tearline.federation.feed import unit_for
 from tearline.federation.peers import add_peer, peer_username
-from tearline.federation.seal import digest
+from tearline.federation.seal import digest, seal_definition
 from tearline.fixtures import build_demo
 from tearline.markings.release import Recipient
 from tearline.node import Node
@@ -77,6 +77,8 @@ def _expected(node: Node, nation: str) -> set[tuple[str, str]]:
     want: set[tuple[str, str]] = set()
     with node.db.read() as session:
         for message in session.scalars(select(OutboxMessage).where(OutboxMessage.destination == nation)):
+            # The seal's definition came with the partner's first unit, and no recall takes it away.
+            want.add((str(seal_definition()["id"]), digest(seal_definition())))
             if message.kind == "release":
                 release = session.get(Release, message.payload["release"]["id"])
                 assert release is not None
