@@ -102,7 +102,7 @@ def _draft(rng: random.Random, registry: Registry) -> ReportDraft:
 def make_bundles(objects: int, seed: int, copies: int = 2) -> list[dict[str, Any]]:
     """`copies` bundles of about `objects` STIX objects each, encoded by `tearline.stix.encode.bundle_for`."""
     from tearline.stix.encode import bundle_for
-    from tearline.store.reads import report_view
+    from tearline.store.reader_versions import report_view
 
     rng = random.Random(seed)
     reports = max(1, objects // OBJECTS_PER_REPORT)

@@ -8,7 +8,7 @@ from tearline import journal
 from tearline.ingest.store import principal_named
 from tearline.node import Node
 from tearline.stix.encode import bundle_for
-from tearline.store.reads import visible_reports
+from tearline.store.reader_versions import visible_reports
 
 
 def export_bundle(node: Node, username: str) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from tearline.markings.marking import Marking
 from tearline.markings.release import Recipient
 from tearline.node import Node
 from tearline.release.tearline import Tearline, nothing_leaves
-from tearline.store.reads import ReportView, report_view, visible_hashes
+from tearline.store.reader_versions import report_view
+from tearline.store.reads import ReportView, visible_hashes
 
 # Word for word what approving would answer (rule `approver-clearance`): it names and counts nothing.
 NOT_CLEARED = "an approver must be cleared for every item that would leave"

@@ -175,7 +175,7 @@ def _require_reviewed(content: VersionContent) -> None:
 
 
 def _require_readable(session: Session, node: Node, principal: Principal, report: str) -> None:
-    from tearline.store.reads import report_view
+    from tearline.store.reader_versions import report_view
 
     session.flush()
     report_view(session, node.reader(principal, session), node.table(session), report)  # NotFound if hidden

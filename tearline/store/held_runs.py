@@ -1,7 +1,7 @@
 """The holdings in a reader's own versions: where and when each report came to be as they see it.
 
 A report version that changes nothing a reader sees is no new version for that reader (DESIGN
-§3.3; `reads.visible_versions` numbers the versions so for the report read). For the holdings
+§3.3; `reader_versions.visible_versions` numbers the versions so for the report read). For the holdings
 that means: a report whose last versions were such edits stands, for that reader, where the run
 of versions that look the same to them began, with that version's time as its `date_added` and
 `modified`. Moved later, or stamped later, it would tell the reader that something they may not
@@ -33,7 +33,8 @@ from tearline.store.holdings import (
     held_from_rows,
     visible_object_rows,
 )
-from tearline.store.reads import report_visible, visible_versions
+from tearline.store.reader_versions import visible_versions
+from tearline.store.reads import report_visible
 
 CHUNK = 5_000  # ids in one IN list, well under either database's parameter limit
 

@@ -29,10 +29,10 @@ from tearline.store.reads import (
     ObjectView,
     PortionView,
     ReportView,
-    _hides_source,
-    _object_view,
-    _portion_text,
     markings_by_id,
+    markings_hiding_source,
+    object_view,
+    portion_text,
     report_visible,
 )
 
@@ -194,12 +194,12 @@ def held_from_rows(session: Session, reader: Reader, rows: list[Any]) -> list[He
     with source-sensitive fields hidden as the reader's audience says."""
     ids = {row.marking_id for row, _, _ in rows}
     markings = markings_by_id(session, ids)
-    hidden = _hides_source(session, reader, ids)
+    hidden = markings_hiding_source(session, reader, ids)
     return [
         HeldObject(
             Key(row.version_id, OBJECT_RANK, row.stix_id),
             added,
-            _object_view(row, markings[row.marking_id], row.marking_id in hidden, report),
+            object_view(row, markings[row.marking_id], row.marking_id in hidden, report),
             row.marking_id,
         )
         for row, report, added in rows
@@ -349,7 +349,7 @@ def _view_statements(reader: Reader) -> tuple[Select[Any], Select[Any]]:
 
 
 def current_report_view(session: Session, reader: Reader, table: EquivalenceTable, version_id: int) -> ReportView:
-    """The current version of a report as `reads.report_view` shows it, for rendering as STIX.
+    """The current version of a report as `reader_versions.report_view` shows it, for rendering as STIX.
 
     Only the content is computed: `version` and `versions` (which STIX does not carry) are 0.
     """
@@ -363,26 +363,26 @@ def current_report_view(session: Session, reader: Reader, table: EquivalenceTabl
     assert report is not None
     ids = {p.marking_id for p in portions} | {o.marking_id for o in objects}
     markings = markings_by_id(session, ids)
-    hidden = _hides_source(session, reader, ids)
+    hidden = markings_hiding_source(session, reader, ids)
     title = next((p for p in portions if p.is_title), None)
     body = [p for p in portions if not p.is_title]
     return ReportView(
         stix_id=report.stix_id,
         version=0,
         versions=0,
-        title=_portion_text(title.text, markings[title.marking_id], title.marking_id in hidden) if title else None,
+        title=portion_text(title.text, markings[title.marking_id], title.marking_id in hidden) if title else None,
         title_marking=markings[title.marking_id] if title else None,
         banner=banner_text(markings.values(), reader.node_nation, table),
         portions=[
             PortionView(
                 i + 1,
-                _portion_text(p.text, markings[p.marking_id], p.marking_id in hidden),
+                portion_text(p.text, markings[p.marking_id], p.marking_id in hidden),
                 markings[p.marking_id],
                 p.hash,
             )
             for i, p in enumerate(body)
         ],
-        objects=[_object_view(o, markings[o.marking_id], o.marking_id in hidden, report.stix_id) for o in objects],
+        objects=[object_view(o, markings[o.marking_id], o.marking_id in hidden, report.stix_id) for o in objects],
         predicate=meta.predicate,
         need_to_know=meta.need_to_know,
         review_due=meta.review_due,

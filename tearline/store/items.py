@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tearline.db.models import Portion, StixObject
 from tearline.markings.marking import Marking
 from tearline.store.filters import Reader, object_visible, portion_visible
-from tearline.store.reads import _hides_source, _portion_text, markings_by_id, source_withheld
+from tearline.store.reads import markings_by_id, markings_hiding_source, portion_text, source_withheld
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def items_by_hash(session: Session, reader: Reader, hashes: Sequence[str]) -> li
     ).all()
     ids = {m for _, _, m in portions} | {m for _, _, m in objects}
     markings = markings_by_id(session, ids)
-    hidden = _hides_source(session, reader, ids)
-    found = [NamedItem(h, "portion", _portion_text(t, markings[m], m in hidden), markings[m]) for h, t, m in portions]
+    hidden = markings_hiding_source(session, reader, ids)
+    found = [NamedItem(h, "portion", portion_text(t, markings[m], m in hidden), markings[m]) for h, t, m in portions]
     for h, name, m in objects:
         shown = (
             source_withheld(markings[m].source_grade) if m in hidden and "name" in markings[m].source_fields else name

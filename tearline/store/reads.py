@@ -1,17 +1,15 @@
 """Every read path of the node. Each one filters inside SQL with `tearline.store.filters`.
 
 Whatever a reader gets (titles, banners, counts, totals, version numbers, positions) is
-computed over what that reader may see and nothing else; a hidden report answers 404.
+computed over what that reader may see and nothing else; a hidden report answers 404. One report
+in full, numbered over the reader's own versions, is read by `tearline.store.reader_versions`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
@@ -19,8 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from tearline.db.driver import DriverStatement, compile_for_driver, fetch_column
-from tearline.db.models import Audience, Grant, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
-from tearline.errors import Forbidden, NotFound
+from tearline.db.models import Audience, MarkingRow, Portion, Report, StixObject
 from tearline.markings.banner import banner_text
 from tearline.markings.marking import Marking
 from tearline.markings.scheme import EquivalenceTable
@@ -85,7 +82,8 @@ def markings_by_id(session: Session, ids: set[int]) -> dict[int, Marking]:
     return {mid: marking_from_body(body) for mid, body in rows}
 
 
-def _hides_source(session: Session, reader: Reader, ids: set[int]) -> set[int]:
+def markings_hiding_source(session: Session, reader: Reader, ids: set[int]) -> set[int]:
+    """Which of these markings the reader's audience for them holds with the source hidden."""
     rows = session.scalars(
         select(Audience.marking_id).where(
             Audience.principal_id == reader.principal_id, Audience.marking_id.in_(ids), Audience.hides_source
@@ -125,8 +123,8 @@ def _summary(
     ).all()
     ids = {m for _, _, m in portions} | set(object_markings)
     markings = markings_by_id(session, ids)
-    hidden_source = _hides_source(session, reader, ids)
-    title = next((_portion_text(t, markings[m], m in hidden_source) for is_t, t, m in portions if is_t), None)
+    hidden_source = markings_hiding_source(session, reader, ids)
+    title = next((portion_text(t, markings[m], m in hidden_source) for is_t, t, m in portions if is_t), None)
     return {
         "id": report.stix_id,
         "title": title,
@@ -141,233 +139,15 @@ def _summary(
     }
 
 
-def _portion_text(text: str, marking: Marking, hides_source: bool) -> str:
+def portion_text(text: str, marking: Marking, hides_source: bool) -> str:
+    """A portion's text as the reader is shown it: the source grade where the text is a hidden source."""
     if hides_source and "text" in marking.source_fields:
         return source_withheld(marking.source_grade)
     return text
 
 
-def visible_versions(session: Session, reader: Reader, report_id: int) -> list[list[int]]:
-    """The reader's versions, oldest first: each a run of version ids that look the same to them.
-
-    A version with nothing visible is not one of them, and neither is a version whose visible
-    content (`_shown_content`) equals the previous visible one's: an edit the reader cannot see made
-    nothing they can see, so it must not show as a new number either (DESIGN §3.3).
-    """
-    shown = _shown_content(session, reader, report_id)
-    ids = set(shown)
-    if ids and session.scalar(select(Report.received).where(Report.id == report_id)):
-        ids = _delivered_versions(session, reader, report_id, ids)
-    runs: list[list[int]] = []
-    for version_id in sorted(ids):
-        if runs and shown[version_id] == shown[runs[-1][-1]]:
-            runs[-1].append(version_id)
-        else:
-            runs.append([version_id])
-    return runs
-
-
-def _shown_content(session: Session, reader: Reader, report_id: int) -> dict[int, tuple[Any, ...]]:
-    """For each version with anything visible to the reader, what a view of it shows them but its
-    number, date and hashes (which every version has its own of): metadata, portions and objects."""
-    p, o = Portion, StixObject
-    portions = session.execute(
-        select(p.version_id, p.is_title, p.text, p.marking_id)
-        .where(p.report_id == report_id, portion_visible(reader, p, current=False))
-        .order_by(p.version_id, p.position)
-    ).all()
-    objects = session.scalars(
-        select(o).where(o.report_id == report_id, object_visible(reader, o, current=False)).order_by(o.version_id, o.id)
-    ).all()
-    ids = {r.marking_id for r in portions} | {r.marking_id for r in objects}
-    markings, hidden = markings_by_id(session, ids), _hides_source(session, reader, ids)
-    shown: dict[int, list[Any]] = {}
-    for version_id, is_title, text, marking_id in portions:
-        shown_text = _portion_text(text, markings[marking_id], marking_id in hidden)
-        shown.setdefault(version_id, []).append((is_title, shown_text, marking_id))
-    for obj in objects:
-        view = _object_view(obj, markings[obj.marking_id], obj.marking_id in hidden, "")
-        body = json.dumps(view.body, sort_keys=True, default=str)
-        fields = (view.stix_id, view.stix_type, view.name, body, view.observed_at, view.latitude, view.longitude)
-        shown.setdefault(obj.version_id, []).append((*fields, obj.marking_id))
-    meta = session.execute(
-        select(ReportVersion.id, ReportVersion.predicate, ReportVersion.need_to_know, ReportVersion.review_due).where(
-            ReportVersion.id.in_(shown)
-        )
-    ).all()
-    return {version_id: (predicate, need, due, *shown[version_id]) for version_id, predicate, need, due in meta}
-
-
-def _delivered_versions(session: Session, reader: Reader, report_id: int, ids: set[int]) -> set[int]:
-    """Of a received report's versions, those whose own delivery is live (DESIGN §3.3 rule 5).
-
-    Each release of a report arrives as a new version, with the same hashes where nothing changed; a
-    delivery covers its items by hash, so the newest one would keep the copies that recalled releases
-    brought looking live, and "version 3 of 3" would count two recalled copies. An earlier version
-    counts only while a delivery made with it (after it was stored, before the next one was) is
-    live. The current version is left to the item rule: what is visible in it is live by that rule.
-    """
-    versions = session.execute(
-        select(ReportVersion.id, ReportVersion.created_at, ReportVersion.number)
-        .where(ReportVersion.report_id == report_id)
-        .order_by(ReportVersion.number)
-    ).all()
-    live = {versions[-1].id} & ids
-    for (version_id, stored, _), (_, following, _) in pairwise(versions):
-        if version_id not in ids:
-            continue
-        made = [Grant.created_at >= stored]
-        if following > stored:  # under a stopped clock both were stored at once: keep the delivery in range
-            made.append(Grant.created_at < following)
-        delivery = select(Grant.id).where(
-            Grant.kind == "delivery",
-            Grant.item_hash.in_(select(Portion.hash).where(Portion.version_id == version_id)),
-            Grant.recalled_at.is_(None),
-            Grant.expires_at > reader.now,
-            *made,
-        )
-        if session.scalar(delivery.limit(1)) is not None:
-            live.add(version_id)
-    return live
-
-
-def shown_version(session: Session, reader: Reader, stix_id: str, version_id: int) -> int | None:
-    """The number this reader knows a version by (over the versions they may see); None if it is hidden."""
-    report_id = session.scalar(select(Report.id).where(Report.stix_id == stix_id))
-    if report_id is None:
-        return None
-    runs = visible_versions(session, reader, report_id)
-    return next((number for number, run in enumerate(runs, 1) if version_id in run), None)
-
-
-def report_view(
-    session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, version: int | None = None
-) -> ReportView:
-    """One report as this reader may see it; `version` (auditors only) picks an older visible version.
-
-    Versions are numbered over what the reader sees (`visible_versions`): version N is the reader's
-    N-th, shown with the content of the last version id of its run (so the current one for the
-    current run) and dated by the first (when what the reader sees came to be).
-    """
-    report = session.scalar(select(Report).where(Report.stix_id == stix_id))
-    if report is None:
-        raise NotFound(f"no report {stix_id}")
-    return _view_of(session, reader, table, report, visible_versions(session, reader, report.id), version)
-
-
-def report_news(
-    session: Session, reader: Reader, table: EquivalenceTable, stix_id: str, number: int
-) -> tuple[ReportView, int] | None:
-    """The report as the reader sees it now, and their number for stored version `number`, if that
-    version changed what they see; None if it did not, or the report is hidden from them.
-
-    A version that made nothing the reader can see is no news to them: telling them of it would
-    show that a hidden edit happened (DESIGN §3.3).
-    """
-    report = session.scalar(select(Report).where(Report.stix_id == stix_id))
-    if report is None:
-        return None
-    runs = visible_versions(session, reader, report.id)
-    try:
-        view = _view_of(session, reader, table, report, runs, None)
-    except NotFound:
-        return None
-    announced = session.scalar(
-        select(ReportVersion.id).where(ReportVersion.report_id == report.id, ReportVersion.number == number)
-    )
-    news = next((n for n, run in enumerate(runs, 1) if run[0] == announced), None)
-    return None if news is None else (view, news)
-
-
-def _view_of(
-    session: Session, reader: Reader, table: EquivalenceTable, report: Report, runs: list[list[int]],
-    version: int | None,
-) -> ReportView:  # fmt: skip
-    """The view of the reader's version `version` (None: the current one) among their `runs`."""
-    missing = NotFound(f"no report {report.stix_id}")
-    if version is not None and "auditor" not in reader.roles and version != len(runs):
-        raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
-    current_version_id = session.scalar(
-        select(ReportVersion.id).where(
-            ReportVersion.report_id == report.id, ReportVersion.number == report.current_version
-        )
-    )
-    if version is None:
-        if not runs or runs[-1][-1] != current_version_id:
-            raise missing
-        shown = len(runs)
-    elif 1 <= version <= len(runs):
-        shown = version
-    else:
-        raise missing
-    run = runs[shown - 1]
-    view = _build_view(session, reader, table, report, run[-1], shown, len(runs), run[-1] == current_version_id)
-    # The reader's version began with the first stored version of its run, and the report began, for
-    # them, with the first of their first run: later times would date edits they may not see.
-    if run[0] == run[-1] == runs[0][0]:  # the view's own version is both: its time is already read
-        view.first_created_at = view.created_at
-        return view
-    began = dict(session.execute(
-        select(ReportVersion.id, ReportVersion.created_at).where(ReportVersion.id.in_({run[0], runs[0][0]}))
-    ).tuples().all())
-    view.created_at, view.first_created_at = began[run[0]], began[runs[0][0]]
-    return view
-
-
-def _build_view(
-    session: Session,
-    reader: Reader,
-    table: EquivalenceTable,
-    report: Report,
-    version_id: int,
-    shown: int,
-    count: int,
-    current: bool,
-) -> ReportView:
-    portions = session.scalars(
-        select(Portion)
-        .where(Portion.version_id == version_id, portion_visible(reader, current=current))
-        .order_by(Portion.position)
-    ).all()
-    objects = session.scalars(
-        select(StixObject)
-        .where(StixObject.version_id == version_id, object_visible(reader, StixObject, current=current))
-        .order_by(StixObject.id)
-    ).all()
-    ids = {p.marking_id for p in portions} | {o.marking_id for o in objects}
-    markings = markings_by_id(session, ids)
-    hidden = _hides_source(session, reader, ids)
-    meta = session.get(ReportVersion, version_id)
-    assert meta is not None
-    title = next((p for p in portions if p.is_title), None)
-    body = [p for p in portions if not p.is_title]
-    return ReportView(
-        stix_id=report.stix_id,
-        version=shown,
-        versions=count,
-        title=_portion_text(title.text, markings[title.marking_id], title.marking_id in hidden) if title else None,
-        title_marking=markings[title.marking_id] if title else None,
-        banner=banner_text(markings.values(), reader.node_nation, table),
-        portions=[
-            PortionView(
-                i + 1,
-                _portion_text(p.text, markings[p.marking_id], p.marking_id in hidden),
-                markings[p.marking_id],
-                p.hash,
-            )
-            for i, p in enumerate(body)
-        ],
-        objects=[_object_view(o, markings[o.marking_id], o.marking_id in hidden, report.stix_id) for o in objects],
-        predicate=meta.predicate,
-        need_to_know=meta.need_to_know,
-        review_due=meta.review_due,
-        created_at=meta.created_at,
-        workspace=session.scalar(select(Workspace.slug).where(Workspace.id == report.workspace_id)),
-        title_hash=title.hash if title else None,
-    )
-
-
-def _object_view(obj: StixObject, marking: Marking, hides_source: bool, report: str) -> ObjectView:
+def object_view(obj: StixObject, marking: Marking, hides_source: bool, report: str) -> ObjectView:
+    """An object as the reader is shown it: hidden source fields become the grade, hidden coordinates none."""
     body = dict(obj.body)
     name = obj.name
     latitude, longitude = obj.latitude, obj.longitude
@@ -398,8 +178,8 @@ def _object_page(session: Session, reader: Reader, query: Select[StixObject, str
     rows = session.execute(query.order_by(StixObject.id).limit(limit).offset(offset)).all()
     ids = {o.marking_id for o, _ in rows}
     markings = markings_by_id(session, ids)
-    hidden = _hides_source(session, reader, ids)
-    return Page(total, [_object_view(o, markings[o.marking_id], o.marking_id in hidden, r) for o, r in rows])
+    hidden = markings_hiding_source(session, reader, ids)
+    return Page(total, [object_view(o, markings[o.marking_id], o.marking_id in hidden, r) for o, r in rows])
 
 
 def object_list(session: Session, reader: Reader, stix_type: str | None, limit: int, offset: int) -> Page:
@@ -509,13 +289,6 @@ def _page_statement(reader: Reader, dialect: Dialect, limit: int) -> DriverState
 def _count_statement(reader: Reader, dialect: Dialect) -> DriverStatement:
     count = select(func.count()).select_from(Portion).where(portion_visible(reader, by_marking=True))
     return compile_for_driver(count, dialect)
-
-
-def visible_reports(session: Session, reader: Reader, table: EquivalenceTable) -> Iterator[ReportView]:
-    """Every report the reader may see, in full (for export)."""
-    ids = session.scalars(select(Report.stix_id).where(report_visible(reader)).order_by(Report.id)).all()
-    for stix_id in ids:
-        yield report_view(session, reader, table, stix_id)
 
 
 def reader_sees_whole_report(session: Session, reader: Reader, stix_id: str) -> bool:

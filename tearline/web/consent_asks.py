@@ -24,7 +24,8 @@ from tearline.release import consents, workflow
 from tearline.release.tearline import Tearline
 from tearline.store.content import VersionContent, VersionItem, version_content
 from tearline.store.filters import Reader
-from tearline.store.reads import shown_version, visible_hashes
+from tearline.store.reader_versions import shown_version
+from tearline.store.reads import visible_hashes
 from tearline.web.audited import audited, audited_read, reader_of
 
 

@@ -26,7 +26,8 @@ from tearline.release.tearline import recipient_name
 from tearline.store.content import version_content
 from tearline.store.filters import Reader
 from tearline.store.items import items_by_hash
-from tearline.store.reads import shown_version, visible_hashes
+from tearline.store.reader_versions import shown_version
+from tearline.store.reads import visible_hashes
 from tearline.web import consent_asks
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of

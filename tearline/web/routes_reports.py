@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from tearline import clock
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
-from tearline.store import fulltext, reads
+from tearline.store import fulltext, reader_versions, reads
 from tearline.store.drafts import OBJECT_KINDS
 from tearline.store.reports import (
     authorship_problems,
@@ -51,13 +51,13 @@ def read_report(
         if version is not None and "auditor" not in reader.roles:
             # Read the current version first: a hidden report must answer the same 404 as a missing
             # one, never a 403 that confirms it exists, and an old version stays for auditors only.
-            view = reads.report_view(session, reader, table, report_id)
+            view = reader_versions.report_view(session, reader, table, report_id)
             if version > view.version:
                 raise NotFound(f"no report {report_id}")
             if version < view.version:
                 raise Forbidden("only auditors may read earlier versions", rule="auditor-role")
         else:
-            view = reads.report_view(session, reader, table, report_id, version)
+            view = reader_versions.report_view(session, reader, table, report_id, version)
         trail.objects += [p.hash for p in view.portions] + [o.stix_id for o in view.objects]
         trail.marking = view.banner
     return report_json(view, table, node.config.nation)

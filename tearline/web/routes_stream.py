@@ -39,7 +39,7 @@ from tearline.store.changes import changes_after, latest_change
 from tearline.store.filters import Reader, audience_clause
 from tearline.store.items import items_by_hash
 from tearline.store.principals import principal_for_token
-from tearline.store.reads import report_news, report_view
+from tearline.store.reader_versions import report_news, report_view
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
 from tearline.web.opaque import seal, unseal
 from tearline.web.params import INT_MAX

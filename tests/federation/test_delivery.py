@@ -35,7 +35,7 @@ from tearline.release import workflow
 from tearline.stix.encode import bundle_for
 from tearline.store.content import version_content
 from tearline.store.principals import set_password
-from tearline.store.reads import report_view
+from tearline.store.reader_versions import report_view
 from tests.conftest import Templates
 from tests.federation.support import Pair, free_port, holds, register_each_other, serving
 from tests.release.support import cheap_passwords, mex_node, p, release_convoy_to_mexico

@@ -12,7 +12,8 @@ from tearline.ingest import export_bundle, ingest_bundle, ingest_file
 from tearline.ingest.store import principal_named
 from tearline.node import Node
 from tearline.stix import ids
-from tearline.store.reads import ReportView, visible_reports
+from tearline.store.reader_versions import visible_reports
+from tearline.store.reads import ReportView
 from tests.stix.factories import DATA, by_type, make_node, one, row_counts, sample_bundle
 
 

@@ -23,7 +23,7 @@ from tearline.markings.banner import banner_text
 from tearline.markings.marking import marking_from_dict
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.policy.host import add_member, add_workspace, set_host_rules
-from tearline.store import reads
+from tearline.store import reader_versions, reads
 from tearline.store import registry as reg
 from tearline.store.audience import marking_from_body
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
@@ -292,9 +292,9 @@ def _check_reports(
     for report_id, stix in built.report_ids.items():
         if report_id not in visible:
             with pytest.raises(NotFound):
-                reads.report_view(session, reader, table, stix)
+                reader_versions.report_view(session, reader, table, stix)
             continue
-        view = reads.report_view(session, reader, table, stix)
+        view = reader_versions.report_view(session, reader, table, stix)
         mine = sorted((r for _, r in portions if r.report_id == report_id and not r.is_title), key=lambda r: r.position)
         assert [v.hash for v in view.portions] == [r.hash for r in mine]
         assert [v.number for v in view.portions] == list(range(1, len(mine) + 1))

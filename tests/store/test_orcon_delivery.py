@@ -20,7 +20,7 @@ from tearline.db.models import Grant, Portion, Principal
 from tearline.markings.marking import Marking, marking_from_dict
 from tearline.markings.visibility import Cover, ItemState, Rule, decide, item_facts
 from tearline.node import SERVICE_ACCOUNT, Node
-from tearline.store import reads
+from tearline.store import reader_versions, reads
 from tearline.store.content import version_content
 from tearline.store.drafts import PortionDraft, ReportDraft
 from tearline.store.principals import add_principal
@@ -101,7 +101,7 @@ def _sql_sees(received: Received, username: str) -> bool:
     node = received.node
     reader = node.reader(detached_principal(node, username))
     with node.db.read() as session:
-        view = reads.report_view(session, reader, node.table(session), received.report)
+        view = reader_versions.report_view(session, reader, node.table(session), received.report)
         in_view = received.orcon_hash in {p.hash for p in view.portions}
         orcon_id = session.scalar(select(Portion.id).where(Portion.hash == received.orcon_hash))
         in_page = orcon_id in reads.portion_page(session, reader, 50)

@@ -21,7 +21,7 @@ from tearline.markings.marking import Marking
 from tearline.markings.scheme import Agreement, EquivalenceTable
 from tearline.node import Node
 from tearline.policy.host import add_member, workspace_by_slug
-from tearline.store import reads
+from tearline.store import reader_versions, reads
 from tearline.store import registry as reg
 from tearline.store.drafts import ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.filters import Reader
@@ -83,8 +83,8 @@ def test_version_numbers_count_only_versions_the_reader_could_see(node: Node) ->
     # ian.intel is not law enforcement: version 2 never existed for him.
     ian_reader, ana_reader = _reader(node, "ian.intel"), _reader(node, "ana.analyst")
     with node.db.read() as session:
-        ian = reads.report_view(session, ian_reader, node.table(session), stix_id)
-        ana = reads.report_view(session, ana_reader, node.table(session), stix_id)
+        ian = reader_versions.report_view(session, ian_reader, node.table(session), stix_id)
+        ana = reader_versions.report_view(session, ana_reader, node.table(session), stix_id)
     assert (ian.version, ian.versions) == (2, 2)
     assert (ana.version, ana.versions) == (3, 3)
     assert ian.portions[0].text == ana.portions[0].text == "Version three, for everyone again."
@@ -98,11 +98,11 @@ def test_an_auditor_reads_earlier_versions_and_nobody_reads_past_the_last(node: 
     auditor = _reader(node, "carla.auditor")  # before the read snapshot: it may refresh the audience
     with node.db.read() as session:
         table = node.table(session)
-        first = reads.report_view(session, auditor, table, stix_id, 1)
+        first = reader_versions.report_view(session, auditor, table, stix_id, 1)
         assert [p.text for p in first.portions] == ["First text."]
         assert (first.version, first.versions) == (1, 2)
         with pytest.raises(NotFound):
-            reads.report_view(session, auditor, table, stix_id, 3)
+            reader_versions.report_view(session, auditor, table, stix_id, 3)
 
 
 def test_a_relationship_shows_only_when_both_its_ends_show(node: Node) -> None:
@@ -200,7 +200,7 @@ def _convoy_portions(node: Node, username: str, stix_id: str) -> int:
     reader = _reader(node, username)
     with node.db.read() as session:
         try:
-            return len(reads.report_view(session, reader, node.table(session), stix_id).portions)
+            return len(reader_versions.report_view(session, reader, node.table(session), stix_id).portions)
         except NotFound:
             return 0
 

@@ -15,7 +15,7 @@ from tearline.errors import Forbidden, InvalidInput, NotFound
 from tearline.fixtures import build_demo, us_marking
 from tearline.markings.marking import Marking
 from tearline.node import Node
-from tearline.store import reads
+from tearline.store import reader_versions, reads
 from tearline.store.drafts import PORTION_TEXT_LIMIT, ObjectDraft, PortionDraft, ReportDraft
 from tearline.store.reports import create_report, edit_report, require_originator, withdraw_report
 from tests.web.support import quick
@@ -67,7 +67,7 @@ def _view(node: Node, username: str, stix_id: str, version: int | None = None) -
         session.expunge(principal)
     reader = node.reader(principal)
     with node.db.read() as session:
-        return reads.report_view(session, reader, node.table(session), stix_id, version)
+        return reader_versions.report_view(session, reader, node.table(session), stix_id, version)
 
 
 def test_an_edit_makes_a_new_version_and_keeps_the_old_rows(node: Node) -> None:

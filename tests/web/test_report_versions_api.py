@@ -16,7 +16,7 @@ from sqlalchemy import select
 from tearline.db.models import Report, ReportVersion
 from tearline.fixtures import VETTED_UNIT
 from tearline.node import Node
-from tearline.store import reads
+from tearline.store import reader_versions
 from tests.conftest import detached_principal
 from tests.web.support import assert_error, marking, report_body, token_headers
 
@@ -106,4 +106,4 @@ def test_release_screens_number_a_version_as_the_report_read_does(client: TestCl
             .where(Report.stix_id == report_id)
             .order_by(ReportVersion.number)
         ).all()
-        assert [reads.shown_version(session, carla, report_id, v) for v in ids] == [1, 1, 2]
+        assert [reader_versions.shown_version(session, carla, report_id, v) for v in ids] == [1, 1, 2]

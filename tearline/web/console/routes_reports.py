@@ -21,7 +21,7 @@ from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.markings.scheme import CONTROLS, NATIONAL_LABELS, EquivalenceTable
 from tearline.release import workflow
 from tearline.stix.objects import _ends as object_ends  # the ends the store checks (DESIGN §3.3 rule 8)
-from tearline.store import reads
+from tearline.store import reader_versions
 from tearline.store.federation import received_releases
 from tearline.store.filters import Reader as StoreReader
 from tearline.store.rollup import reports_banner
@@ -107,7 +107,7 @@ def _readable_requests(session: Session, reader: StoreReader, table: Equivalence
 
 def _readable(session: Session, reader: StoreReader, table: EquivalenceTable, stix_id: str) -> bool:
     try:
-        reads.report_view(session, reader, table, stix_id)  # what /review/N reads first
+        reader_versions.report_view(session, reader, table, stix_id)  # what /review/N reads first
     except NotFound:
         return False
     return True
