@@ -18,19 +18,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tearline.db.models import Grant, Portion, Report, ReportVersion, StixObject, Workspace
+from tearline.db.models import Grant, Portion, Report, ReportVersion, StixObject
 from tearline.errors import Forbidden, NotFound
-from tearline.markings.banner import banner_text
 from tearline.markings.scheme import EquivalenceTable
 from tearline.store.filters import Reader, object_visible, portion_visible
 from tearline.store.reads import (
-    PortionView,
     ReportView,
     markings_by_id,
     markings_hiding_source,
     object_view,
     portion_text,
     report_visible,
+    view_of_rows,
 )
 
 
@@ -221,37 +220,9 @@ def _build_view(
         .where(StixObject.version_id == version_id, object_visible(reader, StixObject, current=current))
         .order_by(StixObject.id)
     ).all()
-    ids = {p.marking_id for p in portions} | {o.marking_id for o in objects}
-    markings = markings_by_id(session, ids)
-    hidden = markings_hiding_source(session, reader, ids)
     meta = session.get(ReportVersion, version_id)
     assert meta is not None
-    title = next((p for p in portions if p.is_title), None)
-    body = [p for p in portions if not p.is_title]
-    return ReportView(
-        stix_id=report.stix_id,
-        version=shown,
-        versions=count,
-        title=portion_text(title.text, markings[title.marking_id], title.marking_id in hidden) if title else None,
-        title_marking=markings[title.marking_id] if title else None,
-        banner=banner_text(markings.values(), reader.node_nation, table),
-        portions=[
-            PortionView(
-                i + 1,
-                portion_text(p.text, markings[p.marking_id], p.marking_id in hidden),
-                markings[p.marking_id],
-                p.hash,
-            )
-            for i, p in enumerate(body)
-        ],
-        objects=[object_view(o, markings[o.marking_id], o.marking_id in hidden, report.stix_id) for o in objects],
-        predicate=meta.predicate,
-        need_to_know=meta.need_to_know,
-        review_due=meta.review_due,
-        created_at=meta.created_at,
-        workspace=session.scalar(select(Workspace.slug).where(Workspace.id == report.workspace_id)),
-        title_hash=title.hash if title else None,
-    )
+    return view_of_rows(session, reader, table, (report, meta, portions, objects), shown, count)
 
 
 

@@ -7,6 +7,7 @@ in full, numbered over the reader's own versions, is read by `tearline.store.rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from tearline.db.driver import DriverStatement, compile_for_driver, fetch_column
-from tearline.db.models import Audience, MarkingRow, Portion, Report, StixObject
+from tearline.db.models import Audience, MarkingRow, Portion, Report, ReportVersion, StixObject, Workspace
 from tearline.markings.banner import banner_text
 from tearline.markings.marking import Marking
 from tearline.markings.scheme import EquivalenceTable
@@ -170,6 +171,44 @@ def object_view(obj: StixObject, marking: Marking, hides_source: bool, report: s
         observed_at=obj.observed_at,
         latitude=latitude,
         longitude=longitude,
+    )
+
+
+def view_of_rows(
+    session: Session,
+    reader: Reader,
+    table: EquivalenceTable,
+    rows: tuple[Report, ReportVersion, Sequence[Portion], Sequence[StixObject]],
+    version: int,
+    versions: int,
+) -> ReportView:
+    """A report version as the reader sees it, from its visible portions and objects (already read)."""
+    report, meta, portions, objects = rows
+    ids = {p.marking_id for p in portions} | {o.marking_id for o in objects}
+    markings = markings_by_id(session, ids)
+    hidden = markings_hiding_source(session, reader, ids)
+    title = next((p for p in portions if p.is_title), None)
+    body = [p for p in portions if not p.is_title]
+    slug = select(Workspace.slug).where(Workspace.id == report.workspace_id)
+    return ReportView(
+        stix_id=report.stix_id,
+        version=version,
+        versions=versions,
+        title=portion_text(title.text, markings[title.marking_id], title.marking_id in hidden) if title else None,
+        title_marking=markings[title.marking_id] if title else None,
+        banner=banner_text(markings.values(), reader.node_nation, table),
+        portions=[
+            PortionView(i + 1, portion_text(p.text, mark, p.marking_id in hidden), mark, p.hash)
+            for i, p in enumerate(body)
+            for mark in (markings[p.marking_id],)
+        ],
+        objects=[object_view(o, markings[o.marking_id], o.marking_id in hidden, report.stix_id) for o in objects],
+        predicate=meta.predicate,
+        need_to_know=meta.need_to_know,
+        review_due=meta.review_due,
+        created_at=meta.created_at,
+        workspace=None if report.workspace_id is None else session.scalar(slug),
+        title_hash=title.hash if title else None,
     )
 
 
