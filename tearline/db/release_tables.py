@@ -60,6 +60,11 @@ class Release(Base):
     banner: Mapped[str] = mapped_column(Text)
     audit_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime]
+    # What the recipient was told: its version number and a digest of what the tearline showed, so
+    # that later releases number on from it (`tearline.release.versions`). Releases made before
+    # migration 0013 have the number of their sealed payload (NULL if it was gone) and no digest.
+    recipient_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shown_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ReleaseRecall(Base):

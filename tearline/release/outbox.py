@@ -51,12 +51,12 @@ def enqueue_release(session: Session, node: Node, release: Release, tearline: Te
 
     Our stored version number and its time would tell the partner of every edit to an item the
     tearline withholds (DESIGN §3.3), so the record and the report's times name the recipient's
-    version instead (`versions.recipient_version`). The times are stamped before the seal is made,
-    so push and pull carry these bytes.
+    version instead (`versions.recipient_version`), which the release record keeps. The times are
+    stamped before the seal is made, so push and pull carry these bytes.
     """
-    from tearline.release.versions import recipient_version  # it reads consents, which build on the outbox
+    from tearline.release.versions import record_recipient_version  # it reads consents, which build on the outbox
 
-    seen = recipient_version(session, node, tearline)
+    seen = record_recipient_version(session, node, tearline, release)
     maker = f"{node.config.nation}/{node.config.agency}"
     bundle = bundle_for([tearline_view(tearline, release, maker)], node.config.nation, node.config.agency)
     payload = {

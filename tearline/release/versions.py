@@ -6,16 +6,30 @@ are computed over what the reader sees), so the number a release names is the co
 tearlines the recipient could have been sent up to this one, and its time is that of the first
 version whose tearline equals the one released. Our own stored version number stays in the
 release record here (DESIGN §3.5), and never leaves.
+
+That count reads the consents live now, so it can shrink: a consent revoked or expired since an
+earlier release drops that release's version out of it. What a partner was told is therefore kept
+on each release record (the number and a digest of what its tearline showed), and a later release
+to the same recipient is numbered from the highest number told before: the same number for the
+same content, the next one for anything else. Numbers a partner sees only grow and never name two
+contents. The count decides only the first release to a recipient (or one after releases whose
+number was never kept).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tearline import clock
+from tearline.db.release_tables import Release
+from tearline.markings.marking import Marking
 from tearline.markings.release import Recipient
 from tearline.node import Node
 from tearline.release.consents import tearline_context
@@ -29,12 +43,53 @@ from tearline.store.holdings import VersionTimes
 class RecipientVersion:
     """A released tearline's place among the tearlines of its report for one recipient."""
 
-    number: int  # the recipient's number for it: distinct tearlines up to and including this one
+    number: int  # the recipient's number for it (see the module's docstring)
     times: VersionTimes  # created: the first tearline's version; modified: the first equal to this one
+    digest: str  # of what the tearline shows (`shown_digest`), kept with the release record
 
 
-def recipient_version(session: Session, node: Node, released: Tearline) -> RecipientVersion:
-    """Number and date `released` over the tearlines of every version of its report up to it.
+def recipient_version(session: Session, node: Node, released: Tearline, release: Release) -> RecipientVersion:
+    """Number and date `released`, which `release` sends; the number follows what its recipient was told before."""
+    counted, times = _counted(session, node, released)
+    digest = shown_digest(released)
+    told = _highest_told(session, release)
+    if told is None or told.recipient_number is None:
+        return RecipientVersion(counted, times, digest)
+    same = _same_shown(told, release, digest)
+    return RecipientVersion(told.recipient_number + (0 if same else 1), times, digest)
+
+
+def record_recipient_version(session: Session, node: Node, released: Tearline, release: Release) -> RecipientVersion:
+    """`recipient_version`, kept on the release record for the releases after it to follow."""
+    seen = recipient_version(session, node, released, release)
+    release.recipient_number, release.shown_digest = seen.number, seen.digest
+    return seen
+
+
+def _highest_told(session: Session, release: Release) -> Release | None:
+    """The other release of the report to the same recipient with the highest number told (recalled
+    ones count: the partner was told). Numbers only grow, so it is also the latest numbered one."""
+    agency = Release.recipient_agency
+    query = select(Release).where(
+        Release.report_stix_id == release.report_stix_id,
+        Release.recipient_nation == release.recipient_nation,
+        agency.is_(None) if release.recipient_agency is None else agency == release.recipient_agency,
+        Release.id != release.id,
+        Release.recipient_number.is_not(None),
+    )
+    return session.scalar(query.order_by(Release.recipient_number.desc(), Release.created_at.desc()).limit(1))
+
+
+def _same_shown(told: Release, release: Release, digest: str) -> bool:
+    if told.shown_digest is not None:
+        return told.shown_digest == digest
+    # Numbered by its sealed payload before digests were kept: only the same stored version with the
+    # same items kept is surely the same content; anything else takes a new number.
+    return told.version_number == release.version_number and sorted(told.kept_hashes) == sorted(release.kept_hashes)
+
+
+def _counted(session: Session, node: Node, released: Tearline) -> tuple[int, VersionTimes]:
+    """The count of distinct tearlines of the report up to `released`, under today's consents, and the times.
 
     A version with nothing that may leave is none of the recipient's; a version whose tearline
     equals the one before is the same version to them (the edit it made stays home).
@@ -54,7 +109,7 @@ def recipient_version(session: Session, node: Node, released: Tearline) -> Recip
     stamps = held.version_stamps(session, {firsts[0], firsts[-1]})
     start = stamps[firsts[-1]]
     times = VersionTimes(stamps[firsts[0]].modified, start.modified, start.objects)
-    return RecipientVersion(len(firsts), times)
+    return len(firsts), times
 
 
 def shown_content(tearline: Tearline) -> tuple[Any, ...]:
@@ -64,6 +119,21 @@ def shown_content(tearline: Tearline) -> tuple[Any, ...]:
         for k in tearline.kept
     )
     return (tearline.banner, tearline.predicate, tearline.review_due, kept)
+
+
+def shown_digest(tearline: Tearline) -> str:
+    """SHA-256 of `shown_content`, the same in every process and on either database."""
+    encoded = json.dumps(shown_content(tearline), sort_keys=True, ensure_ascii=False, default=_plain).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    # A marking's sets print in hash order, which differs between processes: its canonical form does not.
+    if isinstance(value, Marking):
+        return value.as_dict()
+    if isinstance(value, datetime):
+        return clock.as_utc(value).isoformat()
+    raise TypeError(f"no plain form for {type(value).__name__}")
 
 
 def _tearline_or_none(content: VersionContent, recipient: Recipient, ctx: TearlineContext) -> Tearline | None:
