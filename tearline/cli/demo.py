@@ -9,17 +9,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
 
 from tearline.cli.common import console, reports_errors
 from tearline.errors import ConfigError
-from tearline.fixtures import CAST, build_demo, request_convoy_release
-from tearline.fixtures.partners import CAN_CAST, MEX_CAST, build_can, build_mex
-from tearline.fixtures.story import Federation, link, run_story
 from tearline.node import init_node
+
+if TYPE_CHECKING:
+    from tearline.fixtures.story import Federation
 
 NODES = [("USA", "US-DEMO-NARC", "usa"), ("MEX", "MX-DEMO-FIA", "mex"), ("CAN", "CA-DEMO-BORDER", "can")]
 
@@ -39,6 +39,11 @@ def demo(
     story: Annotated[bool, typer.Option(help="Run the storyline across the nodes (--no-story: data only).")] = True,
 ) -> None:
     """Start three demo nodes, run the DESIGN §5 storyline across them, and print URLs and log-ins."""
+    # Imported here, not with the module: the fixtures bring in the resolver (Splink, DuckDB,
+    # pandas), about a second that every other command would pay at start-up.
+    from tearline.fixtures import build_demo, request_convoy_release
+    from tearline.fixtures.partners import build_can, build_mex
+    from tearline.fixtures.story import Federation, link, run_story
     from tearline.web.app import create_app
 
     target = data or Path(tempfile.mkdtemp(prefix="tearline-demo-"))
@@ -95,6 +100,8 @@ def _wait_for_signal() -> None:
 
 
 def _print_logins(fed: Federation) -> None:
+    from tearline.fixtures.partners import CAN_CAST, MEX_CAST
+
     casts = {"USA": _us_cast(), "MEX": MEX_CAST, "CAN": CAN_CAST}
     for node in fed.nodes():
         nation = node.config.nation
@@ -114,6 +121,8 @@ def _print_logins(fed: Federation) -> None:
 
 
 def _us_cast() -> dict[str, tuple[str, str, str, list[str], str]]:
+    from tearline.fixtures import CAST
+
     return {
         username: (nation, agency, "+".join([clearance, *compartments]), roles, password)
         for username, (nation, agency, clearance, compartments, roles, password) in CAST.items()
