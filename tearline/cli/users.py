@@ -149,7 +149,8 @@ def user_set(
         update_principal(session, principal, clearance=clearance, compartments=compartments, roles=role)
         after = _attributes(principal)
         changed = {key: {"from": before[key], "to": value} for key, value in after.items() if before[key] != value}
-        record_admin(session, node, "principal.change", [_subject(principal)], {"changed": changed})
+        if changed:  # as `workspace member`: a change that changes nothing is no change to log
+            record_admin(session, node, "principal.change", [_subject(principal)], {"changed": changed})
     if not changed:
         console.print(f"user {username}: nothing changed")
         return

@@ -104,6 +104,15 @@ def test_a_refused_change_names_the_field_changes_nothing_and_logs_nothing(node:
     assert len(_entries(node, ANA)) == before
 
 
+def test_a_change_to_what_is_held_already_says_so_and_logs_nothing(node: Node, ana_token: str) -> None:
+    before = len(_entries(node, ANA))
+    assert "user ana: nothing changed" in _ok(_run(node, "user", "set", "ana"))
+    assert "nothing changed" in _ok(_run(node, "user", "set", "ana", "--clearance", "SECRET"))
+    assert len(_entries(node, ANA)) == before
+    _ok(_run(node, "user", "set", "ana", "--clearance", "CONFIDENTIAL"))
+    assert len(_entries(node, ANA)) == before + 1
+
+
 def test_disable_shuts_out_every_token_at_once_and_enable_needs_a_new_one(node: Node, ana_token: str) -> None:
     client = TestClient(create_app(node))
     second = _ok(_run(node, "user", "token", "ana"))
