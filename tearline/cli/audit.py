@@ -20,6 +20,7 @@ from tearline import journal
 from tearline.audit import log
 from tearline.audit.errors import NoteError
 from tearline.audit.event import format_time
+from tearline.audit.keys import parse_verifier_key
 from tearline.audit.remote import NotAppendOnly, client_for, request_cosignature, verify_remote
 from tearline.audit.search import AUDIT_MAX, AUDITOR_RULE, MAX_LIMIT, EntrySight, search
 from tearline.audit.search import Query as SearchQuery
@@ -142,6 +143,8 @@ def verify(
     """Recompute the log from its entries and check it against its signed checkpoints."""
     if (data is None) == (url is None):
         raise InvalidInput(Problem("--data/--url", "give exactly one of them"))
+    if vkey is not None:
+        _verifier_key(vkey, "--vkey")
     if url is not None:
         earlier = previous.read_text(encoding="utf-8", errors="replace") if previous else None
         try:
@@ -163,6 +166,15 @@ def verify(
     console.print(report.summary(), soft_wrap=True)
 
 
+def _verifier_key(value: str, field: str) -> None:
+    """Refuse `value`, naming `field`, unless it is a C2SP verifier key (name+keyid+key)."""
+    try:
+        parse_verifier_key(value)
+    except NoteError as err:
+        hint = "a node prints its own with `tearline audit vkey`; ask a partner for theirs"
+        raise InvalidInput(Problem(field, f"is not a verifier key ({err.message}); {hint}")) from err
+
+
 @audit_app.command("trust-log")
 @reports_errors
 def trust(
@@ -176,10 +188,8 @@ def trust(
 
     Every change is in the audit log (`audit.witness.trust`, the log's origin as object).
     """
-    try:
-        problems = key_name_problems(partner_vkey)
-    except NoteError as err:
-        raise InvalidInput(Problem("vkey", f"is not a verifier key ({err.message}); ask the partner for it")) from err
+    _verifier_key(partner_vkey, "vkey")
+    problems = key_name_problems(partner_vkey)
     if problems:
         raise InvalidInput(problems)
     node = open_node(data)

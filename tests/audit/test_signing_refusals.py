@@ -116,6 +116,15 @@ def test_a_wrong_vkey_names_the_checkpoint_not_entry_zero(node: Node) -> None:
     assert "entry 0" not in said
 
 
+def test_a_vkey_that_is_no_key_is_refused_naming_the_option(node: Node) -> None:
+    signed(node)
+    result = runner.invoke(app, ["audit", "verify", "--data", str(node.data_dir), "--vkey", "garbage"])
+    assert result.exit_code == 2
+    said = one_line(result.output)
+    assert "--vkey: is not a verifier key" in said and "tearline audit vkey" in said, said
+    assert "Traceback" not in result.output
+
+
 def test_a_damaged_checkpoint_signature_is_named(node: Node) -> None:
     signed(node)
     with node.db.read() as session:
