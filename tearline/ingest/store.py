@@ -11,10 +11,18 @@ from sqlalchemy.orm import Session
 
 from tearline import journal
 from tearline.db.models import Principal
-from tearline.errors import InvalidInput, Problem
-from tearline.node import Node
+from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
+from tearline.markings.scheme import EquivalenceTable
+from tearline.markings.visibility import Rule
+from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.store.drafts import ReportDraft
-from tearline.store.reports import foreign_origin_problems, new_report_problems, store_new_reports
+from tearline.store.reports import (
+    foreign_origin_problems,
+    new_report_problems,
+    reach_problems,
+    require_author,
+    store_new_reports,
+)
 
 Progress = Callable[[int, int], None]
 STORE_BATCH = 200  # reports per bulk insert: few round trips, and a progress bar that still moves
@@ -49,25 +57,16 @@ def store_drafts(
     node: Node, drafts: Sequence[ReportDraft], submitter: str, started: float, progress: Progress | None = None
 ) -> IngestResult:
     """Create every report inside ONE write transaction; any problem anywhere rolls back all of them."""
-    total = sum(_size(d) for d in drafts)
-    problems: list[Problem] = []
-    ids: list[str] = []
     with node.db.write() as session:
         principal = principal_named(session, submitter, "submitter")
-        registry = node.registry(session)
-        markings: dict[str, int] = {}  # stored marking ids by digest, across the whole batch
-        for draft, found in zip(drafts, new_report_problems(session, drafts, registry), strict=True):
-            # every problem of every report, so that the producer sees them all at once
-            found += foreign_origin_problems(draft, node.config.nation)
-            problems += [_in_report(p, draft.stix_id or "report") for p in found]
-        if problems:
-            raise InvalidInput(problems)
-        for start in range(0, len(drafts), STORE_BATCH):
-            batch = drafts[start : start + STORE_BATCH]
-            ids += [stix_id for _, stix_id in store_new_reports(session, batch, principal, node.identity, markings)]
-            if progress is not None:
-                progress(sum(_size(d) for d in batch), total)
-        journal.record(session, node, principal, "ingest", ids)
+        actor = f"{principal.username}@{principal.agency}"
+        refusal = submitter_refusal(principal, drafts, node.table(session))
+        ids = [] if refusal is not None else _store_all(session, node, principal, drafts, progress)
+    if refusal is not None:
+        # Nothing was written: the refusal is the audit log's entry, as a refused `POST /api/reports` is.
+        reports = [d.stix_id for d in drafts if d.stix_id is not None]
+        journal.record_refusal(node, actor, "ingest", reports, _rule_of(refusal))
+        raise refusal
     return IngestResult(
         reports=len(drafts),
         portions=sum(len(d.portions) for d in drafts),
@@ -75,6 +74,60 @@ def store_drafts(
         elapsed=time.perf_counter() - started,
         report_ids=tuple(ids),
     )
+
+
+def submitter_refusal(
+    principal: Principal, drafts: Sequence[ReportDraft], table: EquivalenceTable
+) -> TearlineError | None:
+    """The API's rules for an author, for a person who submits: the analyst role, and every item at
+    most at their clearance and within their compartments. The originator may be another agency of
+    this nation (ingest carries their reports). The node's service account is the node itself, and
+    submits whatever the node may hold."""
+    if principal.username == SERVICE_ACCOUNT:
+        return None
+    try:
+        require_author(principal)
+    except Forbidden as err:
+        return Forbidden(f"submitter {principal.username!r}: {err.message}", rule=err.rule)
+    problems = [_in_report(p, d.stix_id or "report") for d in drafts for p in reach_problems(d, principal, table)]
+    if problems:
+        return InvalidInput(problems)
+    return None
+
+
+def _rule_of(refusal: TearlineError) -> str:
+    """The rule that refused: the analyst role, or rule 1 (clearance) and 3 (compartments) of DESIGN §3.3."""
+    if isinstance(refusal, InvalidInput):
+        fields = {p.field.rsplit(".", 1)[-1] for p in refusal.problems}
+        return ",".join(rule for field, rule in _REACH_RULES if field in fields)
+    return getattr(refusal, "rule", None) or refusal.code
+
+
+_REACH_RULES = (("level", Rule.CLEARANCE.value), ("compartments", Rule.COMPARTMENT.value))
+
+
+def _store_all(
+    session: Session, node: Node, principal: Principal, drafts: Sequence[ReportDraft], progress: Progress | None
+) -> list[str]:
+    """Check every draft, then store them all and journal the ingest; InvalidInput names every problem."""
+    total = sum(_size(d) for d in drafts)
+    problems: list[Problem] = []
+    ids: list[str] = []
+    registry = node.registry(session)
+    markings: dict[str, int] = {}  # stored marking ids by digest, across the whole batch
+    for draft, found in zip(drafts, new_report_problems(session, drafts, registry), strict=True):
+        # every problem of every report, so that the producer sees them all at once
+        found += foreign_origin_problems(draft, node.config.nation)
+        problems += [_in_report(p, draft.stix_id or "report") for p in found]
+    if problems:
+        raise InvalidInput(problems)
+    for start in range(0, len(drafts), STORE_BATCH):
+        batch = drafts[start : start + STORE_BATCH]
+        ids += [stix_id for _, stix_id in store_new_reports(session, batch, principal, node.identity, markings)]
+        if progress is not None:
+            progress(sum(_size(d) for d in batch), total)
+    journal.record(session, node, principal, "ingest", ids)
+    return ids
 
 
 def principal_named(session: Session, username: str, field: str) -> Principal:

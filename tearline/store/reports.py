@@ -118,12 +118,23 @@ def authorship_problems(draft: ReportDraft, author: Principal, table: Equivalenc
     (Partners' and other agencies' reports come in through ingest, with their own markings.)
     """
     own = (author.nation, author.agency)
-    items = _marked_items(draft)
     reason = f"must be your agency, {author.agency} ({author.nation}): a marking is its originator's decision"
-    problems = [Problem("marking.originator", reason, item) for item, m in items if m.originator != own]
+    problems = [Problem("marking.originator", reason, item) for item, m in _marked_items(draft) if m.originator != own]
+    return problems + reach_problems(draft, author, table, levels_of=own)
+
+
+def reach_problems(
+    draft: ReportDraft, author: Principal, table: EquivalenceTable, levels_of: tuple[str, str] | None = None
+) -> list[Problem]:
+    """Every item at most at the author's clearance and within the compartments the author holds.
+
+    `levels_of` checks the level of that originator's items only (an item the author may not
+    originate is refused for that already); ingest, which carries other agencies' reports, checks all.
+    """
+    problems: list[Problem] = []
     viewer = viewer_of(author, {})  # rules 1 and 3 only: who the author is, not what their agency may see
-    for item, m in items:
-        if m.originator == own and clearance_rule(viewer, m, table) is not None:
+    for item, m in _marked_items(draft):
+        if levels_of in (None, m.originator) and clearance_rule(viewer, m, table) is not None:
             problems.append(Problem("marking.level", f"{m.level} is above your clearance, {author.clearance}", item))
         missing = sorted(m.compartments - viewer.compartments)
         if missing:

@@ -1,0 +1,91 @@
+"""A person who ingests (`--user`) is held to the API's rules for an author, on every database:
+the analyst role, every item at most at their clearance and within their compartments. A refusal
+stores nothing and is in the audit log as a denied ingest. The node's service account is the node."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tearline import clock
+from tearline.audit.search import Query, search
+from tearline.errors import Forbidden, InvalidInput
+from tearline.ingest import ingest_csv
+from tearline.node import SERVICE_ACCOUNT, Node
+from tearline.store import registry as reg
+from tearline.store.principals import add_principal
+from tests.stix.factories import row_counts
+
+AGENCY = "US-DEMO-NARC"
+
+
+@pytest.fixture
+def people(node: Node) -> Node:
+    with node.db.write() as session:
+        reg.add_compartment(session, "VU-DEMO", [AGENCY])
+        add_principal(session, "cui", "USA", AGENCY, "CUI", roles=["analyst"])
+        add_principal(session, "sam", "USA", AGENCY, "SECRET", roles=["analyst"])
+        add_principal(session, "dan", "USA", AGENCY, "SECRET", roles=["disclosure_officer"])
+    return node
+
+
+def _files(tmp_path: Path, **marking: Any) -> tuple[Path, Path]:
+    mapping = {
+        "report": {
+            "title": "Phones of the Nogales couriers",
+            "predicate": "Reasonable suspicion of bulk cash smuggling (fictional test case).",
+            "review_due": clock.stix_timestamp(clock.now() + timedelta(days=365)),
+        },
+        "marking": {"originator": {"nation": "USA", "agency": AGENCY}, "level": "SECRET", "rel_to": ["USA"]} | marking,
+        "records": {"person": {"name": "name"}},
+    }
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping), encoding="utf-8")
+    (tmp_path / "people.csv").write_text("name\nEvaristo Luján Carmona\n", encoding="utf-8")
+    return tmp_path / "people.csv", tmp_path / "mapping.json"
+
+
+def _denied(node: Node, actor: str) -> list[str | None]:
+    with node.db.read() as session:
+        page = search(session, Query(actor=f"{actor}@{AGENCY}", action="ingest", outcome="denied"))
+    return [hit.event.rule for hit in page.hits]
+
+
+def test_an_analyst_cannot_ingest_above_their_clearance(people: Node, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        ingest_csv(people, *_files(tmp_path), "cui")
+    assert {(p.field, p.reason) for p in refused.value.problems} == {
+        ("marking.level", "SECRET is above your clearance, CUI")
+    }
+    assert row_counts(people) == (0, 0, 0)
+    assert _denied(people, "cui") == ["1-clearance"]
+
+
+def test_an_analyst_cannot_ingest_into_a_compartment_they_do_not_hold(people: Node, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        ingest_csv(people, *_files(tmp_path, compartments=["VU-DEMO"]), "sam")
+    assert {(p.field, p.reason) for p in refused.value.problems} == {
+        ("marking.compartments", "you do not hold VU-DEMO")
+    }
+    assert row_counts(people) == (0, 0, 0)
+    assert _denied(people, "sam") == ["3-compartment"]
+
+
+def test_only_an_analyst_may_ingest(people: Node, tmp_path: Path) -> None:
+    with pytest.raises(Forbidden) as refused:
+        ingest_csv(people, *_files(tmp_path), "dan")
+    assert refused.value.message == "submitter 'dan': writing reports needs the analyst role"
+    assert row_counts(people) == (0, 0, 0)
+    assert _denied(people, "dan") == ["analyst-role"]
+
+
+@pytest.mark.parametrize("submitter", ["sam", SERVICE_ACCOUNT], ids=["analyst", "service-account"])
+def test_an_analyst_within_their_reach_and_the_service_account_still_ingest(
+    people: Node, tmp_path: Path, submitter: str
+) -> None:
+    assert ingest_csv(people, *_files(tmp_path), submitter).reports == 1
+    assert row_counts(people)[0] == 1
+    assert _denied(people, submitter) == []
