@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id:
     header = next(table, None)
     if header is None:
         raise InvalidInput(rows.problems or [Problem("file", "the file is empty: it needs a header row", "line 1")])
+    _refuse_repeated_columns(*header)
     missing = [
         Problem(where, f"column {column!r} is not in the file's header", MAPPING)
         for where, column in mapping.columns()
@@ -81,6 +83,16 @@ def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id:
         stix_id=report_id,
         workspace=mapping.workspace,
     )
+
+
+def _refuse_repeated_columns(line: int, header: list[str]) -> None:
+    """A row is read by column name, so a name given twice would keep only its last column's value."""
+    counts = Counter(name for name in header if name.strip())  # blank names are never mapped
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        names = ", ".join(repr(name) for name in repeated)
+        reason = f"the header names {names} more than once; rename the columns so that each name is given once"
+        raise InvalidInput(Problem("file", reason, f"line {line}"))
 
 
 class _StrictRows:

@@ -1,0 +1,35 @@
+"""CSV files (and their mappings) that cannot be read as they are: each refusal says where and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tearline.errors import InvalidInput, Problem
+from tearline.ingest import ingest_csv
+from tearline.node import Node
+from tests.stix.factories import DATA, make_node, row_counts
+
+GOOD, MAPPING = DATA / "vehicles.csv", DATA / "vehicles-mapping.json"
+HEADER, ROW = GOOD.read_text(encoding="utf-8").splitlines()[:2]
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Node:
+    return make_node(tmp_path / "us")
+
+
+def refused(node: Node, csv_path: Path, mapping: Path = MAPPING) -> list[Problem]:
+    with pytest.raises(InvalidInput) as caught:
+        ingest_csv(node, csv_path, mapping, "ana")
+    assert row_counts(node) == (0, 0, 0)
+    return caught.value.problems
+
+
+def test_a_column_named_twice_in_the_header_is_refused_naming_it(node: Node, tmp_path: Path) -> None:
+    # Read by name, the first `persona` column's value was lost and the file stored.
+    path = tmp_path / "twice.csv"
+    path.write_text(f"{HEADER},persona,nivel\n{ROW},Rosendo Ibarra Solís,SECRET\n", encoding="utf-8")
+    reason = "the header names 'persona', 'nivel' more than once; rename the columns so that each name is given once"
+    assert refused(node, path) == [Problem("file", reason, "line 1")]
