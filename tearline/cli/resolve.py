@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from tearline.cli.common import DEFAULT_DATA, DataDir, console, open_node, reports_errors
+from tearline.cli.common import DEFAULT_DATA, DataDir, console, err_console, open_node, reports_errors
 from tearline.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ def resolve(
     """Resolve person records from several sources into entities, written one row per record."""
     from tearline.resolve import batch, model
     from tearline.resolve.mapping import load_mapping, load_numbered, repeated_ids
+    from tearline.resolve.reference import MIN_TRAINING_RECORDS
 
     if len(inputs) != len(mapping):
         raise InvalidInput(Problem("--mapping", f"give one mapping per input: {len(inputs)} input(s), "
@@ -104,6 +105,11 @@ def resolve(
         backend = SparkBackend(spark_session(spark_master))
     with _progress() as advance:
         resolution = batch.resolve(records, threshold=threshold, progress=advance, backend=backend)
+    if resolution.reference:
+        err_console.print(f"note: {len(records)} records are too few to train the model on (training needs at least "
+                          f"{MIN_TRAINING_RECORDS}): scored with the reference model, trained on generated "
+                          "Spanish-name records, which merges clear duplicates; resolve at least "
+                          f"{MIN_TRAINING_RECORDS} records at once to fit the model to your sources", soft_wrap=True)
     batch.write_clusters(resolution, out)
     entities = len(set(resolution.entity_ids))
     console.print(f"resolved {len(records)} records into {entities} entities; wrote {out}")

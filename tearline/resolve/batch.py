@@ -1,4 +1,5 @@
-"""Batch resolution: standardise every record, train the model by EM, score blocked pairs, cluster."""
+"""Batch resolution: standardise every record, train the model by EM (a batch too small to train on is
+scored with `reference`'s model), score blocked pairs, cluster."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from tearline.errors import InvalidInput, Problem
-from tearline.resolve import model
+from tearline.resolve import model, reference
 from tearline.resolve.records import PersonRecord, feature_row
 
 Step = Callable[[str, int, int], None]
@@ -36,6 +37,7 @@ class Resolution:
     probabilities: list[float]
     pairs: pd.DataFrame
     trained: model.TrainedModel
+    reference: bool = False  # scored with the reference model: too few records to train on
 
     def rows(self) -> list[tuple[str, str, float]]:
         return list(zip([r.record_id for r in self.records], self.entity_ids, self.probabilities, strict=True))
@@ -62,11 +64,17 @@ def resolve(records: Sequence[PersonRecord], *, threshold: float = model.UPPER_T
         raise InvalidInput(Problem("input", f"{len(records)} record(s) given: the model is trained on at least two "
                                             "(a single record is its own entity; `tearline resolve` writes it so)"))
     df = standardise(records, progress)
-    progress("train", 0, 1)
-    trained, linker = model.train(df, model_settings, backend=backend)
-    progress("train", 1, 1)
-    progress("score", 0, 1)
-    pairs = model.predict(linker)
+    small = len(records) < reference.MIN_TRAINING_RECORDS and model_settings is None
+    if small:  # EM cannot learn from a handful of pairs (`tearline.resolve.reference`)
+        trained = reference.reference_model()
+        progress("score", 0, 1)
+        pairs = reference.score_all_pairs(df)
+    else:
+        progress("train", 0, 1)
+        trained, linker = model.train(df, model_settings, backend=backend)
+        progress("train", 1, 1)
+        progress("score", 0, 1)
+        pairs = model.predict(linker)
     progress("score", 1, 1)
     ids = list(range(len(records)))
     clustering = model.cluster(ids, pairs, threshold)
@@ -74,7 +82,7 @@ def resolve(records: Sequence[PersonRecord], *, threshold: float = model.UPPER_T
     entity_ids = [names.setdefault(clustering.entity_of[i], f"E{len(names) + 1:06d}") for i in ids]
     progress("cluster", 1, 1)
     probabilities = [round(clustering.best_link.get(i, 0.0), 6) for i in ids]
-    return Resolution(list(records), entity_ids, probabilities, pairs, trained)
+    return Resolution(list(records), entity_ids, probabilities, pairs, trained, small)
 
 
 def unique_record_ids(records: Sequence[PersonRecord]) -> list[PersonRecord]:
