@@ -7,6 +7,7 @@ in the same transaction, with the operating-system account that ran the command.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -25,7 +26,7 @@ from tearline.cli.common import (
     reports_errors,
 )
 from tearline.db.models import Principal
-from tearline.errors import NotFound
+from tearline.errors import InvalidInput, NotFound, Problem
 from tearline.store.principals import (
     add_principal,
     issue_token,
@@ -214,6 +215,16 @@ def user_revoke_tokens(username: Username, data: DataDir = DEFAULT_DATA) -> None
     console.print(f"user {username}: {revoked} session(s) and token(s) revoked")
 
 
+def _asked_password() -> str:
+    """The password typed twice. From a pipe it is read as it comes: there is no echo to hide, and
+    getpass would warn that it cannot. Input that ends says what to do instead of a bare "Aborted!"."""
+    try:
+        return str(typer.prompt("Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True))
+    except typer.Abort:
+        why = "no password was given (the input ended)"
+        raise InvalidInput(Problem("password", f"{why}; type it at a terminal, or set TEARLINE_PASSWORD")) from None
+
+
 @user_app.command("password")
 @reports_errors
 def user_password(
@@ -222,12 +233,13 @@ def user_password(
     password: Annotated[
         str,
         typer.Option(
-            envvar="TEARLINE_PASSWORD", prompt=True, hide_input=True, confirmation_prompt=True,
-            help="The new password (8 or more characters); asked for when left out.",
+            envvar="TEARLINE_PASSWORD",
+            help="The new password (8 or more characters); asked for, twice, when left out.",
         ),
     ] = "",
 ) -> None:  # fmt: skip
     """Set a principal's console password; its sessions already open are ended."""
+    password = password or _asked_password()
     node = open_node(data)
     with node.db.write() as session:
         principal = _named(session, username)

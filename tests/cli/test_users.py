@@ -160,6 +160,17 @@ def test_a_new_password_ends_open_sessions_only_and_a_short_one_is_refused(node:
     assert client.post("/api/login", json={"username": "ana", "password": "first-passphrase"}).status_code == 401
 
 
+def test_a_password_is_read_from_a_pipe_and_input_that_ends_says_what_to_do(node: Node, ana_token: str) -> None:
+    client = TestClient(create_app(node))
+    piped = RUNNER.invoke(app, ["user", "password", "ana", "--data", str(node.data_dir)],
+                          input="piped-passphrase\npiped-passphrase\n")  # fmt: skip
+    assert piped.exit_code == 0, piped.output
+    assert "may be echoed" not in piped.output
+    assert client.post("/api/login", json={"username": "ana", "password": "piped-passphrase"}).status_code == 200
+    ended = RUNNER.invoke(app, ["user", "password", "ana", "--data", str(node.data_dir)], input="")
+    _refused(ended, "password", "the input ended", "TEARLINE_PASSWORD")
+
+
 def test_user_add_refuses_a_short_password_like_user_password_does(node: Node) -> None:
     result = _run(node, "user", "add", "bea", "--nation", "USA", "--agency", "US-DEMO-NARC",
                   "--clearance", "SECRET", "--password", "short")  # fmt: skip
