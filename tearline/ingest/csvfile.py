@@ -41,7 +41,7 @@ def ingest_csv(
 
 def _json(data: bytes, name: str) -> object:
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8-sig"))  # an editor's byte-order mark is no part of the JSON
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InvalidInput(Problem(MAPPING, f"not a JSON file: {err}", name)) from None
 
@@ -50,7 +50,18 @@ def _text(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not part of the first column name
     except UnicodeDecodeError as err:
-        raise InvalidInput(Problem("file", f"not UTF-8 text: {err}", name)) from None
+        raise InvalidInput(Problem("file", not_utf8(data, err, name), name)) from None
+
+
+def not_utf8(data: bytes, err: UnicodeDecodeError, name: str) -> str:
+    """Where the first byte that is not UTF-8 is, by line, and how to convert the file."""
+    line = data.count(b"\n", 0, err.start) + 1
+    byte = data[err.start : err.start + 1].hex()
+    return (
+        f"not UTF-8 text: line {line} has the byte 0x{byte}, which UTF-8 does not allow there; the file is "
+        f"probably Latin-1: convert it to UTF-8, e.g. iconv -f latin1 -t utf-8 {name} > utf8-{name} "
+        "(-f windows-1252 for a Windows file), or save it from the spreadsheet as CSV UTF-8"
+    )
 
 
 def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id: str) -> ReportDraft:

@@ -34,6 +34,6 @@ def ingest_file(
 
 def _bundle(path: Path) -> Any:
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(path.read_bytes().decode("utf-8-sig"))  # an editor's byte-order mark is no part of the JSON
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InvalidInput(Problem("file", f"not a JSON file: {err}", path.name)) from None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tearline.errors import InvalidInput, Problem
-from tearline.ingest import ingest_csv
+from tearline.ingest import ingest_csv, ingest_file
 from tearline.node import Node
 from tests.stix.factories import DATA, make_node, row_counts
 
@@ -33,3 +33,24 @@ def test_a_column_named_twice_in_the_header_is_refused_naming_it(node: Node, tmp
     path.write_text(f"{HEADER},persona,nivel\n{ROW},Rosendo Ibarra Solís,SECRET\n", encoding="utf-8")
     reason = "the header names 'persona', 'nivel' more than once; rename the columns so that each name is given once"
     assert refused(node, path) == [Problem("file", reason, "line 1")]
+
+
+def test_a_latin1_file_is_refused_naming_the_line_and_how_to_convert_it(node: Node, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(f"{HEADER}\n{ROW}\n{ROW.replace('Aurelio', 'Aurelio José')}\n".encode("latin-1"))
+    [problem] = refused(node, path)
+    assert (problem.item, problem.field) == ("latin1.csv", "file")
+    assert problem.reason.startswith("not UTF-8 text: line 2 has the byte 0xf3")  # "Torreón" on line 2
+    assert "iconv -f latin1 -t utf-8 latin1.csv > utf8-latin1.csv" in problem.reason
+
+
+def test_a_mapping_with_a_byte_order_mark_is_read(node: Node, tmp_path: Path) -> None:
+    mapping = tmp_path / "bom-mapping.json"
+    mapping.write_bytes(b"\xef\xbb\xbf" + MAPPING.read_bytes())
+    assert ingest_csv(node, GOOD, mapping, "ana").reports == 1
+
+
+def test_a_bundle_with_a_byte_order_mark_is_read(node: Node, tmp_path: Path) -> None:
+    bundle = tmp_path / "bom-bundle.json"
+    bundle.write_bytes(b"\xef\xbb\xbf" + (DATA / "convoy-bundle.json").read_bytes())
+    assert ingest_file(node, bundle, submitter="ana").reports == 1
