@@ -23,6 +23,7 @@ import codecs
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,6 +200,7 @@ def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[str], Iterator[
         columns = list(reader.fieldnames or [])
     except csv.Error as err:
         raise _not_csv(path, 1, reader.line_num, err) from None
+    _refuse_repeated_columns(path, reader.line_num, columns)
 
     def numbered() -> Iterator[tuple[int, dict[str, str]]]:
         rows = iter(reader)
@@ -218,6 +220,16 @@ def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[str], Iterator[
             yield reader.line_num, {k: v or "" for k, v in row.items() if k is not None}
 
     return columns, numbered()
+
+
+def _refuse_repeated_columns(path: Path, line: int, columns: list[str]) -> None:
+    """A column named twice in the header: the reader would keep the later one's values without a word."""
+    for name, count in Counter(columns).items():
+        if count > 1:
+            places = ", ".join(str(n) for n, c in enumerate(columns, 1) if c == name)
+            raise InvalidInput(Problem("header", f"column {name!r} is named {count} times (columns {places}): "
+                                                 "rename or remove the repeats, so that each column has its own "
+                                                 "name", f"{path}:{line}"))
 
 
 def _not_csv(path: Path, start: int, end: int, err: csv.Error) -> InvalidInput:
