@@ -68,7 +68,10 @@ def resolve(
         ),
     ] = None,
 ) -> None:
-    """Resolve person records from several sources into entities, written one row per record."""
+    """Resolve person records from several sources into entities, written one row per record.
+
+    Records are named by their mapping's record_id column (a row with no value is refused), or source:LINE without.
+    """
     from tearline.resolve import batch, model
     from tearline.resolve.mapping import load_mapping, load_numbered, repeated_ids
     from tearline.resolve.reference import MIN_TRAINING_RECORDS

@@ -307,7 +307,14 @@ def numbered_records(mapping: SourceMapping, rows: Iterable[tuple[int, Mapping[s
         values = {name: " ".join(row.get(c, "").strip() for c in cols).strip()
                   for name, cols in mapping.columns.items()}
         where = f"{origin}:{number}"
-        values["record_id"] = values.get("record_id") or f"{mapping.source}:{number}"
+        if "record_id" not in mapping.columns:
+            values["record_id"] = f"{mapping.source}:{number}"  # a source without ids: its line names it
+        elif not values["record_id"]:
+            # An id made up here would be written beside the source's own ids as if it were one of them.
+            columns_named = " and ".join(repr(c) for c in mapping.columns["record_id"])
+            problems.append(Problem("record_id", f"has no value (column {columns_named}): give this record its id, or "
+                                                 "remove record_id from the mapping to name every record "
+                                                 "source:LINE", where))
         dob = None
         if values.get("dob"):
             try:
@@ -319,7 +326,9 @@ def numbered_records(mapping: SourceMapping, rows: Iterable[tuple[int, Mapping[s
                 read_sex(values["sex"], mapping.sex_codes)
             except ValueError as err:
                 problems.append(Problem("sex", str(err), where))
-        records.append((number, person_record(values, mapping.source, dob, mapping.phone_region, mapping.sex_codes)))
+        if values["record_id"]:  # a record without its id is refused above, and is no repeat of another
+            records.append((number, person_record(values, mapping.source, dob, mapping.phone_region,
+                                                  mapping.sex_codes)))
     problems.extend(repeated_ids([(origin, mapping.source, records)]))
     if problems:
         raise InvalidInput(problems, f"{origin}: {len(problems)} bad value(s)")

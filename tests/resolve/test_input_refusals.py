@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tearline.cli.main import app
@@ -29,3 +30,32 @@ def test_a_column_named_twice_in_the_header_is_refused_naming_it_the_file_and_li
     assert code == 2 and len(stderr) == 1
     assert stderr[0].startswith(f"error: {tmp_path / 'a.csv'}:1: header: column 'name' is named 2 times (columns 2, 3)")
     assert not (tmp_path / "c.csv").exists()
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    ("a.csv", "id,name,dob\n1,Mariela Quintanar Osuna,1980-02-03\n,Teodoro Villaseñor Ruelas,1975-11-21\n"),
+    ("a.jsonl", '{"id": "1", "name": "Mariela Quintanar Osuna", "dob": "1980-02-03"}\n'
+                '{"name": "Teodoro Villaseñor Ruelas"}\n{"id": "", "name": "Anselmo Ibarrola Tejeda"}\n'),
+], ids=["csv-empty-cell", "jsonl-missing-and-empty"])
+def test_a_mapped_record_id_with_no_value_is_refused_naming_the_line(tmp_path: Path, name: str, body: str) -> None:
+    code, stderr = _resolve(tmp_path, name, body)
+    assert code == 2
+    lines = [3] if name.endswith(".csv") else [2, 3]
+    refused = [line for line in stderr if "record_id: has no value (column 'id')" in line]
+    assert [line.split(": ")[0].removeprefix("  - ") for line in refused] == [f"{tmp_path / name}:{n}" for n in lines]
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_without_record_id_in_the_mapping_records_are_named_source_and_line(tmp_path: Path) -> None:
+    fields = {"full_name": "name", "dob": "dob"}
+    body = "name,dob\nMariela Quintanar Osuna,1980-02-03\nTeodoro Villaseñor Ruelas,1975-11-21\n"
+    code, _ = _resolve(tmp_path, "a.csv", body, {"source": "county", "fields": fields})
+    assert code == 0
+    rows = (tmp_path / "c.csv").read_text(encoding="utf-8").splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["county:2", "county:3"]
+
+
+def test_help_says_how_records_are_named() -> None:
+    result = CliRunner().invoke(app, ["resolve", "--help"], env={"COLUMNS": "300", "NO_COLOR": "1"})
+    said = " ".join(result.output.split())
+    assert "record_id column (a row with no value is refused), or source:LINE without" in said
