@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -35,8 +36,11 @@ def ingest_csv(
     with node.db.read() as session:
         registry = node.registry(session)
     default_id = ids.stix_id("report", "csv:" + hashlib.sha256(csv_bytes + b"\0" + mapping_bytes).hexdigest())
-    draft = csv_to_draft(_text(csv_bytes, Path(csv_path).name), mapping, registry, default_id)
-    return store_drafts(node, [draft], submitter, started, progress)
+    draft, rows = _read(_text(csv_bytes, Path(csv_path).name), mapping, registry, default_id)
+    try:
+        return store_drafts(node, [draft], submitter, started, progress)
+    except InvalidInput as err:
+        raise InvalidInput(_in_file(err.problems, rows, mapping)) from None
 
 
 def _json(data: bytes, name: str) -> object:
@@ -66,6 +70,10 @@ def not_utf8(data: bytes, err: UnicodeDecodeError, name: str) -> str:
 
 def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id: str) -> ReportDraft:
     """The report a CSV file makes; InvalidInput lists every bad line, column and reason."""
+    return _read(text, mapping, registry, default_id)[0]
+
+
+def _read(text: str, mapping: CsvMapping, registry: Registry, default_id: str) -> tuple[ReportDraft, RowReader]:
     report_id = mapping.report_id or default_id
     rows = RowReader(mapping, registry, report_id)
     table = _StrictRows(text, rows.problems)
@@ -84,7 +92,7 @@ def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id:
     title = _title_marking(mapping, registry, rows.problems)
     if rows.problems or title is None:
         raise InvalidInput(rows.problems)
-    return ReportDraft(
+    draft = ReportDraft(
         title=PortionDraft(mapping.title, title),
         portions=tuple(PortionDraft(p, title) for p in mapping.portions),
         predicate=mapping.predicate,
@@ -94,6 +102,35 @@ def csv_to_draft(text: str, mapping: CsvMapping, registry: Registry, default_id:
         stix_id=report_id,
         workspace=mapping.workspace,
     )
+    return draft, rows
+
+
+# A marking field of the title, a portion or an object, as the store names it.
+_MARKING_FIELD = re.compile(r"(?:portion \d+\.)?marking\.(?P<name>[a-z_]+)")
+
+
+def _in_file(problems: list[Problem], rows: RowReader, mapping: CsvMapping) -> list[Problem]:
+    """The store's problems as the file's author can act on them: a marking field is the mapping's,
+    or the column and line of the row that gave it, once each; never the STIX id tearline made."""
+    found: list[Problem] = []
+    for problem in problems:
+        located = _located(problem, rows, mapping)
+        if located not in found:
+            found.append(located)
+    return found
+
+
+def _located(problem: Problem, rows: RowReader, mapping: CsvMapping) -> Problem:
+    match = _MARKING_FIELD.fullmatch(problem.field)
+    of_object = rows.made(problem.item)
+    if match is None or not (of_object or problem.item == "title" or problem.field.startswith("portion ")):
+        return problem
+    name = match["name"]
+    by_column = rows.where(problem.item, name) if of_object else None
+    if by_column is not None:
+        return Problem(by_column[0], problem.reason, by_column[1])
+    title_own = not of_object and mapping.title_marking != mapping.marking
+    return Problem(f"{'report.marking' if title_own else 'marking'}.{name}", problem.reason, MAPPING)
 
 
 def _refuse_repeated_columns(line: int, header: list[str]) -> None:

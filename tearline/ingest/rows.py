@@ -33,6 +33,7 @@ class _Pending:
     body: dict[str, Any]
     marking: Marking
     line: int
+    given: Mapping[str, str]  # marking field -> the column of its row that gave it
 
 
 class RowReader:
@@ -45,6 +46,17 @@ class RowReader:
         self.problems: list[Problem] = []
         self._objects: dict[str, _Pending] = {}
         self._markings: dict[tuple[str, ...], Marking | list[Problem]] = {}
+        self._given: Mapping[str, str] = {}
+
+    def where(self, stix_id: str | None, field: str) -> tuple[str, str] | None:
+        """(column, `line N`) of the row that made an object, when a column of it gave this marking field."""
+        made = self._objects.get(stix_id or "")
+        if made is None or field not in made.given:
+            return None
+        return made.given[field], f"line {made.line}"
+
+    def made(self, stix_id: str | None) -> bool:
+        return (stix_id or "") in self._objects
 
     def drafts(self) -> tuple[ObjectDraft, ...]:
         bodies = {k: p.body for k, p in self._objects.items()}
@@ -53,6 +65,7 @@ class RowReader:
     def add(self, row: Mapping[str, str | None], line: int) -> None:
         values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         marking = self._marking(values, line)
+        self._given = self._given_by_columns(values)
         made: dict[str, str] = {}
         for kind in _ENTITY_KINDS:
             fields = self.mapping.records.get(kind)
@@ -84,6 +97,15 @@ class RowReader:
                 self._bad(line, self._column_of(p.field), p.reason)
             return None
         return found
+
+    def _given_by_columns(self, values: Mapping[str, str]) -> dict[str, str]:
+        """The marking fields this row's columns fill in (over the mapping's fixed marking)."""
+        given: dict[str, str] = {}
+        # the nation first: an originator's nation decides more than its agency
+        for name, column in sorted(self.mapping.marking_columns.items(), reverse=True):
+            if values.get(column, ""):
+                given.setdefault("originator" if name.startswith("originator_") else name, column)
+        return given
 
     def _raw_marking(self, key: tuple[str, ...]) -> dict[str, Any]:
         raw = dict(self.mapping.marking)
@@ -180,7 +202,7 @@ class RowReader:
                 body, marking.source_fields
             ):
                 self._bad(line, field, reason)
-            self._objects[item] = _Pending(stix_type, body, marking, line)
+            self._objects[item] = _Pending(stix_type, body, marking, line, self._given)
         elif earlier.body != body:
             reason = f"names the same {stix_type} as line {earlier.line} with other details; add a key column"
             self._bad(line, stix_type, reason)

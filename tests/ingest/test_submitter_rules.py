@@ -13,7 +13,7 @@ import pytest
 
 from tearline import clock
 from tearline.audit.search import Query, search
-from tearline.errors import Forbidden, InvalidInput
+from tearline.errors import Forbidden, InvalidInput, Problem
 from tearline.ingest import ingest_csv
 from tearline.node import SERVICE_ACCOUNT, Node
 from tearline.store import registry as reg
@@ -33,8 +33,8 @@ def people(node: Node) -> Node:
     return node
 
 
-def _files(tmp_path: Path, **marking: Any) -> tuple[Path, Path]:
-    mapping = {
+def _files(tmp_path: Path, rows: str = "Evaristo Luján Carmona\n", **marking: Any) -> tuple[Path, Path]:
+    mapping: dict[str, Any] = {
         "report": {
             "title": "Phones of the Nogales couriers",
             "predicate": "Reasonable suspicion of bulk cash smuggling (fictional test case).",
@@ -43,8 +43,10 @@ def _files(tmp_path: Path, **marking: Any) -> tuple[Path, Path]:
         "marking": {"originator": {"nation": "USA", "agency": AGENCY}, "level": "SECRET", "rel_to": ["USA"]} | marking,
         "records": {"person": {"name": "name"}},
     }
+    if "," in rows:  # a second column: each row's level
+        mapping["marking_columns"] = {"level": "level"}
     (tmp_path / "mapping.json").write_text(json.dumps(mapping), encoding="utf-8")
-    (tmp_path / "people.csv").write_text("name\nEvaristo Luján Carmona\n", encoding="utf-8")
+    (tmp_path / "people.csv").write_text(f"name{',level' if ',' in rows else ''}\n{rows}", encoding="utf-8")
     return tmp_path / "people.csv", tmp_path / "mapping.json"
 
 
@@ -89,3 +91,16 @@ def test_an_analyst_within_their_reach_and_the_service_account_still_ingest(
     assert ingest_csv(people, *_files(tmp_path), submitter).reports == 1
     assert row_counts(people)[0] == 1
     assert _denied(people, submitter) == []
+
+
+def test_a_csv_submitter_is_told_the_mapping_field_or_the_column_and_line_never_a_stix_id(
+    people: Node, tmp_path: Path
+) -> None:
+    # Before, one problem per item: the title and every object by the STIX id tearline made for it.
+    files = _files(tmp_path, "Evaristo Luján Carmona,\nRamiro Tadeo Olvera,SECRET\nIgnacio Bernal,\n", level="CUI")
+    with pytest.raises(InvalidInput) as refused:
+        ingest_csv(people, *files, "cui")
+    assert refused.value.problems == [Problem("level", "SECRET is above your clearance, CUI", "line 3")]
+    with pytest.raises(InvalidInput) as refused:
+        ingest_csv(people, *_files(tmp_path, "Evaristo Luján Carmona\nRamiro Tadeo Olvera\n"), "cui")
+    assert refused.value.problems == [Problem("marking.level", "SECRET is above your clearance, CUI", "mapping")]
