@@ -86,8 +86,9 @@ def _field_object(name: str, spec: dict[Any, Any], problems: list[Problem]) -> A
     return spec.get("column")
 
 
-def parse_mapping(data: Any, origin: str = "mapping") -> SourceMapping:
-    """Validate a mapping's parsed JSON/YAML; every problem names the field and the reason."""
+def parse_mapping(data: Any, origin: str | None = None) -> SourceMapping:
+    """Validate a mapping's parsed JSON/YAML; every problem names the field and the reason, and the
+    mapping's file (`origin`) when it was read from one."""
     if not isinstance(data, dict):
         raise InvalidInput(Problem("mapping", "must be an object with 'source' and 'fields'", origin))
     problems: list[Problem] = []
@@ -138,7 +139,8 @@ def parse_mapping(data: Any, origin: str = "mapping") -> SourceMapping:
         problems.append(Problem("fields", "map at least one name field: full_name, given_names, paternal_surname "
                                           "or surname"))
     if problems:
-        raise InvalidInput([Problem(p.field, p.reason, origin) for p in problems], f"{origin}: invalid mapping")
+        raise InvalidInput([Problem(p.field, p.reason, origin) for p in problems],
+                           f"{origin}: invalid mapping" if origin else "invalid mapping")
     return SourceMapping(str(source).strip(), columns, dob_format, region, sex_codes, str(encoding))
 
 

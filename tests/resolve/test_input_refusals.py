@@ -1,5 +1,6 @@
-"""Inputs of `tearline resolve` that were taken silently and are now refused in one line, exit 2:
-a column named twice in a CSV header, and a mapped record id left empty."""
+"""Inputs of `tearline resolve` that were taken silently and are now refused, exit 2: a column
+named twice in a CSV header (one line), and a mapped record id left empty; and a mapping that is
+no object, refused saying `mapping` once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tearline.cli.main import app
+from tearline.errors import InvalidInput
+from tearline.resolve.mapping import parse_mapping
 
 MAPPING = {"source": "county", "fields": {"record_id": "id", "full_name": "name", "dob": "dob"}}
 
@@ -59,3 +62,19 @@ def test_help_says_how_records_are_named() -> None:
     result = CliRunner().invoke(app, ["resolve", "--help"], env={"COLUMNS": "300", "NO_COLOR": "1"})
     said = " ".join(result.output.split())
     assert "record_id column (a row with no value is refused), or source:LINE without" in said
+
+
+def test_a_mapping_that_is_no_object_says_mapping_once() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_mapping([1])
+    assert refused.value.message == "mapping: must be an object with 'source' and 'fields'"
+    assert [p.item for p in refused.value.problems] == [None]  # printed as `item: field: reason`, once
+    with pytest.raises(InvalidInput) as refused:
+        parse_mapping({"source": "county"})
+    assert refused.value.message == "invalid mapping" and refused.value.problems[0].item is None
+
+
+def test_a_mapping_file_that_is_no_object_names_the_file_then_mapping(tmp_path: Path) -> None:
+    code, stderr = _resolve(tmp_path, "a.csv", "id,name\n1,Mariela Quintanar\n", [1])
+    assert code == 2
+    assert stderr == [f"error: {tmp_path / 'm.json'}: mapping: must be an object with 'source' and 'fields'"]
