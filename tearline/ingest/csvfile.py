@@ -23,7 +23,7 @@ from tearline.ingest.store import IngestResult, Progress, store_drafts
 from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.node import Node
 from tearline.stix import ids
-from tearline.store.drafts import PortionDraft, ReportDraft
+from tearline.store.drafts import PORTION_TEXT_LIMIT, PortionDraft, ReportDraft
 
 
 def ingest_csv(
@@ -174,12 +174,39 @@ class _StrictRows:
                 return start, fields
 
     def _problem(self, start: int, err: csv.Error) -> Problem:
-        found = _bad_quote("".join(self.lines[start - 1 : self._reader.line_num]), start)
+        text = "".join(self.lines[start - 1 : self._reader.line_num])
+        if str(err).startswith("field larger than field limit"):
+            return Problem(self._column(_longest_field(text)), _too_long_to_read(), f"line {start}")
+        found = _bad_quote(text, start)
         if found is None:
             return Problem("file", f"unreadable CSV: {err}", f"line {start}")
         line, index, reason = found
+        return Problem(self._column(index), reason, f"line {line}")
+
+    def _column(self, index: int) -> str:
         header = self.header or []
-        return Problem(header[index] if index < len(header) else f"field {index + 1}", reason, f"line {line}")
+        return header[index] if index < len(header) else f"field {index + 1}"
+
+
+def _too_long_to_read() -> str:
+    return (
+        f"the field is longer than {csv.field_size_limit():,} characters, the most a CSV field may hold; "
+        f"shorten it (tearline's longest texts, a report's title and portions, hold at most "
+        f"{PORTION_TEXT_LIMIT:,} characters)"
+    )
+
+
+def _longest_field(text: str) -> int:
+    """The index of the longest field of a row's text (quotes counted): the one too long to read."""
+    lengths, start, quoted = [], 0, False
+    for i, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted  # a doubled quote inside a field toggles twice
+        elif char == "," and not quoted:
+            lengths.append(i - start)
+            start = i + 1
+    lengths.append(len(text) - start)
+    return max(range(len(lengths)), key=lengths.__getitem__)
 
 
 def _bad_quote(text: str, line: int) -> tuple[int, int, str] | None:

@@ -54,3 +54,18 @@ def test_a_bundle_with_a_byte_order_mark_is_read(node: Node, tmp_path: Path) -> 
     bundle = tmp_path / "bom-bundle.json"
     bundle.write_bytes(b"\xef\xbb\xbf" + (DATA / "convoy-bundle.json").read_bytes())
     assert ingest_file(node, bundle, submitter="ana").reports == 1
+
+
+def test_a_field_too_long_to_read_is_named_by_its_column_with_the_limits(node: Node, tmp_path: Path) -> None:
+    fields = ROW.split(",")
+    fields[-1] = "x" * 140_000  # notas, the last column
+    path = tmp_path / "long.csv"
+    path.write_text(f"{HEADER}\n{ROW}\n{','.join(fields)}\n", encoding="utf-8")
+    assert refused(node, path) == [
+        Problem(
+            "notas",
+            "the field is longer than 131,072 characters, the most a CSV field may hold; shorten it "
+            "(tearline's longest texts, a report's title and portions, hold at most 100,000 characters)",
+            "line 3",
+        )
+    ]
