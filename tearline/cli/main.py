@@ -137,7 +137,9 @@ def ingest(
 ) -> None:
     """Ingest a file, all or nothing; a rejection lists each bad object or line."""
     from tearline.ingest import ingest_file
+    from tearline.ingest.files import check_kind
 
+    check_kind(file, mapping)  # before a progress bar is drawn, as below
     node = open_node(data)
     principal_named(node, user)  # an unknown submitter is refused before a progress bar is drawn
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]

@@ -22,14 +22,24 @@ def ingest_file(
 ) -> IngestResult:
     """Ingest one file, all or nothing."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".json":
+    check_kind(path, mapping)
+    if mapping is None:
         return ingest_bundle(node, _bundle(path), submitter, progress)
-    if suffix == ".csv":
-        if mapping is None:
-            raise InvalidInput(Problem("mapping", "a CSV file needs a column mapping (--mapping FILE.json)", path.name))
-        return ingest_csv(node, path, mapping, submitter, progress)
-    raise InvalidInput(Problem("file", f"unsupported file type {suffix or '(none)'!r}; use .json or .csv", path.name))
+    return ingest_csv(node, path, mapping, submitter, progress)
+
+
+def check_kind(path: Path, mapping: Path | str | None) -> None:
+    """Refuse a file of no kind ingest reads, a CSV file without a mapping, and a mapping given for
+    a bundle (which has its own fields): ignored, it would leave its author thinking it applied."""
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        reason = f"unsupported file type {suffix or '(none)'!r}; use .json or .csv"
+        raise InvalidInput(Problem("file", reason, path.name))
+    if suffix == ".csv" and mapping is None:
+        raise InvalidInput(Problem("mapping", "a CSV file needs a column mapping (--mapping FILE.json)", path.name))
+    if suffix == ".json" and mapping is not None:
+        reason = "a column mapping applies to CSV files only; a STIX bundle (.json) is ingested without --mapping"
+        raise InvalidInput(Problem("mapping", reason, path.name))
 
 
 def _bundle(path: Path) -> Any:

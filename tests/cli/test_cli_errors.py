@@ -134,3 +134,13 @@ def test_each_problem_is_printed_once(node: Node) -> None:
 
     two = _refused(_run(node, "workspace", "add", " ", "--name", "", "--host-nation", "USA"), "2 problems")
     assert two.count("slug: must not be empty") == 1 and two.count("name: must not be empty") == 1, two
+
+
+def test_ingest_of_a_bundle_with_a_mapping_is_refused_not_ignored(
+    node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("b.json").write_text('{"type": "bundle", "id": "bundle--0b1f2c3d-0000-4000-8000-000000000001", "objects": []}')
+    Path("m.json").write_text("{}", encoding="utf-8")
+    output = _refused(_run(node, "ingest", "b.json", "--mapping", "m.json"), "b.json", "CSV files only", "--mapping")
+    assert len(output.strip().splitlines()) == 1, output
