@@ -5,8 +5,10 @@ These command forms are relied on by scripts and partners: keep them stable.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +30,7 @@ from tearline.cli.common import (
     reports_errors,
 )
 from tearline.db.migrate import schema_revisions, upgrade
-from tearline.errors import TearlineError
+from tearline.errors import InvalidInput, Problem, TearlineError
 from tearline.node import SERVICE_ACCOUNT, Node, init_node
 
 app = typer.Typer(help="tearline: marked intelligence shared only as the markings allow.", no_args_is_help=True)
@@ -114,8 +116,31 @@ def serve(
     from tearline.web.app import create_app
 
     node = open_node(data)
+    listening = _listening_socket(host, port)  # before "serving" is said: the port may be taken
     console.print(f"serving {node.config.name} on http://{host}:{port}/ (web console at /, API under /api)")
-    uvicorn.run(create_app(node, deliver=True), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(node, deliver=True), host=host, port=port, log_level="warning"))
+    server.run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, or a refusal naming the option to change."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, _, _, address = found[0]
+    except socket.gaierror as err:
+        raise InvalidInput(Problem("--host", f"{host!r} is no address to listen on ({err.strerror})")) from None
+    listening = socket.socket(family, kind)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own bind
+    try:
+        listening.bind(address)
+    except OSError as err:
+        listening.close()
+        if err.errno == errno.EADDRINUSE:
+            taken = f"{port} on {host} is in use; stop what holds it or give another --port"
+            raise InvalidInput(Problem("--port", taken)) from None
+        raise InvalidInput(Problem("--host/--port", f"cannot listen on {host}:{port} ({err.strerror})")) from None
+    listening.listen(2048)  # uvicorn's default backlog
+    return listening
 
 
 @app.command()

@@ -3,6 +3,7 @@ printed is text (a value holding `[/b]` is no Rich markup), and each problem is 
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,12 @@ def test_ingest_of_a_bundle_with_a_mapping_is_refused_not_ignored(
     Path("m.json").write_text("{}", encoding="utf-8")
     output = _refused(_run(node, "ingest", "b.json", "--mapping", "m.json"), "b.json", "CSV files only", "--mapping")
     assert len(output.strip().splitlines()) == 1, output
+
+
+def test_serve_on_a_port_in_use_is_refused_before_it_says_it_serves(node: Node) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = str(holder.getsockname()[1])
+        output = _refused(_run(node, "serve", "--port", port), "--port", f"{port} on 127.0.0.1 is in use")
+    assert "serving" not in output, output
