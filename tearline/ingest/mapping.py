@@ -108,7 +108,7 @@ def parse_mapping(raw: object) -> CsvMapping:
         problems.append(Problem(where, reason, MAPPING))
 
     if not isinstance(raw, dict):
-        raise InvalidInput(Problem(MAPPING, "must be a JSON object", MAPPING))
+        raise InvalidInput(Problem(MAPPING, "must be a JSON object"))
     for key in sorted(set(raw) - _TOP):
         bad(key, "unknown mapping entry")
     report = _report(raw.get("report"), bad)

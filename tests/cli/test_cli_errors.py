@@ -154,3 +154,13 @@ def test_serve_on_a_port_in_use_is_refused_before_it_says_it_serves(node: Node) 
         port = str(holder.getsockname()[1])
         output = _refused(_run(node, "serve", "--port", port), "--port", f"{port} on 127.0.0.1 is in use")
     assert "serving" not in output, output
+
+
+def test_a_mapping_that_is_no_json_object_is_named_once(
+    node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    Path("m.json").write_text("[1]", encoding="utf-8")
+    output = _refused(_run(node, "ingest", "x.csv", "--mapping", "m.json"), "mapping: must be a JSON object")
+    assert "mapping: mapping:" not in output, output
