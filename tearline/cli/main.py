@@ -219,7 +219,3 @@ def _write_replacing(out: Path, text: str) -> None:
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
