@@ -13,6 +13,7 @@ from tearline.db.release_tables import Consent, OutboxMessage, Release
 from tearline.node import Node
 from tearline.release.tearline import Tearline
 from tearline.stix.encode import bundle_for, restamp
+from tearline.store import changes
 from tearline.store.reads import ObjectView, PortionView, ReportView
 
 
@@ -88,6 +89,16 @@ def consent_proofs(session: Session, consent_ids: list[str]) -> list[dict[str, A
 
 
 def enqueue_recall(session: Session, node: Node, release: Release) -> OutboxMessage:
+    """Tell the recipient that a release of ours is recalled, and our officers too (the live stream).
+
+    Every recall of ours comes through here: an officer's, and those a revoked consent or the
+    originator's recall of what we passed on make. The stream sends the officers' event only to
+    officers and auditors who may see an item the release kept (`routes_stream._sees_subject`), as
+    the releases list shows it; our own copy is not recalled, so they see it as before.
+    """
+    recipient = {"nation": release.recipient_nation, "agency": release.recipient_agency}
+    detail = {"release": release.id, "request": release.request_id, "recipient": recipient}
+    changes.note(session, "release-recall", release.report_stix_id, role="disclosure_officer", detail=detail)
     return enqueue(
         session, node, "recall", release.recipient_nation, {"release": release.id, "report": release.report_stix_id}
     )

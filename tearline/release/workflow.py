@@ -34,6 +34,7 @@ from tearline.release.tearline import (
     recipient_name,
     tearline_for,
 )
+from tearline.store import changes
 from tearline.store.content import VersionContent, version_content
 from tearline.store.reads import visible_hashes
 
@@ -84,7 +85,25 @@ def request_release(session: Session, node: Node, requester: Principal, req: Req
     session.add(row)
     session.flush()
     journal.record(session, node, requester, "release.request", [req.report, f"release-request:{row.id}"])
+    _note(session, "release-request", row)
     return row
+
+
+def _note(session: Session, kind: str, request: ReleaseRequest, **detail: object) -> None:
+    """Tell the officers of a step of a request, in its transaction (the live stream, `store.changes`).
+
+    Only what the officers' queue and the request's review show anyone who reads the report: its id,
+    its recipient and, for a decision, what was decided. The stream sends it only to officers and
+    auditors who may read the report (`routes_stream._sees_subject`).
+    """
+    recipient = {"nation": request.recipient_nation, "agency": request.recipient_agency}
+    changes.note(
+        session,
+        kind,
+        request.report_stix_id,
+        role="disclosure_officer",
+        detail={"request": request.id, "recipient": recipient, **detail},
+    )
 
 
 def _tearline_to_request(session: Session, node: Node, content: VersionContent, recipient: Recipient) -> Tearline:
@@ -217,9 +236,12 @@ def approve(session: Session, node: Node, approver: Principal, request_id: int, 
         detail={"determination": determination.strip()},
     )
     if len(_approvals(session, request.id)) < _approvers_needed(session, tearline):
+        _note(session, "release-decision", request, outcome="approved", final=False)  # a second officer is awaited
         return None
     _check_earlier_approvers(session, node, approver, request, content, tearline)
-    return _disseminate(session, node, request, tearline)
+    release = _disseminate(session, node, request, tearline)
+    _note(session, "release-decision", request, outcome="approved", final=True)
+    return release
 
 
 def _tearline_to_approve(
@@ -381,6 +403,7 @@ def deny(session: Session, node: Node, officer: Principal, request_id: int, reas
         [request.report_stix_id, f"release-request:{request.id}"],
         rule=reason.strip(),
     )
+    _note(session, "release-decision", request, outcome="denied", final=True)
     return request
 
 

@@ -23,7 +23,7 @@ from tearline.release import consents, rules, workflow
 from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.release.tearline import recipient_name
-from tearline.store.content import version_content
+from tearline.store.content import VersionContent, version_content
 from tearline.store.filters import Reader
 from tearline.store.items import items_by_hash
 from tearline.store.reader_versions import shown_version
@@ -287,11 +287,10 @@ def _without_version(release: Release) -> dict[str, Any]:
     return {k: v for k, v in release_record(release).items() if k != "version"}
 
 
-def _as_seen(
-    session: Session, node: Node, reader: Reader, table: EquivalenceTable, release: Release
-) -> dict[str, Any] | None:
-    """A release record as this reader may see it (DESIGN §3.3): its banner rolled up, its kept hashes
-    and its version number counted over the items and versions the reader may see; None if none."""
+def release_sight(session: Session, reader: Reader, release: Release) -> tuple[VersionContent, set[str], int] | None:
+    """What of a release this reader may see: its version, the kept items they see in it, and the number
+    they know that version by; None if they see none of it, and then it is not there for them (the
+    releases list, and the live stream's news of its recall)."""
     try:
         content = version_content(session, release.report_stix_id, release.version_number)
     except NotFound:
@@ -300,6 +299,18 @@ def _as_seen(
     number = shown_version(session, reader, release.report_stix_id, content.version_id)
     if not seen or number is None:
         return None
+    return content, seen, number
+
+
+def _as_seen(
+    session: Session, node: Node, reader: Reader, table: EquivalenceTable, release: Release
+) -> dict[str, Any] | None:
+    """A release record as this reader may see it (DESIGN §3.3): its banner rolled up, its kept hashes
+    and its version number counted over the items and versions the reader may see; None if none."""
+    sight = release_sight(session, reader, release)
+    if sight is None:
+        return None
+    content, seen, number = sight
     markings = [i.marking for i in content.items if i.hash in seen]
     return {
         **release_record(release),

@@ -1,14 +1,15 @@
 """The live stream: server-sent events of new and changed items, each computed for its subscriber.
 
 Every event is decided for the subscriber at the moment it is sent, by the same read path as a
-report read: a report event goes out only if the subscriber may read that report now, and then
-with the title and banner as the subscriber sees them. Role events (consent requests and
-answers, recalls) go only to this node's own officers and auditors, and of those only to the ones
-who may see what the event names (DESIGN §3.3: roles grant actions, never visibility). An event id
-names the event's place in the change log, sealed for its subscriber (`tearline.web.opaque`): the
-log's own ids would count, by their gaps, the events skipped as unreadable. `Last-Event-ID` (or
-`after`) resumes exactly after the last event received; what was skipped as unreadable is never
-sent later by accident, because it is decided again on every resume.
+report read: a report event goes out only if the subscriber may read that report now, and then with
+the title and banner as the subscriber sees them. Role events (consent requests and answers,
+partners' recalls, and this node's own release requests, decisions and recalls) go only to this
+node's own officers and auditors, and of those only to the ones who may see what the event names
+(DESIGN §3.3: roles grant actions, never visibility). An event id names the event's place in the
+change log, sealed for its subscriber (`tearline.web.opaque`): the log's own ids would count, by
+their gaps, the events skipped as unreadable. `Last-Event-ID` (or `after`) resumes exactly after the
+last event received; what was skipped as unreadable is never sent later by accident, because it is
+decided again on every resume.
 The credential the stream was opened with is checked again on every poll, and the principal read
 again with it: a stream ends once its token, session or principal would be refused a new request.
 """
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 from tearline import clock, journal
 from tearline.db.federation_tables import ChangeEvent
 from tearline.db.models import Grant, Portion, Principal, Report, StixObject
-from tearline.db.release_tables import Consent, ConsentRequest
+from tearline.db.release_tables import Consent, ConsentRequest, Release
 from tearline.errors import InvalidInput, NotFound, Problem, Unauthorized
 from tearline.federation.auth import is_signed, principal_for_signature
 from tearline.node import Node
@@ -43,6 +44,7 @@ from tearline.store.reader_versions import report_news, report_view
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
 from tearline.web.opaque import seal, unseal
 from tearline.web.params import INT_MAX
+from tearline.web.routes_release import release_sight
 
 router = APIRouter(tags=["stream"])
 POLL_SECONDS = 0.2
@@ -138,10 +140,15 @@ def _sees_subject(session: Session, reader: Reader, table: Any, row: ChangeEvent
 
     A role only says who acts on an event: the report id, release and partner an event names are
     themselves news of the report, so they go only to a reader who may see at least one of its items.
+    A recall of ours names a release, which goes only to a reader who sees an item it kept.
     """
     if row.kind == "recall":
         return _saw_recalled(session, reader, row.report_stix_id or "", str(row.detail.get("release", "")))
-    named = _named_items(session, row.detail)
+    if row.kind == "release-recall":  # ours: the release as the releases list shows it, or nothing
+        release = session.get(Release, str(row.detail.get("release", "")))
+        return release is not None and release_sight(session, reader, release) is not None
+    # A release request's id is no consent request's: only consent events name consent items.
+    named = _named_items(session, row.detail) if row.kind in CONSENT_KINDS else None
     if named is not None:
         return bool(items_by_hash(session, reader, named))  # the consent pages' own read of the items
     if row.report_stix_id is not None:
@@ -150,6 +157,9 @@ def _sees_subject(session: Session, reader: Reader, table: Any, row: ChangeEvent
         except NotFound:
             return False
     return True  # an event that names nothing hides nothing
+
+
+CONSENT_KINDS = frozenset({"consent-request", "consent-answer", "consent-revoke"})
 
 
 def _named_items(session: Session, detail: dict[str, Any]) -> list[str] | None:
