@@ -7,6 +7,7 @@ in the same transaction, with the operating-system account that ran the command.
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from tearline.cli.common import (
     DataDir,
     console,
     open_node,
+    principal_named,
     print_json_lines,
     record_admin,
     reports_errors,
@@ -216,13 +218,23 @@ def user_revoke_tokens(username: Username, data: DataDir = DEFAULT_DATA) -> None
 
 
 def _asked_password() -> str:
-    """The password typed twice. From a pipe it is read as it comes: there is no echo to hide, and
-    getpass would warn that it cannot. Input that ends says what to do instead of a bare "Aborted!"."""
-    try:
-        return str(typer.prompt("Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True))
-    except typer.Abort:
-        why = "no password was given (the input ended)"
-        raise InvalidInput(Problem("password", f"{why}; type it at a terminal, or set TEARLINE_PASSWORD")) from None
+    """The password typed twice: hidden at a terminal, read line by line from a pipe (there is no
+    echo to hide, and getpass would warn that it cannot). A Ctrl-C stops the command as any other."""
+    first, again = _secret("Password: "), _secret("Repeat for confirmation: ")
+    if first != again:
+        raise InvalidInput(Problem("password", "the two entries differ; type the same password twice"))
+    return first
+
+
+def _secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    sys.stderr.write(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        ended = "the input ended before the password was given twice (once, then again to confirm)"
+        raise InvalidInput(Problem("password", f"{ended}; type it at a terminal, or set TEARLINE_PASSWORD"))
+    return line.rstrip("\r\n")
 
 
 @user_app.command("password")
@@ -239,8 +251,9 @@ def user_password(
     ] = "",
 ) -> None:  # fmt: skip
     """Set a principal's console password; its sessions already open are ended."""
-    password = password or _asked_password()
     node = open_node(data)
+    principal_named(node, username)  # an unknown user is refused before a password is typed
+    password = password or _asked_password()
     with node.db.write() as session:
         principal = _named(session, username)
         set_password(session, principal, password)

@@ -167,8 +167,15 @@ def test_a_password_is_read_from_a_pipe_and_input_that_ends_says_what_to_do(node
     assert piped.exit_code == 0, piped.output
     assert "may be echoed" not in piped.output
     assert client.post("/api/login", json={"username": "ana", "password": "piped-passphrase"}).status_code == 200
-    ended = RUNNER.invoke(app, ["user", "password", "ana", "--data", str(node.data_dir)], input="")
-    _refused(ended, "password", "the input ended", "TEARLINE_PASSWORD")
+    for given in ("", "only-once-passphrase\n"):
+        ended = RUNNER.invoke(app, ["user", "password", "ana", "--data", str(node.data_dir)], input=given)
+        _refused(ended, "password", "the input ended before the password was given twice", "TEARLINE_PASSWORD")
+    differ = RUNNER.invoke(app, ["user", "password", "ana", "--data", str(node.data_dir)], input="one-pass\ntwo-pass\n")
+    _refused(differ, "password", "the two entries differ")
+    unknown = RUNNER.invoke(app, ["user", "password", "nobody", "--data", str(node.data_dir)], input="")
+    _refused(unknown, "no user 'nobody'")
+    assert "Password" not in unknown.output, "an unknown user is refused before a password is asked for"
+    assert client.post("/api/login", json={"username": "ana", "password": "piped-passphrase"}).status_code == 200
 
 
 def test_user_add_refuses_a_short_password_like_user_password_does(node: Node) -> None:
