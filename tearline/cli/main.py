@@ -219,3 +219,9 @@ def _write_replacing(out: Path, text: str) -> None:
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def main() -> None:  # pragma: no cover - a `tearline` script installed before tearline.cli.entry
+    from tearline.cli.entry import main as entry
+
+    entry()
