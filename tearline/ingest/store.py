@@ -15,14 +15,9 @@ from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
 from tearline.markings.scheme import EquivalenceTable
 from tearline.markings.visibility import Rule
 from tearline.node import SERVICE_ACCOUNT, Node
+from tearline.store.authorship import reach_problems, require_author
 from tearline.store.drafts import ReportDraft
-from tearline.store.reports import (
-    foreign_origin_problems,
-    new_report_problems,
-    reach_problems,
-    require_author,
-    store_new_reports,
-)
+from tearline.store.reports import foreign_origin_problems, new_report_problems, store_new_reports
 
 Progress = Callable[[int, int], None]
 STORE_BATCH = 200  # reports per bulk insert: few round trips, and a progress bar that still moves

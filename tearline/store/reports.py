@@ -23,14 +23,13 @@ from tearline.db.models import MarkingRow, Portion, Principal, Report, ReportVer
 from tearline.db.search_text import object_search_text, search_text
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.identifiers import id_type
-from tearline.markings.marking import Marking, Registry, marking_problems
+from tearline.markings.marking import Registry, marking_problems
 from tearline.markings.scheme import EquivalenceTable
-from tearline.markings.visibility import clearance_rule
 from tearline.resolve.queue import note_arrivals
 from tearline.store import audience, changes
 from tearline.store.audience import intern_marking, intern_markings
+from tearline.store.authorship import authorship_problems, marked_items
 from tearline.store.drafts import OBJECT_KINDS, ObjectDraft, PortionDraft, ReportDraft, draft_length_problems
-from tearline.store.principals import viewer_of
 from tearline.store.registry import NodeIdentity
 
 MAX_REVIEW_YEARS = 5  # 28 CFR 23.20(h): review or purge within five years
@@ -80,22 +79,6 @@ def draft_problems(
     return problems
 
 
-def require_author(author: Principal) -> None:
-    """Writing reports is an analyst's action (roles grant actions; DESIGN §2).
-
-    A partner's liaison who is an analyst may write here too: what they write originates with their
-    agency (`authorship_problems`), so the third-party rule keeps it from every other nation.
-    """
-    if "analyst" not in author.roles:
-        raise Forbidden("writing reports needs the analyst role", rule="analyst-role")
-
-
-def _marked_items(draft: ReportDraft) -> list[tuple[str, Marking]]:
-    items = [("title", draft.title.marking)]
-    items += [(f"portion {i + 1}", p.marking) for i, p in enumerate(draft.portions)]
-    return items + [(o.stix_id, o.marking) for o in draft.objects]
-
-
 def foreign_origin_problems(draft: ReportDraft, node_nation: str) -> list[Problem]:
     """Ingest stores this node's nation's reports. A partner's come from its node under a release,
     which makes them received (live only while a release stands, recalled with it); stored here
@@ -105,41 +88,9 @@ def foreign_origin_problems(draft: ReportDraft, node_nation: str) -> list[Proble
     )
     return [
         Problem("marking.originator", reason, item)
-        for item, m in _marked_items(draft)
+        for item, m in marked_items(draft)
         if m.originator_nation != node_nation
     ]
-
-
-def authorship_problems(draft: ReportDraft, author: Principal, table: EquivalenceTable) -> list[Problem]:
-    """A report an analyst writes originates with the analyst's agency, at most at the analyst's
-    clearance and within the analyst's compartments: every marking must say so (a marking the
-    author could not read back would be a report nobody accountable can see whole).
-
-    (Partners' and other agencies' reports come in through ingest, with their own markings.)
-    """
-    own = (author.nation, author.agency)
-    reason = f"must be your agency, {author.agency} ({author.nation}): a marking is its originator's decision"
-    problems = [Problem("marking.originator", reason, item) for item, m in _marked_items(draft) if m.originator != own]
-    return problems + reach_problems(draft, author, table, levels_of=own)
-
-
-def reach_problems(
-    draft: ReportDraft, author: Principal, table: EquivalenceTable, levels_of: tuple[str, str] | None = None
-) -> list[Problem]:
-    """Every item at most at the author's clearance and within the compartments the author holds.
-
-    `levels_of` checks the level of that originator's items only (an item the author may not
-    originate is refused for that already); ingest, which carries other agencies' reports, checks all.
-    """
-    problems: list[Problem] = []
-    viewer = viewer_of(author, {})  # rules 1 and 3 only: who the author is, not what their agency may see
-    for item, m in _marked_items(draft):
-        if levels_of in (None, m.originator) and clearance_rule(viewer, m, table) is not None:
-            problems.append(Problem("marking.level", f"{m.level} is above your clearance, {author.clearance}", item))
-        missing = sorted(m.compartments - viewer.compartments)
-        if missing:
-            problems.append(Problem("marking.compartments", f"you do not hold {', '.join(missing)}", item))
-    return problems
 
 
 # A relationship or sighting joins entities, never another relationship or sighting (as STIX 2.1

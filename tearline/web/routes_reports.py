@@ -11,14 +11,9 @@ from fastapi.responses import JSONResponse
 from tearline import clock
 from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
 from tearline.store import fulltext, reader_versions, reads
+from tearline.store.authorship import authorship_problems, require_author
 from tearline.store.drafts import OBJECT_KINDS
-from tearline.store.reports import (
-    authorship_problems,
-    create_report,
-    edit_report,
-    require_author,
-    require_originator,
-)
+from tearline.store.reports import create_report, edit_report, require_originator
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
 from tearline.web.params import INT_MAX, QueryNumber
