@@ -6,7 +6,8 @@ STIX objects are written with each unit (the feed serves one copy of each), stam
 with the times of the version as the partner sees it (`tearline.release.versions`). `date_added`
 rises strictly within a destination's feed, and publishers of one destination take turns (a row
 lock), so that a partner polling with `added_after` never skips a row that commits late. The
-seal's extension-definition is written once into each feed, before the first seal that uses it.
+seal's extension-definition is written once into each feed, before the first seal that uses it
+(migration 0014 put it ahead of the oldest row of feeds that held seals before it was written).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def test_an_older_schema_is_refused_until_migrated(node: Node) -> None:
     assert migrated.exit_code == 0, migrated.output
     assert "(was 0007)" in migrated.output
     # Each migration applied is named as it lands (a large audit log's 0010 takes a while).
-    for revision in ("0008", "0009", "0010", "0011", "0012", "0013"):
+    for revision in ("0008", "0009", "0010", "0011", "0012", "0013", "0014"):
         assert f"applied {revision}: " in migrated.output
     assert schema_revisions(node.db.engine) == (heads, heads)
     assert RUNNER.invoke(app, ["peer", "list", "--data", data]).exit_code == 0
@@ -44,8 +44,15 @@ def test_migrating_a_current_node_changes_nothing(node: Node) -> None:
 def test_an_upgrade_is_told_each_migration_it_applies(node: Node) -> None:
     config = alembic_config(node.db.url)
     command.downgrade(config, "0008")
-    assert set(pending_revisions(config)) == {"0009", "0010", "0011", "0012", "0013"}
+    assert set(pending_revisions(config)) == {"0009", "0010", "0011", "0012", "0013", "0014"}
     told: list[tuple[str, int, int]] = []
     upgrade(node.db.url, lambda what, done, total: told.append((what[:4], done, total)))
-    assert sorted(told) == [("0009", 1, 5), ("0010", 2, 5), ("0011", 3, 5), ("0012", 4, 5), ("0013", 5, 5)]
+    assert sorted(told) == [
+        ("0009", 1, 6),
+        ("0010", 2, 6),
+        ("0011", 3, 6),
+        ("0012", 4, 6),
+        ("0013", 5, 6),
+        ("0014", 6, 6),
+    ]
     assert pending_revisions(config) == []
