@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tearline import journal
 from tearline.db.models import Principal
 from tearline.db.release_tables import Release
-from tearline.errors import Forbidden, InvalidInput, NotFound, Problem
+from tearline.errors import Forbidden, InvalidInput, Problem
 from tearline.markings.banner import banner_text
 from tearline.markings.release import Recipient
 from tearline.markings.scheme import EquivalenceTable
@@ -23,11 +23,10 @@ from tearline.release import consents, rules, workflow
 from tearline.release.outbox import release_record
 from tearline.release.review import review_data
 from tearline.release.tearline import recipient_name
-from tearline.store.content import VersionContent, version_content
+from tearline.store.content import version_content
 from tearline.store.filters import Reader
 from tearline.store.items import items_by_hash
-from tearline.store.reader_versions import shown_version
-from tearline.store.reads import visible_hashes
+from tearline.store.release_sight import release_sight
 from tearline.web import consent_asks
 from tearline.web.app import NodeDep, PrincipalDep
 from tearline.web.audited import audited, audited_read, reader_of
@@ -285,21 +284,6 @@ def releases(node: NodeDep, principal: PrincipalDep, report: str | None = None) 
 def _without_version(release: Release) -> dict[str, Any]:
     """The record without our stored version number, for an approver who no longer sees the version."""
     return {k: v for k, v in release_record(release).items() if k != "version"}
-
-
-def release_sight(session: Session, reader: Reader, release: Release) -> tuple[VersionContent, set[str], int] | None:
-    """What of a release this reader may see: its version, the kept items they see in it, and the number
-    they know that version by; None if they see none of it, and then it is not there for them (the
-    releases list, and the live stream's news of its recall)."""
-    try:
-        content = version_content(session, release.report_stix_id, release.version_number)
-    except NotFound:
-        return None
-    seen = visible_hashes(session, reader, content.version_id, list(release.kept_hashes))
-    number = shown_version(session, reader, release.report_stix_id, content.version_id)
-    if not seen or number is None:
-        return None
-    return content, seen, number
 
 
 def _as_seen(

@@ -41,10 +41,10 @@ from tearline.store.filters import Reader, audience_clause
 from tearline.store.items import items_by_hash
 from tearline.store.principals import principal_for_token
 from tearline.store.reader_versions import report_news, report_view
+from tearline.store.release_sight import release_sight
 from tearline.web.app import SESSION_COOKIE, NodeDep, PrincipalDep, bearer
 from tearline.web.opaque import seal, unseal
 from tearline.web.params import INT_MAX
-from tearline.web.routes_release import release_sight
 
 router = APIRouter(tags=["stream"])
 POLL_SECONDS = 0.2
