@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tearline.ingest.store import IngestResult, Progress, store_drafts
+from tearline.ingest.store import IngestResult, Progress, read_as_submitter, store_drafts
 from tearline.node import Node
 from tearline.stix.decode import bundle_to_drafts
 
@@ -14,7 +14,5 @@ def ingest_bundle(node: Node, bundle: dict[str, Any], submitter: str, progress: 
     """Store every report of a bundle, or none: InvalidInput lists each object id, field and reason."""
     started = time.perf_counter()
     # The structural check needs no lock; create_report re-checks markings against the registry it writes with.
-    with node.db.read() as session:
-        registry = node.registry(session)
-    drafts = bundle_to_drafts(bundle, registry)
+    drafts = read_as_submitter(node, submitter, lambda registry: bundle_to_drafts(bundle, registry))
     return store_drafts(node, drafts, submitter, started, progress)

@@ -19,7 +19,7 @@ from pathlib import Path
 from tearline.errors import InvalidInput, MarkingError, Problem
 from tearline.ingest.mapping import MAPPING, CsvMapping, parse_mapping
 from tearline.ingest.rows import RowReader
-from tearline.ingest.store import IngestResult, Progress, store_drafts
+from tearline.ingest.store import IngestResult, Progress, read_as_submitter, store_drafts
 from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.node import Node
 from tearline.stix import ids
@@ -33,10 +33,9 @@ def ingest_csv(
     started = time.perf_counter()
     csv_bytes, mapping_bytes = Path(csv_path).read_bytes(), Path(mapping_path).read_bytes()
     mapping = parse_mapping(_json(mapping_bytes, Path(mapping_path).name))
-    with node.db.read() as session:
-        registry = node.registry(session)
     default_id = ids.stix_id("report", "csv:" + hashlib.sha256(csv_bytes + b"\0" + mapping_bytes).hexdigest())
-    draft, rows = _read(_text(csv_bytes, Path(csv_path).name), mapping, registry, default_id)
+    text = _text(csv_bytes, Path(csv_path).name)
+    draft, rows = read_as_submitter(node, submitter, lambda registry: _read(text, mapping, registry, default_id))
     try:
         return store_drafts(node, [draft], submitter, started, progress)
     except InvalidInput as err:

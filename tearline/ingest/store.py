@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from tearline import journal
 from tearline.db.models import Principal
 from tearline.errors import Forbidden, InvalidInput, Problem, TearlineError
+from tearline.markings.marking import Registry
 from tearline.markings.scheme import EquivalenceTable
 from tearline.markings.visibility import Rule
 from tearline.node import SERVICE_ACCOUNT, Node
@@ -21,6 +23,7 @@ from tearline.store.reports import foreign_origin_problems, new_report_problems,
 
 Progress = Callable[[int, int], None]
 STORE_BATCH = 200  # reports per bulk insert: few round trips, and a progress bar that still moves
+Read = TypeVar("Read")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,30 @@ def store_drafts(
         elapsed=time.perf_counter() - started,
         report_ids=tuple(ids),
     )
+
+
+def read_as_submitter(node: Node, submitter: str, read: Callable[[Registry], Read]) -> Read:
+    """Read a file's drafts against the registry as its submitter knows it.
+
+    A person's file is read, as `POST /api/reports` reads an author's body, against only the
+    compartments they hold: a compartment's name is itself compartmented (DESIGN §3.3), so one they
+    do not hold is refused as "unknown compartment", exactly like one that does not exist. Such a
+    refusal is logged as a denied ingest, as the API logs a refused write. The node's service
+    account reads with the node's whole registry.
+    """
+    with node.db.read() as session:
+        registry = node.registry(session)
+        if submitter != SERVICE_ACCOUNT:
+            principal = principal_named(session, submitter, "submitter")
+            actor = f"{principal.username}@{principal.agency}"
+            registry = registry.known_to(principal.compartments or [])
+    if submitter == SERVICE_ACCOUNT:
+        return read(registry)  # outside the session: a large file's reading holds no transaction open
+    try:
+        return read(registry)
+    except InvalidInput as err:
+        journal.record_refusal(node, actor, "ingest", [], err.code)
+        raise
 
 
 def submitter_refusal(

@@ -14,11 +14,13 @@ import pytest
 from tearline import clock
 from tearline.audit.search import Query, search
 from tearline.errors import Forbidden, InvalidInput, Problem
-from tearline.ingest import ingest_csv
+from tearline.ingest import ingest_bundle, ingest_csv
 from tearline.node import SERVICE_ACCOUNT, Node
+from tearline.policy.host import add_workspace
 from tearline.store import registry as reg
 from tearline.store.principals import add_principal
-from tests.stix.factories import row_counts
+from tests.stix.factories import AGENCY as SAMPLE_AGENCY
+from tests.stix.factories import WORKSPACE, row_counts, sample_bundle
 
 AGENCY = "US-DEMO-NARC"
 
@@ -66,14 +68,39 @@ def test_an_analyst_cannot_ingest_above_their_clearance(people: Node, tmp_path: 
     assert _denied(people, "cui") == ["1-clearance"]
 
 
-def test_an_analyst_cannot_ingest_into_a_compartment_they_do_not_hold(people: Node, tmp_path: Path) -> None:
+@pytest.mark.parametrize("compartment", ["VU-DEMO", "VU-NINGUNA"], ids=["exists-not-held", "does-not-exist"])
+def test_a_compartment_not_held_is_refused_as_one_that_does_not_exist(
+    people: Node, tmp_path: Path, compartment: str
+) -> None:
+    # Before, VU-DEMO was "you do not hold VU-DEMO" and VU-NINGUNA "unknown compartment": the
+    # difference told the submitter which compartments exist, a name that is itself compartmented.
     with pytest.raises(InvalidInput) as refused:
-        ingest_csv(people, *_files(tmp_path, compartments=["VU-DEMO"]), "sam")
+        ingest_csv(people, *_files(tmp_path, compartments=[compartment]), "sam")
+    reason = f"unknown compartment {compartment!r}"  # the rows' marking and the report's, from the mapping
     assert {(p.field, p.reason) for p in refused.value.problems} == {
-        ("marking.compartments", "you do not hold VU-DEMO")
+        ("marking.compartments", reason),
+        ("report.marking.compartments", reason),
     }
     assert row_counts(people) == (0, 0, 0)
-    assert _denied(people, "sam") == ["3-compartment"]
+    assert _denied(people, "sam") == ["invalid"]  # logged alike, as the API logs a refused write
+
+
+@pytest.mark.parametrize("compartment", ["VU-NORTE", "VU-NINGUNA"], ids=["exists-not-held", "does-not-exist"])
+def test_a_bundle_in_a_compartment_not_held_is_refused_as_one_that_does_not_exist(
+    people: Node, compartment: str
+) -> None:
+    with people.db.write() as session:
+        for agency, nation in ((SAMPLE_AGENCY, "USA"), ("FGR-DEMO", "MEX"), ("RCMP-DEMO", "CAN")):
+            reg.add_agency(session, agency, nation, True)
+        reg.add_compartment(session, "VU-NORTE", [SAMPLE_AGENCY])
+        add_workspace(session, WORKSPACE, "Centro de fusión norte", "MEX")
+    bundle = json.loads(json.dumps(sample_bundle()).replace("VU-NORTE", compartment))
+    with pytest.raises(InvalidInput) as refused:
+        ingest_bundle(people, bundle, "sam")
+    assert {p.reason for p in refused.value.problems} == {f"unknown compartment {compartment!r}"}
+    assert row_counts(people) == (0, 0, 0)
+    assert _denied(people, "sam") == ["invalid"]
+    assert ingest_bundle(people, sample_bundle(), SERVICE_ACCOUNT).reports == 1  # the node knows VU-NORTE
 
 
 def test_only_an_analyst_may_ingest(people: Node, tmp_path: Path) -> None:
