@@ -133,13 +133,21 @@ def _located(problem: Problem, rows: RowReader, mapping: CsvMapping) -> Problem:
 
 
 def _refuse_repeated_columns(line: int, header: list[str]) -> None:
-    """A row is read by column name, so a name given twice would keep only its last column's value."""
+    """A row is read by column name, so a name given twice would keep only its last column's value.
+    Each repeated name is a problem of that column, as every other problem of a column is."""
     counts = Counter(name for name in header if name.strip())  # blank names are never mapped
-    repeated = [name for name, count in counts.items() if count > 1]
-    if repeated:
-        names = ", ".join(repr(name) for name in repeated)
-        reason = f"the header names {names} more than once; rename the columns so that each name is given once"
-        raise InvalidInput(Problem("file", reason, f"line {line}"))
+    problems = [
+        Problem(name, f"the header names this column {count} times (columns {_places(header, name)}); "
+                "rename the columns so that each name is given once", f"line {line}")
+        for name, count in counts.items()
+        if count > 1
+    ]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _places(header: list[str], name: str) -> str:
+    return ", ".join(str(n) for n, column in enumerate(header, 1) if column == name)
 
 
 class _StrictRows:

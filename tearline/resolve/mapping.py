@@ -225,13 +225,17 @@ def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[str], Iterator[
 
 
 def _refuse_repeated_columns(path: Path, line: int, columns: list[str]) -> None:
-    """A column named twice in the header: the reader would keep the later one's values without a word."""
+    """A column named twice in the header: the reader would keep the later one's values without a word.
+    Every repeated column is named, so that one fix of the header is enough."""
+    problems = []
     for name, count in Counter(columns).items():
         if count > 1:
             places = ", ".join(str(n) for n, c in enumerate(columns, 1) if c == name)
-            raise InvalidInput(Problem("header", f"column {name!r} is named {count} times (columns {places}): "
-                                                 "rename or remove the repeats, so that each column has its own "
-                                                 "name", f"{path}:{line}"))
+            problems.append(Problem("header", f"column {name!r} is named {count} times (columns {places}): "
+                                              "rename or remove the repeats, so that each column has its own "
+                                              "name", f"{path}:{line}"))
+    if problems:
+        raise InvalidInput(problems)
 
 
 def _not_csv(path: Path, start: int, end: int, err: csv.Error) -> InvalidInput:

@@ -31,8 +31,13 @@ def test_a_column_named_twice_in_the_header_is_refused_naming_it(node: Node, tmp
     # Read by name, the first `persona` column's value was lost and the file stored.
     path = tmp_path / "twice.csv"
     path.write_text(f"{HEADER},persona,nivel\n{ROW},Rosendo Ibarra Solís,SECRET\n", encoding="utf-8")
-    reason = "the header names 'persona', 'nivel' more than once; rename the columns so that each name is given once"
-    assert refused(node, path) == [Problem("file", reason, "line 1")]
+    # Each repeated column is its problem's field (it was `file`), as in every other problem of a column.
+    assert HEADER.split(",")[0] == "persona" and HEADER.split(",")[11] == "nivel" and HEADER.count(",") == 13
+    rename = "rename the columns so that each name is given once"
+    assert refused(node, path) == [
+        Problem("persona", f"the header names this column 2 times (columns 1, 15); {rename}", "line 1"),
+        Problem("nivel", f"the header names this column 2 times (columns 12, 16); {rename}", "line 1"),
+    ]
 
 
 def test_a_latin1_file_is_refused_naming_the_line_and_how_to_convert_it(node: Node, tmp_path: Path) -> None:

@@ -35,6 +35,19 @@ def test_a_column_named_twice_in_the_header_is_refused_naming_it_the_file_and_li
     assert not (tmp_path / "c.csv").exists()
 
 
+def test_every_column_named_twice_in_the_header_is_named(tmp_path: Path) -> None:
+    # Before, only the first ('name') was named: the header fixed for it was refused again for 'dob'.
+    body = "id,name,name,dob,dob\n1,Mariela Quintanar,Osuna,1980-02-03,1980-02-03\n"
+    code, stderr = _resolve(tmp_path, "a.csv", body)
+    assert code == 2
+    where = f"  - {tmp_path / 'a.csv'}:1: header:"
+    assert [line.split(" (")[0] for line in stderr if line.startswith(where)] == [
+        f"{where} column 'name' is named 2 times",
+        f"{where} column 'dob' is named 2 times",
+    ]
+    assert not (tmp_path / "c.csv").exists()
+
+
 @pytest.mark.parametrize(("name", "body"), [
     ("a.csv", "id,name,dob\n1,Mariela Quintanar Osuna,1980-02-03\n,Teodoro Villaseñor Ruelas,1975-11-21\n"),
     ("a.jsonl", '{"id": "1", "name": "Mariela Quintanar Osuna", "dob": "1980-02-03"}\n'
