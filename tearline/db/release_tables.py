@@ -60,11 +60,14 @@ class Release(Base):
     banner: Mapped[str] = mapped_column(Text)
     audit_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime]
-    # What the recipient was told: its version number and a digest of what the tearline showed, so
-    # that later releases number on from it (`tearline.release.versions`). Releases made before
-    # migration 0013 have the number of their sealed payload (NULL if it was gone) and no digest.
+    # What the recipient was told: its version number, a digest of what the tearline showed and the
+    # report's STIX created/modified (to the millisecond), so that later releases number and date on
+    # from it (`tearline.release.versions`). Releases made before migration 0013 have the number and
+    # times of their sealed payload (NULL if it was gone) and no digest.
     recipient_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     shown_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    told_created: Mapped[datetime | None] = mapped_column(nullable=True)
+    told_modified: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class ReleaseRecall(Base):

@@ -14,14 +14,23 @@ to the same recipient is numbered from the highest number told before: the same 
 same content, the next one for anything else. Numbers a partner sees only grow and never name two
 contents. The count decides only the first release to a recipient (or one after releases whose
 number was never kept).
+
+The times counted read the same consents, so the report's STIX `created` and `modified` told are
+kept too: a later release keeps the first `created` told (STIX 2.1 §3.2: it never changes), and
+the `modified` told before for the same content, or one strictly later than the last told for new
+content (consumers keep the object with the latest `modified`).
+
+Two releases of one report to one recipient at once would both read the same number told before:
+the release takes its partner's feed lock (`store.federation.lock_feed`, which publishing the
+release takes anyway) before it reads, so they number one after the other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -36,7 +45,11 @@ from tearline.release.consents import tearline_context
 from tearline.release.tearline import Tearline, TearlineContext, TearlineRefused, tearline_for
 from tearline.store import holdings as held
 from tearline.store.content import VersionContent, version_content
+from tearline.store.federation import lock_feed
 from tearline.store.holdings import VersionTimes
+
+# STIX timestamps are told to the millisecond: a later `modified` is at least one millisecond later.
+_TOLD_STEP = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -44,40 +57,65 @@ class RecipientVersion:
     """A released tearline's place among the tearlines of its report for one recipient."""
 
     number: int  # the recipient's number for it (see the module's docstring)
-    times: VersionTimes  # created: the first tearline's version; modified: the first equal to this one
+    times: VersionTimes  # the report's as told (see the module's docstring); its objects' as counted
     digest: str  # of what the tearline shows (`shown_digest`), kept with the release record
 
 
 def recipient_version(session: Session, node: Node, released: Tearline, release: Release) -> RecipientVersion:
-    """Number and date `released`, which `release` sends; the number follows what its recipient was told before."""
+    """Number and date `released`, which `release` sends, on from what its recipient was told before."""
     counted, times = _counted(session, node, released)
     digest = shown_digest(released)
-    told = _highest_told(session, release)
-    if told is None or told.recipient_number is None:
-        return RecipientVersion(counted, times, digest)
-    same = _same_shown(told, release, digest)
-    return RecipientVersion(told.recipient_number + (0 if same else 1), times, digest)
+    before = _told_before(session, release)
+    numbered = [r for r in before if r.recipient_number is not None]
+    # Numbers only grow, so the highest told is also the latest numbered one.
+    highest = max(numbered, key=lambda r: (r.recipient_number or 0, clock.as_utc(r.created_at)), default=None)
+    if highest is None or highest.recipient_number is None:
+        return RecipientVersion(counted, told_times(times, before, None), digest)
+    same = _same_shown(highest, release, digest)
+    number = highest.recipient_number + (0 if same else 1)
+    return RecipientVersion(number, told_times(times, before, highest if same else None), digest)
 
 
 def record_recipient_version(session: Session, node: Node, released: Tearline, release: Release) -> RecipientVersion:
     """`recipient_version`, kept on the release record for the releases after it to follow."""
+    lock_feed(session, release.recipient_nation)  # before reading what was told (the module's docstring)
     seen = recipient_version(session, node, released, release)
     release.recipient_number, release.shown_digest = seen.number, seen.digest
+    release.told_created, release.told_modified = seen.times.created, seen.times.modified
     return seen
 
 
-def _highest_told(session: Session, release: Release) -> Release | None:
-    """The other release of the report to the same recipient with the highest number told (recalled
-    ones count: the partner was told). Numbers only grow, so it is also the latest numbered one."""
+def told_times(counted: VersionTimes, before: list[Release], same: Release | None) -> VersionTimes:
+    """The report's times to tell: the first `created` told; the `modified` of `same` (the release
+    told the same content), else the counted one but strictly later than every `modified` told.
+    `before` is oldest first; releases made before their times were kept are passed over."""
+    created = next((r.told_created for r in before if r.told_created is not None), None)
+    modified = _to_millisecond(counted.modified)
+    if same is not None and same.told_modified is not None:
+        modified = same.told_modified
+    elif lasts := [r.told_modified for r in before if r.told_modified is not None]:
+        modified = max(modified, max(clock.as_utc(m) for m in lasts) + _TOLD_STEP)
+    first = clock.as_utc(created) if created is not None else _to_millisecond(counted.created)
+    return replace(counted, created=first, modified=clock.as_utc(modified))
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    # What a STIX timestamp tells of it, so that the time kept is the time told.
+    utc = clock.as_utc(moment)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+def _told_before(session: Session, release: Release) -> list[Release]:
+    """The other releases of the report to the same recipient, oldest first (recalled ones count:
+    the partner was told)."""
     agency = Release.recipient_agency
     query = select(Release).where(
         Release.report_stix_id == release.report_stix_id,
         Release.recipient_nation == release.recipient_nation,
         agency.is_(None) if release.recipient_agency is None else agency == release.recipient_agency,
         Release.id != release.id,
-        Release.recipient_number.is_not(None),
     )
-    return session.scalar(query.order_by(Release.recipient_number.desc(), Release.created_at.desc()).limit(1))
+    return list(session.scalars(query.order_by(Release.created_at, Release.id)))
 
 
 def _same_shown(told: Release, release: Release, digest: str) -> bool:

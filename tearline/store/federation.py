@@ -121,17 +121,24 @@ def _versions(
 def feed_clock(session: Session, destination: str, count: int) -> list[datetime]:
     """`count` strictly rising `date_added` values after the feed's last one. The feed's row stays
     locked until the caller commits, so publishers to one partner take turns and commit in order."""
-    key = f"feed-clock:{destination}"
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
-    session.execute(insert(Setting).values(key=key, value="").on_conflict_do_nothing(index_elements=["key"]))
-    row = session.get(Setting, key, with_for_update=True, populate_existing=True)
-    assert row is not None, "inserted just above"
+    row = lock_feed(session, destination)
     start = clock.now()
     if row.value:
         start = max(start, datetime.fromisoformat(row.value) + timedelta(microseconds=1))
     stamps = [start + timedelta(microseconds=i) for i in range(count)]
     row.value = stamps[-1].isoformat()
     return stamps
+
+
+def lock_feed(session: Session, destination: str) -> Setting:
+    """The feed clock's row of `destination`, locked until the caller commits (SQLite's writer holds
+    the database already): whoever takes it first writes to that partner first."""
+    key = f"feed-clock:{destination}"
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    session.execute(insert(Setting).values(key=key, value="").on_conflict_do_nothing(index_elements=["key"]))
+    row = session.get(Setting, key, with_for_update=True, populate_existing=True)
+    assert row is not None, "inserted just above"
+    return row
 
 
 # --- the outbox --------------------------------------------------------------------------------

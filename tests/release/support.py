@@ -4,7 +4,7 @@ a US release delivered to that node by hand (as the federation layer will delive
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,6 +78,16 @@ def mex_node(backend: str, templates: Templates, tmp_path: Path) -> Node:
 
 def release_convoy_to_mexico(us: Node, demo: Demo) -> Release:
     """DESIGN §5 step 2 on the US node: ana asks, dan and dora approve."""
+    request_id = convoy_request_for_mexico(us, demo)
+    with us.db.write() as session:
+        release = workflow.approve(session, us, p(session, "dora.disclosure"), request_id, DETERMINATION)
+        assert release is not None
+        session.expunge(release)
+    return release
+
+
+def convoy_request_for_mexico(us: Node, demo: Demo) -> int:
+    """Ana asks to release the convoy report to Mexico's FIA and dan approves: dora's approval releases it."""
     request = workflow.RequestIn(
         demo.reports["convoy"],
         Recipient("MEX", "MX-DEMO-FIA"),
@@ -89,11 +99,7 @@ def release_convoy_to_mexico(us: Node, demo: Demo) -> Release:
         request_id = workflow.request_release(session, us, p(session, "ana.analyst"), request).id
     with us.db.write() as session:
         assert workflow.approve(session, us, p(session, "dan.disclosure"), request_id, DETERMINATION) is None
-    with us.db.write() as session:
-        release = workflow.approve(session, us, p(session, "dora.disclosure"), request_id, DETERMINATION)
-        assert release is not None
-        session.expunge(release)
-    return release
+    return request_id
 
 
 def deliver(us: Node, release: Release, mex: Node) -> str:
@@ -106,23 +112,26 @@ def deliver(us: Node, release: Release, mex: Node) -> str:
         registry = mex.registry(session)
         report = create_report(session, draft, p(session, SERVICE_ACCOUNT), mex.identity, registry)
         mex_content = version_content(session, report.stix_id)
-        for item in mex_content.items:
-            session.add(
-                Grant(
-                    kind="delivery",
-                    grantor_nation="USA",
-                    grantor_agency="US-DEMO-NARC",
-                    nation="MEX",
-                    agency="MX-DEMO-FIA",
-                    item_hash=item.hash,
-                    expires_at=clock.as_utc(release.expires_at),
-                    created_at=clock.now(),
-                    origin_id=release.id,
-                )
-            )
+        session.add_all(delivery_grant(i.hash, release.id, release.expires_at) for i in mex_content.items)
     # The same items under the same hashes on both nodes: what a consent names means the same to both.
     assert sorted(i.hash for i in mex_content.items) == sorted(release.kept_hashes)
     return report.stix_id
+
+
+def delivery_grant(item_hash: str, release_id: str, expires_at: datetime, agency: str | None = "MX-DEMO-FIA") -> Grant:
+    """The `delivery` grant federation stores on the MEX node for an item a US release brought
+    (to the agency it named, or the whole nation)."""
+    return Grant(
+        kind="delivery",
+        grantor_nation="USA",
+        grantor_agency="US-DEMO-NARC",
+        nation="MEX",
+        agency=agency,
+        item_hash=item_hash,
+        expires_at=clock.as_utc(expires_at),
+        created_at=clock.now(),
+        origin_id=release_id,
+    )
 
 
 def received_draft(content: VersionContent, kept: set[str]) -> ReportDraft:

@@ -26,7 +26,7 @@ from tearline.store.drafts import PortionDraft, ReportDraft
 from tearline.store.principals import add_principal
 from tearline.store.reports import create_report
 from tests.conftest import Templates, detached_principal
-from tests.release.support import cheap_passwords, mex_node
+from tests.release.support import cheap_passwords, delivery_grant, mex_node
 
 ORCON_TEXT = "Convoy leaves Torreón at dawn (originator controlled)"
 RELEASE_ID = "release--6f1d2c3b-4a5e-4f60-8b71-9c0d1e2f3a4b"
@@ -68,20 +68,7 @@ def _receive(node: Node, agency: str | None) -> Received:
         assert service is not None
         report = create_report(session, draft, service, node.identity, node.registry(session))
         items = version_content(session, report.stix_id).items
-        for item in items:
-            session.add(
-                Grant(
-                    kind="delivery",
-                    grantor_nation="USA",
-                    grantor_agency="US-DEMO-NARC",
-                    nation="MEX",
-                    agency=agency,
-                    item_hash=item.hash,
-                    expires_at=clock.now() + timedelta(days=30),
-                    created_at=clock.now(),
-                    origin_id=RELEASE_ID,
-                )
-            )
+        session.add_all(delivery_grant(i.hash, RELEASE_ID, clock.now() + timedelta(days=30), agency) for i in items)
         orcon = session.scalar(select(Portion.hash).where(Portion.report_id == report.id, Portion.text == ORCON_TEXT))
         assert orcon is not None
         return Received(node, report.stix_id, orcon)
@@ -159,19 +146,8 @@ def test_orcon_cover_ends_with_the_release_that_delivered_it(mex: Node, ended: s
     """A second, nation-only release keeps the item live (rule 5) but is no ORCON cover."""
     received = _receive(mex, "MX-DEMO-FIA")
     with mex.db.write() as session:
-        session.add(
-            Grant(
-                kind="delivery",
-                grantor_nation="USA",
-                grantor_agency="US-DEMO-NARC",
-                nation="MEX",
-                agency=None,
-                item_hash=received.orcon_hash,
-                expires_at=clock.now() + timedelta(days=30),
-                created_at=clock.now(),
-                origin_id="release--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-            )
-        )
+        second = "release--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        session.add(delivery_grant(received.orcon_hash, second, clock.now() + timedelta(days=30), agency=None))
         ending = (
             {"recalled_at": clock.now()} if ended == "recalled" else {"expires_at": clock.now() - timedelta(seconds=1)}
         )
