@@ -220,11 +220,11 @@ def _ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-def test_releases_at_once_number_one_after_the_other(node: Node, backend: str) -> None:
+# On PostgreSQL only: a SQLite writer holds the whole database from BEGIN IMMEDIATE, one at a time.
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_releases_at_once_number_one_after_the_other(node: Node) -> None:
     """Two releases of one report to one partner at the same moment: the second reads what the first
-    told only once the first committed. On PostgreSQL; SQLite runs one writer at a time anyway."""
-    if backend == "sqlite":
-        pytest.skip("a SQLite writer holds the whole database from BEGIN IMMEDIATE")
+    told only once the first committed."""
     demo = build_demo(node)
     told_first = release_convoy_to_mexico(node, demo)  # told 1
     other, racing = convoy_request_for_mexico(node, demo), convoy_request_for_mexico(node, demo)
