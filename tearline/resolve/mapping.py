@@ -252,14 +252,33 @@ def _jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]]:
             continue
         where = f"{path}:{number}"
         try:
-            row = json.loads(line)
+            row = json.loads(line, object_pairs_hook=_once_each)
         except json.JSONDecodeError as err:
             msg = err.msg.removesuffix(" at")
             raise InvalidInput(Problem("line", f"is not JSON: {msg} at column {err.colno}; each line must be one "
                                                "JSON object (JSON Lines)", where), f"{where}: not JSON") from None
+        except _RepeatedKey as err:
+            reason = f"names the key {err.key!r} twice: the reader would keep the later value; remove the repeat"
+            raise InvalidInput(Problem("line", reason, where)) from None
         if not isinstance(row, dict):
             raise InvalidInput(Problem("line", "must be a JSON object (JSON Lines: one object a line)", where))
         yield number, {k: _text(v) for k, v in row.items()}
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each named once (as the CSV header's columns must be)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen[key] = value
+    return seen
 
 
 def _text(value: Any) -> str:

@@ -48,6 +48,15 @@ def test_every_column_named_twice_in_the_header_is_named(tmp_path: Path) -> None
     assert not (tmp_path / "c.csv").exists()
 
 
+def test_a_json_lines_object_naming_a_key_twice_is_refused_naming_the_key_and_line(tmp_path: Path) -> None:
+    body = ('{"id": "1", "name": "Mariela Quintanar Osuna", "dob": "1980-02-03"}\n'
+            '{"id": "2", "name": "Teodoro Villaseñor", "name": "Ruelas", "dob": "1975-11-21"}\n')
+    code, stderr = _resolve(tmp_path, "a.jsonl", body)
+    assert code == 2 and len(stderr) == 1, stderr
+    assert stderr[0].startswith(f"error: {tmp_path / 'a.jsonl'}:2: line: names the key 'name' twice"), stderr
+    assert not (tmp_path / "c.csv").exists()
+
+
 @pytest.mark.parametrize(("name", "body"), [
     ("a.csv", "id,name,dob\n1,Mariela Quintanar Osuna,1980-02-03\n,Teodoro Villaseñor Ruelas,1975-11-21\n"),
     ("a.jsonl", '{"id": "1", "name": "Mariela Quintanar Osuna", "dob": "1980-02-03"}\n'
