@@ -258,8 +258,11 @@ def _read_rows(table: _StrictRows, rows: RowReader) -> None:
 
 
 def _title_marking(mapping: CsvMapping, registry: Registry, problems: list[Problem]) -> Marking | None:
+    # Without a marking of its own, the title takes the mapping's: a problem of it is the mapping's
+    # marking's, named once with the rows' (`RowReader._marking`).
+    own = mapping.title_marking != mapping.marking
     try:
-        return marking_from_dict(mapping.title_marking, registry, "report.marking")
+        return marking_from_dict(mapping.title_marking, registry, "report.marking" if own else "marking")
     except MarkingError as err:
-        problems += [Problem(p.field, p.reason, MAPPING) for p in err.problems]
+        problems += [q for p in err.problems if (q := Problem(p.field, p.reason, MAPPING)) not in problems]
         return None

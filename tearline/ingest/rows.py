@@ -10,7 +10,7 @@ from typing import Any
 
 from tearline import clock
 from tearline.errors import MarkingError, Problem
-from tearline.ingest.mapping import LIST_FIELDS, RECORD_FIELDS, CsvMapping
+from tearline.ingest.mapping import LIST_FIELDS, MAPPING, RECORD_FIELDS, CsvMapping
 from tearline.ingest.phones import normalise_phone
 from tearline.markings.marking import Marking, Registry, marking_from_dict
 from tearline.stix import ids
@@ -94,7 +94,12 @@ class RowReader:
         found = self._markings[key]
         if isinstance(found, list):
             for p in found:
-                self._bad(line, self._column_of(p.field), p.reason)
+                column = self._column_of(p.field)
+                if column != p.field:
+                    self._bad(line, column, p.reason)
+                elif (fixed := Problem(p.field, p.reason, MAPPING)) not in self.problems:
+                    # The mapping's own marking is wrong: once for the file, not once a row.
+                    self.problems.append(fixed)
             return None
         return found
 

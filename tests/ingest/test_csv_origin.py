@@ -66,3 +66,12 @@ def test_rows_marked_as_a_partners_by_a_column_are_named_by_column_and_line(
     )
     columns = {"originator_nation": "nation", "originator_agency": "agency", "level": "level"}
     assert _refused(partner_known, tmp_path, rows, marking_columns=columns) == [Problem("nation", FOREIGN, "line 3")]
+
+
+def test_a_mapping_marking_with_an_unknown_agency_is_one_problem_not_one_a_row(node: Node, tmp_path: Path) -> None:
+    rows = "name,phone\nEvaristo Luján Carmona,+15555550101\nRamiro Tadeo Olvera,+15555550102\n"
+    marking = {"originator": {"nation": "USA", "agency": "US-NO-SUCH"}, "level": "SECRET", "rel_to": ["USA"]}
+    problems = _refused(node, tmp_path, rows, marking=marking)
+    assert len(problems) == 1, problems
+    assert (problems[0].field, problems[0].item) == ("marking.originator.agency", "mapping")
+    assert "US-NO-SUCH" in problems[0].reason
